@@ -1,0 +1,106 @@
+"""The Redis key and click-event contract shared by web and worker.
+
+Everything either side writes to or reads from Redis is named here, so a change to the
+layout is one diff that both services see. Web writes links and appends click events;
+the worker reads events and owns every aggregate key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+KEY_PREFIX = "lp"
+
+CLICK_STREAM = f"{KEY_PREFIX}:clicks"
+CLICK_GROUP = "aggregators"
+
+EVENT_SCHEMA_VERSION = "1"
+
+
+def link_key(code: str) -> str:
+    """Hash: url, created_at, expires_at ('' when never), token_hash."""
+    return f"{KEY_PREFIX}:link:{code}"
+
+
+def stats_key(code: str) -> str:
+    """Hash: 'clicks' total and one 'd:YYYY-MM-DD' field per UTC day."""
+    return f"{KEY_PREFIX}:stats:{code}"
+
+
+def referrers_key(code: str) -> str:
+    """Sorted set: referrer host -> clicks ('' for direct traffic)."""
+    return f"{KEY_PREFIX}:refs:{code}"
+
+
+def visitors_key(code: str) -> str:
+    """HyperLogLog of salted visitor hashes."""
+    return f"{KEY_PREFIX}:uv:{code}"
+
+
+def link_keys(code: str) -> tuple[str, ...]:
+    """Every key that belongs to one link, for deletion."""
+    return (link_key(code), stats_key(code), referrers_key(code), visitors_key(code))
+
+
+TOTAL_CLICKS_FIELD = "clicks"
+
+
+def day_field(day: str) -> str:
+    return f"d:{day}"
+
+
+def day_of(ts_ms: int) -> str:
+    return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
+
+
+@dataclass(frozen=True, slots=True)
+class ClickEvent:
+    """One redirect, as appended to CLICK_STREAM by web and consumed by the worker."""
+
+    code: str
+    ts_ms: int
+    referrer_host: str
+    ua_class: str
+    visitor_hash: str
+    request_id: str
+
+    def to_fields(self) -> dict[str, str]:
+        return {
+            "v": EVENT_SCHEMA_VERSION,
+            "code": self.code,
+            "ts": str(self.ts_ms),
+            "ref": self.referrer_host,
+            "ua": self.ua_class,
+            "vh": self.visitor_hash,
+            "rid": self.request_id,
+        }
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, str]) -> ClickEvent:
+        """Parse stream fields; raises ValueError for an event this version cannot read."""
+        if fields.get("v") != EVENT_SCHEMA_VERSION:
+            raise ValueError(f"unsupported click event version {fields.get('v')!r}")
+        try:
+            return cls(
+                code=fields["code"],
+                ts_ms=int(fields["ts"]),
+                referrer_host=fields.get("ref", ""),
+                ua_class=fields.get("ua", "other"),
+                visitor_hash=fields["vh"],
+                request_id=fields.get("rid", ""),
+            )
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"malformed click event: {exc}") from exc
+
+    def field_values(self) -> list[str]:
+        """Flattened field/value pairs, for XADD inside a Lua script."""
+        flat: list[str] = []
+        for name, value in self.to_fields().items():
+            flat.extend((name, value))
+        return flat
+
+
+def stream_id_ms(entry_id: str) -> int:
+    """Milliseconds part of a stream entry id ('1700000000000-0')."""
+    return int(entry_id.split("-", 1)[0])
