@@ -1,0 +1,63 @@
+"""A person's path through the pages, in a real headless Chromium with JavaScript off."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+
+pytestmark = pytest.mark.e2e
+
+
+def _wait_for_text(driver: webdriver.Chrome, url: str, selector: str, expected: str) -> None:
+    deadline = time.monotonic() + 20
+    seen = ""
+    while time.monotonic() < deadline:
+        driver.get(url)
+        seen = driver.find_element(By.CSS_SELECTOR, selector).text.strip()
+        if seen == expected:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"{selector} on {url} showed {seen!r}, expected {expected!r}")
+
+
+def test_shorten_follow_and_see_the_click(
+    browser: webdriver.Chrome, live_base_url: str, landing_url: str
+) -> None:
+    browser.get(f"{live_base_url}/")
+    form = browser.find_element(By.CSS_SELECTOR, "form#shorten")
+    form.find_element(By.NAME, "url").send_keys(landing_url)
+    form.find_element(By.CSS_SELECTOR, "[type=submit]").click()
+
+    short_url = browser.find_element(By.CSS_SELECTOR, "#short-url").text.strip()
+    assert short_url.startswith(f"{live_base_url}/")
+    assert browser.find_element(By.CSS_SELECTOR, "#manage-token").text.strip()
+    code = short_url.rsplit("/", 1)[1]
+
+    browser.get(short_url)
+    assert browser.current_url == landing_url
+    assert browser.find_element(By.ID, "landed").text == "You have arrived"
+
+    stats_page = f"{live_base_url}/s/{code}"
+    _wait_for_text(browser, stats_page, "#total-clicks", "1")
+    chart = browser.find_element(By.CSS_SELECTOR, "svg#daily-chart")
+    assert chart.is_displayed()
+
+
+def test_form_shows_a_readable_error_for_a_bad_url(
+    browser: webdriver.Chrome, live_base_url: str
+) -> None:
+    browser.get(f"{live_base_url}/")
+    form = browser.find_element(By.CSS_SELECTOR, "form#shorten")
+    form.find_element(By.NAME, "url").send_keys("ftp://example.invalid/file")
+    form.find_element(By.CSS_SELECTOR, "[type=submit]").click()
+    page = browser.find_element(By.TAG_NAME, "body").text.lower()
+    assert "http" in page
+    assert browser.find_elements(By.CSS_SELECTOR, "#short-url") == []
+
+
+def test_unknown_code_shows_a_not_found_page(browser: webdriver.Chrome, live_base_url: str) -> None:
+    browser.get(f"{live_base_url}/s/nosuchcode")
+    assert "not found" in browser.find_element(By.TAG_NAME, "body").text.lower()
