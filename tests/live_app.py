@@ -60,9 +60,12 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 15.0) -> int
 
 @contextmanager
 def running_web(
-    redis_url: str, env_overrides: Mapping[str, str] | None = None, port: int | None = None
+    redis_url: str,
+    env_overrides: Mapping[str, str] | None = None,
+    port: int | None = None,
+    app_spec: str = "web:create_app()",
 ) -> Iterator[str]:
-    """gunicorn serving the real app on a free loopback port; yields its base URL."""
+    """gunicorn with the project's config serving `app_spec` on loopback; yields its base URL."""
     port = port or free_port()
     base_url = f"http://127.0.0.1:{port}"
     metrics_dir = tempfile.mkdtemp(prefix="linkpulse-metrics-")
@@ -74,7 +77,7 @@ def running_web(
         **dict(env_overrides or {}),
     )
     process = subprocess.Popen(
-        [str(VENV_BIN / "gunicorn"), "-c", "web/gunicorn_conf.py", "web:create_app()"],
+        [str(VENV_BIN / "gunicorn"), "-c", "web/gunicorn_conf.py", app_spec],
         cwd=REPO_ROOT,
         env=env,
     )
