@@ -9,6 +9,9 @@ declare -A wanted=(
   [chromium]=chromium
   [chromedriver]=chromium-driver
   [wrk]=wrk
+  [nginx]=nginx
+  [promtool]=prometheus
+  [amtool]=prometheus-alertmanager
 )
 missing=()
 for cmd in "${!wanted[@]}"; do

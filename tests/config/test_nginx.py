@@ -1,0 +1,258 @@
+"""The nginx edge config, checked by `nginx -t` and exercised live in front of a stub upstream."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.config.nginx_instance import NginxInstance
+from tests.config.stub_upstream import StubUpstream
+from tests.config.tools import NGINX_DIR
+from tests.redis_server import free_port
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+}
+GENERATED_REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[StubUpstream]:
+    stub = StubUpstream()
+    stub.start()
+    yield stub
+    stub.stop()
+
+
+def _started(workdir: Path, upstream_port: int) -> NginxInstance:
+    instance = NginxInstance(workdir=workdir, upstream_port=upstream_port)
+    instance.render()
+    instance.start()
+    return instance
+
+
+@pytest.fixture(scope="module")
+def edge(
+    tmp_path_factory: pytest.TempPathFactory, upstream: StubUpstream
+) -> Iterator[NginxInstance]:
+    instance = _started(tmp_path_factory.mktemp("nginx"), upstream.port)
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture
+def fresh_edge(tmp_path: Path, upstream: StubUpstream) -> Iterator[NginxInstance]:
+    """Its own nginx, so rate-limit state from other tests cannot leak in."""
+    instance = _started(tmp_path / "nginx", upstream.port)
+    yield instance
+    instance.stop()
+
+
+def _error_code(response: requests.Response) -> str:
+    assert response.headers["Content-Type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message"}
+    assert body["error"]["message"]
+    code: str = body["error"]["code"]
+    return code
+
+
+def _assert_security_headers(response: requests.Response) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers.get(name) == value, name
+    csp = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp
+    assert "style-src 'self' 'unsafe-inline'" in csp
+    assert "img-src 'self' data:" in csp
+    assert response.headers["Server"] == "nginx"  # server_tokens off: no version
+
+
+def test_nginx_t_accepts_the_config(tmp_path: Path) -> None:
+    instance = NginxInstance(workdir=tmp_path / "nginx", upstream_port=free_port())
+    instance.render()
+    result = instance.check()
+    assert result.returncode == 0, result.stderr
+    assert "test is successful" in result.stderr
+
+
+def test_real_config_keeps_the_stack_interface() -> None:
+    """The names the compose stack depends on, which the live tests rewrite."""
+    main = (NGINX_DIR / "nginx.conf").read_text()
+    assert "pid /tmp/nginx.pid;" in main
+    assert "include conf.d/*.conf;" in main
+    assert re.search(r"^\s*user\s", main, re.MULTILINE) is None  # runs as the image's user
+    http_level = (NGINX_DIR / "conf.d" / "linkpulse-http.conf").read_text()
+    assert "server web:8000 " in http_level
+    assert re.search(r"^\s*keepalive \d+;", http_level, re.MULTILINE)
+    assert "listen 8080 " in (NGINX_DIR / "conf.d" / "default.conf").read_text()
+    assert "listen 8081;" in (NGINX_DIR / "conf.d" / "status.conf").read_text()
+
+
+def test_proxied_response_carries_security_headers_once(edge: NginxInstance) -> None:
+    response = requests.get(f"{edge.base_url}/abc123", timeout=5)
+    assert response.status_code == 200
+    assert response.json()["path"] == "/abc123"
+    _assert_security_headers(response)
+    # The upstream's own X-Frame-Options is hidden, not merged into "SAMEORIGIN, DENY".
+    assert response.raw.headers.getlist("X-Frame-Options") == ["DENY"]
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/metrics/", "/metrics?format=text", "//metrics"])
+def test_metrics_are_not_reachable(edge: NginxInstance, path: str) -> None:
+    response = requests.get(f"{edge.base_url}{path}", timeout=5)
+    assert response.status_code == 404
+    assert _error_code(response) == "not_found"
+    _assert_security_headers(response)
+
+
+def test_a_code_that_merely_starts_with_metrics_is_proxied(edge: NginxInstance) -> None:
+    response = requests.get(f"{edge.base_url}/metricsfan", timeout=5)
+    assert response.status_code == 200
+    assert response.json()["path"] == "/metricsfan"
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/s/abc123", "/api/links/abc123", "/"])
+def test_app_paths_are_proxied(edge: NginxInstance, path: str) -> None:
+    response = requests.get(f"{edge.base_url}{path}", timeout=5)
+    assert response.status_code == 200
+    assert response.json()["path"] == path
+
+
+def test_nginx_health_answers_without_the_upstream(edge: NginxInstance) -> None:
+    response = requests.get(f"{edge.base_url}/nginx-health", timeout=5)
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_oversized_body_gets_413_envelope(edge: NginxInstance) -> None:
+    response = requests.post(
+        f"{edge.base_url}/api/links",
+        data=json.dumps({"url": "https://example.com/" + "a" * 17_000}),
+        headers={"Content-Type": "application/json"},
+        timeout=5,
+    )
+    assert response.status_code == 413
+    assert _error_code(response) == "payload_too_large"
+    _assert_security_headers(response)
+
+
+def test_body_within_limit_reaches_web(edge: NginxInstance) -> None:
+    body = json.dumps({"url": "https://example.com/" + "a" * 2048})
+    response = requests.post(f"{edge.base_url}/api/links", data=body, timeout=5)
+    assert response.status_code == 200
+    assert response.json()["body_bytes"] == len(body)
+
+
+def test_link_creation_is_rate_limited_with_429_envelope(fresh_edge: NginxInstance) -> None:
+    url = f"{fresh_edge.base_url}/api/links"
+    with requests.Session() as session:
+        statuses = [session.post(url, data="{}", timeout=5).status_code for _ in range(80)]
+        limited = session.post(url, data="{}", timeout=5)
+        # Reads are not charged to the write budget that is now spent.
+        read = session.get(f"{fresh_edge.base_url}/api/links/abc123", timeout=5)
+    assert statuses[0] == 200
+    assert 429 in statuses
+    assert limited.status_code == 429
+    assert _error_code(limited) == "rate_limited"
+    assert limited.headers["Retry-After"] == "1"
+    _assert_security_headers(limited)
+    assert read.status_code == 200
+
+
+def test_redirects_allow_a_larger_burst_than_link_creation(fresh_edge: NginxInstance) -> None:
+    with requests.Session() as session:
+        redirects = [
+            session.get(f"{fresh_edge.base_url}/abc123", timeout=5).status_code for _ in range(80)
+        ]
+        creations = [
+            session.post(f"{fresh_edge.base_url}/api/links", data="{}", timeout=5).status_code
+            for _ in range(80)
+        ]
+    assert redirects == [200] * 80
+    assert 429 in creations
+
+
+def test_successful_response_has_no_retry_after(edge: NginxInstance) -> None:
+    response = requests.get(f"{edge.base_url}/abc123", timeout=5)
+    assert "Retry-After" not in response.headers
+
+
+def test_valid_client_request_id_is_passed_through(edge: NginxInstance) -> None:
+    request_id = "client-trace-0001"
+    response = requests.get(
+        f"{edge.base_url}/abc123", headers={"X-Request-ID": request_id}, timeout=5
+    )
+    assert response.json()["headers"]["X-Request-ID"] == request_id
+    assert response.raw.headers.getlist("X-Request-ID") == [request_id]
+
+
+@pytest.mark.parametrize(
+    "sent", [None, "", "short", "has spaces in it", "x" * 200, '"quote"-injection-attempt']
+)
+def test_missing_or_invalid_request_id_is_replaced(edge: NginxInstance, sent: str | None) -> None:
+    headers = {} if sent is None else {"X-Request-ID": sent}
+    response = requests.get(f"{edge.base_url}/abc123", headers=headers, timeout=5)
+    forwarded = response.json()["headers"]["X-Request-ID"]
+    assert GENERATED_REQUEST_ID.match(forwarded)
+    assert response.headers["X-Request-ID"] == forwarded
+
+
+def test_request_id_is_in_the_json_access_log(edge: NginxInstance) -> None:
+    request_id = "access-log-probe-42"
+    requests.get(f"{edge.base_url}/probe", headers={"X-Request-ID": request_id}, timeout=5)
+    entries = [json.loads(line) for line in edge.access_log.read_text().splitlines() if line]
+    matching = [entry for entry in entries if entry["request_id"] == request_id]
+    assert len(matching) == 1
+    assert matching[0]["uri"] == "/probe"
+    assert matching[0]["status"] == 200
+    assert matching[0]["upstream_status"] == "200"
+
+
+def test_forwarded_headers_cannot_be_spoofed(edge: NginxInstance) -> None:
+    response = requests.get(
+        f"{edge.base_url}/abc123",
+        headers={"X-Forwarded-For": "203.0.113.9", "X-Real-IP": "203.0.113.9"},
+        timeout=5,
+    )
+    received = response.json()["headers"]
+    assert received["X-Forwarded-For"] == "127.0.0.1"
+    assert received["X-Real-IP"] == "127.0.0.1"
+    assert received["X-Forwarded-Proto"] == "http"
+
+
+def test_upstream_connections_are_kept_alive(edge: NginxInstance) -> None:
+    with requests.Session() as session:
+        answers = [session.get(f"{edge.base_url}/ka", timeout=5).json() for _ in range(20)]
+    connection_ids = {answer["connection_id"] for answer in answers}
+    # One client connection is served by one nginx worker, which reuses its idle upstream
+    # connection; without keepalive every request would arrive on a new one.
+    assert len(connection_ids) == 1
+    assert all(answer["headers"].get("Connection") is None for answer in answers)
+
+
+def test_unreachable_upstream_gets_502_envelope(tmp_path: Path) -> None:
+    instance = _started(tmp_path / "nginx", upstream_port=free_port())
+    try:
+        response = requests.get(f"{instance.base_url}/api/links/abc123", timeout=10)
+    finally:
+        instance.stop()
+    assert response.status_code == 502
+    assert _error_code(response) == "bad_gateway"
+    _assert_security_headers(response)
+
+
+def test_stub_status_is_served_on_the_internal_port_only(edge: NginxInstance) -> None:
+    status = requests.get(f"{edge.status_url}/stub_status", timeout=5)
+    assert status.status_code == 200
+    assert status.text.startswith("Active connections:")
+    assert requests.get(f"{edge.status_url}/other", timeout=5).status_code == 404
+    public = requests.get(f"{edge.base_url}/stub_status", timeout=5)
+    assert public.json()["path"] == "/stub_status"  # on :8080 it is just a code for web
