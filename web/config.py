@@ -1,0 +1,96 @@
+"""Environment variables for the web service, as pydantic models (aliases are the names).
+
+`WebSettings` is what the app needs; `ServerSettings` is what gunicorn_conf.py needs. Both
+are validated before gunicorn forks, so a bad value stops the master with one line.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class WebSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    redis_url: str = Field(alias="REDIS_URL")
+    public_base_url: str = Field(alias="PUBLIC_BASE_URL")
+    visitor_hash_salt: SecretStr = Field(alias="VISITOR_HASH_SALT", min_length=16)
+    click_stream_maxlen: int = Field(1_000_000, alias="CLICK_STREAM_MAXLEN", ge=1_000)
+    log_level: LogLevel = Field("INFO", alias="LOG_LEVEL")
+    app_version: str = Field("dev", alias="APP_VERSION", min_length=1)
+    git_revision: str = Field("unknown", alias="GIT_REVISION", min_length=1)
+    forwarded_allow_ips: str = Field("127.0.0.1", alias="FORWARDED_ALLOW_IPS")
+    trusted_proxy_hops: int = Field(1, alias="TRUSTED_PROXY_HOPS", ge=1, le=5)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_base(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("must be an http(s) URL such as http://localhost:8080")
+        if parts.query or parts.fragment:
+            raise ValueError("must not have a query or fragment")
+        return value.rstrip("/")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxy_list(cls, value: str) -> str:
+        trusted_proxy_networks(value)
+        return value
+
+    def short_url(self, code: str) -> str:
+        return f"{self.public_base_url}/{code}"
+
+
+def trusted_proxy_networks(value: str) -> tuple[IpNetwork, ...] | None:
+    """Parse FORWARDED_ALLOW_IPS (as gunicorn does): None means '*', trust every peer."""
+    entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+    if "*" in entries:
+        return None
+    try:
+        return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
+    except ValueError as exc:
+        raise ValueError(f"must be '*' or comma-separated IPs/CIDRs ({exc})") from None
+
+
+def default_workers() -> int:
+    return 2 * (os.cpu_count() or 1) + 1
+
+
+class ServerSettings(BaseModel):
+    """gunicorn's knobs; defaults are the starting point the benchmarks tune from."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    bind: str = Field("0.0.0.0:8000", alias="WEB_BIND", min_length=1)
+    workers: int = Field(default_factory=default_workers, alias="WEB_CONCURRENCY", ge=1, le=64)
+    worker_class: Literal["sync", "gthread"] = Field("sync", alias="GUNICORN_WORKER_CLASS")
+    threads: int = Field(1, alias="GUNICORN_THREADS", ge=1, le=64)
+    # gunicorn_conf.py gives this its default before prometheus_client is imported.
+    metrics_dir: str = Field(alias="PROMETHEUS_MULTIPROC_DIR", min_length=1)
+    log_level: LogLevel = Field("INFO", alias="LOG_LEVEL")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value

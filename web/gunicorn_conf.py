@@ -1,0 +1,78 @@
+"""gunicorn settings for the web service, all from the environment.
+
+Run from the repository root: gunicorn -c web/gunicorn_conf.py "web:create_app()"
+
+Settings are validated here, in the master, before any worker forks: a bad value prints
+one line naming the variable and exits with status 2, instead of every worker dying with
+a traceback and gunicorn giving up with a generic message.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+# prometheus_client picks single- or multi-process mode when first imported, so the
+# directory must be in the environment before anything below imports it.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", "/tmp/linkpulse-web-metrics")  # noqa: S108
+
+# gunicorn executes this file by path; make `web` and `linkpulse` importable from it.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from prometheus_client import multiprocess
+
+from linkpulse.settings import ConfigError, exit_on_config_error, load_settings
+from web.config import ServerSettings, WebSettings
+
+try:
+    load_settings(WebSettings)
+    _server = load_settings(ServerSettings)
+except ConfigError as _error:
+    exit_on_config_error(_error, "web")
+
+bind = _server.bind
+workers = _server.workers
+worker_class = _server.worker_class
+threads = _server.threads
+timeout = 30
+graceful_timeout = 20
+keepalive = 5
+# Worker heartbeats are file writes; on tmpfs they cannot stall on a slow disk.
+worker_tmp_dir = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # noqa: S108
+# Proxy headers (scheme here, client address in web.proxy) count only from these peers.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# The app writes one JSON access line per request itself (web.observability).
+accesslog = None
+loglevel = _server.log_level.lower()
+logconfig_dict: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "linkpulse.logs.JsonFormatter", "service": "web"}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stderr",
+        }
+    },
+    "root": {"handlers": ["stderr"], "level": _server.log_level},
+    "loggers": {
+        "gunicorn.error": {"handlers": ["stderr"], "level": _server.log_level, "propagate": False},
+        "gunicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
+    },
+}
+
+
+def on_starting(server: Any) -> None:
+    """Start every run with an empty metrics directory: old files would add stale counts."""
+    metrics_dir = Path(_server.metrics_dir)
+    if metrics_dir.exists():
+        shutil.rmtree(metrics_dir)
+    metrics_dir.mkdir(parents=True)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

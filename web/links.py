@@ -1,0 +1,72 @@
+"""Use cases shared by the JSON API and the HTML pages."""
+
+from __future__ import annotations
+
+import time
+
+from flask import request
+
+from linkpulse.contract import ClickEvent
+from web import clicks
+from web.errors import ApiError
+from web.extensions import services
+from web.observability import current_request_id
+from web.schemas import CreateLinkRequest, LinkCreated
+from web.store import AliasTakenError
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def create_link(body: CreateLinkRequest) -> LinkCreated:
+    """Store a new link; 409 when the alias is taken."""
+    app_services = services()
+    try:
+        new = app_services.store.create(body.url, body.alias, body.expires_in, now_ms())
+    except AliasTakenError:
+        raise ApiError(
+            409, f"alias {body.alias!r} is already taken", code="alias_taken", field="alias"
+        ) from None
+    app_services.metrics.links_created.inc()
+    return LinkCreated(
+        code=new.link.code,
+        short_url=app_services.settings.short_url(new.link.code),
+        url=new.link.url,
+        created_at=new.link.created_at,
+        expires_at=new.link.expires_at,
+        manage_token=new.manage_token,
+    )
+
+
+def click_event_for(code: str) -> ClickEvent:
+    """The click event of the current request; the visitor is a salted hash, never the IP."""
+    settings = services().settings
+    user_agent = request.headers.get("User-Agent", "")
+    return ClickEvent(
+        code=code,
+        ts_ms=now_ms(),
+        referrer_host=clicks.referrer_host(request.headers.get("Referer")),
+        ua_class=clicks.ua_class(user_agent),
+        visitor_hash=clicks.visitor_hash(
+            settings.visitor_hash_salt.get_secret_value(), request.remote_addr or "", user_agent
+        ),
+        request_id=current_request_id(),
+    )
+
+
+def follow(code: str) -> str | None:
+    """The destination for a redirect, its click event recorded; None if unknown/expired."""
+    app_services = services()
+    metrics = app_services.metrics
+    try:
+        url = app_services.store.resolve_and_record(click_event_for(code))
+    except Exception:
+        metrics.click_events.labels(result="failed").inc()
+        raise
+    if url is None:
+        metrics.redirects.labels(result="not_found").inc()
+        return None
+    metrics.redirects.labels(result="found").inc()
+    metrics.click_events.labels(result="written").inc()
+    return url

@@ -1,0 +1,89 @@
+"""Prometheus metrics for the web service, per app instance rather than module globals.
+
+Under gunicorn, PROMETHEUS_MULTIPROC_DIR is set before prometheus_client is imported:
+every worker writes its samples to files there and /metrics merges them, so a scrape
+sees the whole server whichever worker answers it. Without that variable (tests, a
+single `flask run`), each app gets its own registry.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+def multiprocess_enabled() -> bool:
+    return bool(os.environ.get(MULTIPROC_ENV))
+
+
+class WebMetrics:
+    def __init__(self, version: str, revision: str) -> None:
+        self.multiprocess = multiprocess_enabled()
+        # In multiprocess mode samples go to files, so the metrics need no registry at all.
+        self._registry = None if self.multiprocess else CollectorRegistry()
+        registry = self._registry
+        self.requests = Counter(
+            "linkpulse_http_requests_total",
+            "HTTP requests answered, by route template, method and status.",
+            ["route", "method", "status"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "linkpulse_http_request_duration_seconds",
+            "Time from request start to response, by route template, method and status.",
+            ["route", "method", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.links_created = Counter(
+            "linkpulse_links_created_total", "Short links created.", registry=registry
+        )
+        self.redirects = Counter(
+            "linkpulse_redirects_total",
+            "Redirect lookups by result: found or not_found.",
+            ["result"],
+            registry=registry,
+        )
+        self.click_events = Counter(
+            "linkpulse_click_events_total",
+            "Click events appended to the stream (written) or lost with a Redis error (failed).",
+            ["result"],
+            registry=registry,
+        )
+        self.build_info = Gauge(
+            "linkpulse_web_build_info",
+            "Always 1; the labels say which build is running.",
+            ["version", "revision"],
+            multiprocess_mode="max",
+            registry=registry,
+        )
+        self.build_info.labels(version=version, revision=revision).set(1)
+        for result in ("found", "not_found"):
+            self.redirects.labels(result=result)
+        for result in ("written", "failed"):
+            self.click_events.labels(result=result)
+
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        labels = {"route": route, "method": method, "status": str(status)}
+        self.requests.labels(**labels).inc()
+        self.latency.labels(**labels).observe(seconds)
+
+    def exposition(self) -> bytes:
+        if self._registry is not None:
+            return generate_latest(self._registry)
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)

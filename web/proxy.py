@@ -1,0 +1,48 @@
+"""Client addresses behind nginx, trusted only when the request really came from the proxy.
+
+gunicorn's forwarded_allow_ips only governs the scheme headers; it never rewrites
+REMOTE_ADDR. werkzeug's ProxyFix does rewrite it, but believes X-Forwarded-For from anyone.
+So ProxyFix (with the hop count of our proxies) runs only when the peer is in
+FORWARDED_ALLOW_IPS, the same list gunicorn uses: a client that reaches gunicorn directly
+keeps its own socket address whatever headers it sends, and behind nginx the address is
+the one nginx appended, which a client cannot forge.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from web.config import IpNetwork
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+
+class TrustedProxyFix:
+    def __init__(
+        self, app: WSGIApplication, trusted: tuple[IpNetwork, ...] | None, hops: int
+    ) -> None:
+        """`trusted` None means every peer is a proxy ('*'), for networks only nginx can reach."""
+        self.app = app
+        self.trusted = trusted
+        self.proxied = ProxyFix(app, x_for=hops, x_proto=0, x_host=0, x_port=0, x_prefix=0)
+
+    def is_trusted(self, peer: str | None) -> bool:
+        if self.trusted is None:
+            return True
+        if not peer:
+            return False
+        try:
+            address = ipaddress.ip_address(peer)
+        except ValueError:
+            return False
+        return any(address in network for network in self.trusted)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if self.is_trusted(environ.get("REMOTE_ADDR")):
+            return self.proxied(environ, start_response)
+        return self.app(environ, start_response)

@@ -1,0 +1,26 @@
+"""GET /{code}: the hot path, one Redis round trip per redirect."""
+
+from __future__ import annotations
+
+from flask import Response, render_template
+
+from web import codes
+from web.links import follow
+from web.openapi import DocumentedBlueprint
+
+bp = DocumentedBlueprint("redirect", __name__)
+
+
+@bp.operation(
+    "GET",
+    "/<code>",
+    summary="Follow a short link (records one click event)",
+    responses={302: None, 404: "text/html", 503: "text/html"},
+)
+def follow_link(code: str) -> Response:
+    url = follow(code) if codes.looks_like_code(code) else None
+    if url is None:
+        return Response(render_template("not_found.html"), status=404, mimetype="text/html")
+    # Stored URLs are ASCII-only (web.url_policy), so they go into the header as they are.
+    # Every visit must reach us to be counted, so neither browsers nor proxies may cache it.
+    return Response(status=302, headers={"Location": url, "Cache-Control": "no-store"})
