@@ -13,6 +13,7 @@ PLOT_TOP = 12
 PLOT_BOTTOM = 136
 LABEL_Y = 154
 BAR_GAP = 2
+MIN_BAR_HEIGHT = 1.0
 
 
 def daily_chart_svg(days: Sequence[tuple[str, int]]) -> Markup:
@@ -31,7 +32,8 @@ def daily_chart_svg(days: Sequence[tuple[str, int]]) -> Markup:
         f'<line class="axis" x1="0" y1="{PLOT_BOTTOM}" x2="{WIDTH}" y2="{PLOT_BOTTOM}"/>',
     ]
     for index, (day, clicks) in enumerate(days):
-        height = round(plot_height * clicks / peak, 2) if peak else 0
+        # A day with any click keeps a visible sliver next to a huge peak.
+        height = max(round(plot_height * clicks / peak, 2), MIN_BAR_HEIGHT) if clicks else 0
         x = round(index * slot + BAR_GAP / 2, 2)
         width = round(max(slot - BAR_GAP, 1), 2)
         y = round(PLOT_BOTTOM - height, 2)
