@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Response, current_app, jsonify, request
 from pydantic import BaseModel
 
-from web import codes, tokens
+from web import codes, links, tokens
 from web.errors import ApiError
 from web.extensions import services
-from web.links import create_link, now_ms
+from web.links import create_link
 from web.openapi import DocumentedBlueprint, build_openapi
 from web.schemas import (
     CreateLinkRequest,
@@ -57,7 +57,7 @@ def create() -> Response:
     errors=(404, 429),
 )
 def read(code: str) -> Response:
-    found = services().store.get(code, now_ms()) if codes.looks_like_code(code) else None
+    found = services().store.get(code, links.now_ms()) if codes.looks_like_code(code) else None
     if found is None:
         raise _not_found(code)
     link, clicks = found
@@ -81,7 +81,7 @@ def read(code: str) -> Response:
     errors=(404, 429),
 )
 def stats(code: str) -> Response:
-    found = services().store.stats(code, now_ms()) if codes.looks_like_code(code) else None
+    found = services().store.stats(code, links.now_ms()) if codes.looks_like_code(code) else None
     if found is None:
         raise _not_found(code)
     return model_response(

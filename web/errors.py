@@ -15,8 +15,14 @@ from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
-# Redis errors that mean "not reachable right now": worth a 503 and a retry, not a 500.
-REDIS_UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, redis.exceptions.ReadOnlyError)
+# Redis errors that mean "cannot serve this right now" (unreachable, failing over, out of
+# memory): worth a 503 and a retry, not a 500.
+REDIS_UNAVAILABLE = (
+    redis.ConnectionError,
+    redis.TimeoutError,
+    redis.exceptions.ReadOnlyError,
+    redis.exceptions.OutOfMemoryError,
+)
 
 _CODES = {
     400: "bad_request",

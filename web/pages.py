@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, request
 
-from web import codes
+from web import codes, links
 from web.chart import daily_chart_svg
 from web.errors import ApiError
 from web.extensions import services
-from web.links import create_link, now_ms
+from web.links import create_link
 from web.schemas import CreateLinkRequest
 from web.validation import validate
 
@@ -58,7 +58,7 @@ def shorten() -> Response:
 
 @bp.get("/s/<code>")
 def stats_page(code: str) -> Response:
-    stats = services().store.stats(code, now_ms()) if codes.looks_like_code(code) else None
+    stats = services().store.stats(code, links.now_ms()) if codes.looks_like_code(code) else None
     if stats is None:
         return Response(render_template("not_found.html"), status=404, mimetype="text/html")
     body = render_template(

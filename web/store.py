@@ -120,7 +120,7 @@ class LinkStore:
         expires_ms = "" if expires_in is None else str(now_ms + expires_in * 1000)
         args = [url, str(now_ms), expires_ms, tokens.hash_token(token)]
         candidates = (
-            [alias] if alias is not None else [codes.new_code() for _ in range(CODE_ATTEMPTS)]
+            iter([alias]) if alias is not None else (codes.new_code() for _ in range(CODE_ATTEMPTS))
         )
         for code in candidates:
             if self._create(keys=contract.link_keys(code), args=args) == 1:
