@@ -46,9 +46,10 @@ test-fast: venv deps ## lint + unit + integration, without the slow chaos runs
 	$(MAKE) --no-print-directory lint
 	$(PYTEST) -m "not slow" tests/unit tests/integration
 
-test: venv deps ## every test tier: lint, unit, integration, e2e
+test: venv deps ## every test tier: lint, unit, integration, e2e, container stack
 	$(MAKE) --no-print-directory lint
 	$(PYTEST) tests/unit tests/integration tests/e2e
+	$(MAKE) --no-print-directory test-stack
 
 bench: venv deps ## benchmarks; writes docs/benchmarks.md
 	$(BIN)/python -m bench
@@ -57,3 +58,64 @@ lock: ## re-resolve requirements/*.lock (needs network to the package index)
 	@test -x build/uv/bin/uv || { $(PYTHON) -m venv build/uv && build/uv/bin/pip install --quiet uv==$(UV_VERSION); }
 	build/uv/bin/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --no-header -q -o requirements/runtime.lock
 	build/uv/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes --no-header -q -o requirements/dev.lock
+
+# --- Container stack (docs/containers.md) ----------------------------------------------------
+# Every compose command runs from the repository root, where .env (made by scripts/stack-env.sh)
+# sets the secrets and COMPOSE_FILE, the image path this machine uses.
+COMPOSE := docker compose
+WHEELS := build/wheels
+# The image's Python, not the host's: cp313 on manylinux x86_64 (markers are judged for 3.13 too).
+WHEEL_TARGET := --only-binary=:all: --python-version 3.13 --implementation cp --abi cp313 \
+	--platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+	--platform manylinux_2_28_x86_64 --platform manylinux_2_34_x86_64
+export GIT_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+
+.PHONY: engine wheels images up down logs ps clean test-stack
+
+engine: ## make sure a Docker engine and compose v2 answer (installs and starts them as root on Debian)
+	@scripts/docker-engine.sh
+
+$(WHEELS)/.complete: requirements/runtime.lock | venv
+	@echo "wheels: downloading hash-checked wheels for the image's Python (cp313) into $(WHEELS)/"
+	@rm -rf $(WHEELS) && mkdir -p $(WHEELS)
+	$(BIN)/pip download --quiet --no-deps $(WHEEL_TARGET) --require-hashes \
+		-r requirements/runtime.lock --dest $(WHEELS)
+	@touch $@
+
+wheels: $(WHEELS)/.complete ## download the app image's wheels (hash-checked) into build/wheels/
+
+images: engine wheels ## build every image; offline, first the local stand-ins of the upstream images
+	@path=$$(scripts/stack-env.sh); \
+	if [ "$$path" = offline ]; then scripts/offline-images.sh; \
+	else $(COMPOSE) pull --ignore-buildable --quiet; fi
+	$(COMPOSE) build
+
+up: images ## start the stack and wait until every service is healthy; prints the URLs
+	$(COMPOSE) up --detach --wait --wait-timeout 180 --remove-orphans
+	@scripts/stack-urls.sh
+
+down: ## stop and remove the stack's containers (volumes are kept)
+	@test -f .env || { echo "down: no .env, so no stack was started from this checkout"; exit 0; }; \
+	$(COMPOSE) down --remove-orphans
+
+logs: ## follow the stack's logs
+	$(COMPOSE) logs --follow --tail 100
+
+ps: ## list the stack's containers and their health
+	$(COMPOSE) ps --all
+
+clean: ## remove the stack with its volumes (all data!); asks first unless FORCE=1
+	@test -f .env || { echo "clean: no .env, nothing to remove"; exit 0; }; \
+	if [ "$${FORCE:-0}" != 1 ]; then \
+		read -r -p "Remove the linkpulse stack and ALL its data volumes? [y/N] " answer; \
+		[ "$$answer" = y ] || [ "$$answer" = Y ] || { echo "clean: kept"; exit 0; }; \
+	fi; \
+	$(COMPOSE) down --volumes --remove-orphans
+
+test-stack: venv ## stack tier: fresh `make up`, then tests/stack against 127.0.0.1 ports
+	@scripts/docker-engine.sh
+	@scripts/stack-env.sh >/dev/null
+	$(COMPOSE) down --remove-orphans
+	$(MAKE) --no-print-directory up
+	status=0; $(PYTEST) -m stack tests/stack || status=$$?; \
+	$(COMPOSE) down --remove-orphans; exit $$status

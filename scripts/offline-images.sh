@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# Builds local stand-ins for the pinned upstream images, for machines that reach no registry.
+#
+# Each stand-in is a Debian trixie image carrying Debian's package of the same software at the
+# same version line, and presents the interface our Dockerfiles and docker-compose.yml rely on:
+# the same binary paths, entrypoint, user id and health-check tool. It is tagged with the very
+# upstream name:tag it stands in for, so the Dockerfiles and the compose file stay unchanged.
+#
+#   1. one Debian trixie rootfs (debootstrap minbase, mirror read from this machine's apt
+#      sources) imported as linkpulse-offline/debian:trixie; reused while that image exists;
+#   2. for every pinned upstream image that is not present locally, `docker build` of
+#      docker/offline/<name>.Dockerfile FROM that rootfs (apt-get inside the build).
+# Images already present (real upstream ones, or stand-ins from an earlier run) are kept.
+# Grafana is not packaged by Debian: it has no stand-in, and the offline stack runs without it.
+set -euo pipefail
+
+REPO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$REPO_ROOT"
+
+SUITE=trixie
+ROOTFS_IMAGE=linkpulse-offline/debian:$SUITE
+WORK_DIR=$REPO_ROOT/build/offline
+STAND_IN_DIR=$REPO_ROOT/docker/offline
+
+say() { echo "offline-images: $*"; }
+die() { echo "offline-images: $*" >&2; exit 1; }
+
+# The Debian mirror this machine's apt already uses (deb822 .sources first, then sources.list).
+debian_mirror() {
+  local uri
+  uri=$(awk '
+    /^URIs:/   { uris = $2 }
+    /^Suites:/ { for (i = 2; i <= NF; i++) if ($i !~ /-/) base = 1 }
+    /^$/       { if (base && uris != "") { print uris; exit } uris = ""; base = 0 }
+    END        { if (base && uris != "") print uris }
+  ' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
+  if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
+    uri=$(awk '$1 == "deb" && $3 !~ /-/ { print ($2 ~ /^\[/ ? $3 : $2); exit }' /etc/apt/sources.list)
+  fi
+  [ -n "$uri" ] || die "no Debian mirror found in /etc/apt/sources.list.d/*.sources or sources.list"
+  # The rootfs is debootstrapped from the main archive, never from the security archive.
+  case "$uri" in *security*) die "only a security mirror found ($uri)";; esac
+  echo "$uri"
+}
+
+ensure_rootfs_image() {
+  if docker image inspect "$ROOTFS_IMAGE" >/dev/null 2>&1; then
+    say "reusing $ROOTFS_IMAGE"
+    return 0
+  fi
+  command -v debootstrap >/dev/null 2>&1 || {
+    [ "$(id -u)" -eq 0 ] || die "debootstrap is missing (apt-get install debootstrap, as root)"
+    say "installing debootstrap"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
+  }
+  local mirror rootfs
+  mirror=$(debian_mirror)
+  rootfs=$WORK_DIR/rootfs
+  rm -rf "$rootfs"
+  mkdir -p "$rootfs"
+  say "debootstrap --variant=minbase $SUITE from $mirror (about 40 s)"
+  debootstrap --variant=minbase --include=ca-certificates "$SUITE" "$rootfs" "$mirror" \
+    >"$WORK_DIR/debootstrap.log" 2>&1 || { tail -n 20 "$WORK_DIR/debootstrap.log" >&2; die "debootstrap failed"; }
+  # What Debian's own container images do: no daemons started by package scripts, no
+  # recommends, no docs, no apt caches left in layers.
+  printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"
+  chmod 0755 "$rootfs/usr/sbin/policy-rc.d"
+  cat >"$rootfs/etc/apt/apt.conf.d/90container" <<'EOF'
+APT::Install-Recommends "false";
+APT::Install-Suggests "false";
+Acquire::Languages "none";
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/*.bin || true"; };
+EOF
+  cat >"$rootfs/etc/dpkg/dpkg.cfg.d/90container" <<'EOF'
+path-exclude /usr/share/doc/*
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+EOF
+  rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/* "$rootfs"/usr/share/doc/* \
+    "$rootfs"/usr/share/man/*
+  say "importing the rootfs as $ROOTFS_IMAGE"
+  tar -C "$rootfs" -c . | docker import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'CMD ["bash"]' - "$ROOTFS_IMAGE" >/dev/null
+  rm -rf "$rootfs"
+}
+
+# Every upstream image the stack uses: base images named in our Dockerfiles' FROM lines, and
+# images that compose services run as they are. docker-compose.yml and the Dockerfiles stay the
+# single place where versions are pinned.
+pinned_images() {
+  {
+    grep -hE '^FROM ' Dockerfile nginx/Dockerfile monitoring/*/Dockerfile | awk '{ print $2 }'
+    # Placeholder secrets: only the image names are read from the rendered configuration.
+    REDIS_PASSWORD=x VISITOR_HASH_SALT=x GRAFANA_ADMIN_PASSWORD=x \
+      docker compose -f docker-compose.yml config --format json | python3 -c '
+import json, sys
+for service in json.load(sys.stdin)["services"].values():
+    if "build" not in service:
+        print(service["image"])
+'
+  } | sort -u
+}
+
+# upstream repository -> stand-in Dockerfile in docker/offline/ (none for grafana).
+stand_in_for() {
+  case "${1%%:*}" in
+    python) echo python ;;
+    nginx) echo nginx ;;
+    redis) echo redis ;;
+    prom/prometheus) echo prometheus ;;
+    prom/alertmanager) echo alertmanager ;;
+    prom/node-exporter) echo node-exporter ;;
+    oliver006/redis_exporter) echo redis-exporter ;;
+    nginx/nginx-prometheus-exporter) echo nginx-exporter ;;
+    *) echo "" ;;
+  esac
+}
+
+build_stand_ins() {
+  local image name missing=()
+  for image in $(pinned_images); do
+    if docker image inspect "$image" >/dev/null 2>&1; then
+      say "present: $image"
+      continue
+    fi
+    name=$(stand_in_for "$image")
+    if [ -z "$name" ]; then
+      say "no stand-in for $image (not packaged by Debian): left out of the offline stack"
+      continue
+    fi
+    missing+=("$image=$name")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+
+  # One compose file listing the missing stand-ins lets compose build them in parallel with
+  # the daemon's BuildKit, whatever docker CLI (with or without buildx) is installed.
+  local file=$WORK_DIR/stand-ins.compose.yml entry
+  mkdir -p "$WORK_DIR"
+  echo "services:" >"$file"
+  for entry in "${missing[@]}"; do
+    image=${entry%%=*}
+    name=${entry#*=}
+    cat >>"$file" <<EOF
+  $name:
+    image: $image
+    pull_policy: never
+    build:
+      context: $STAND_IN_DIR
+      dockerfile: $name.Dockerfile
+      args:
+        BASE: $ROOTFS_IMAGE
+      labels:
+        org.linkpulse.stand-in: "Debian $SUITE package standing in for $image"
+EOF
+  done
+  say "building stand-ins: ${missing[*]%%=*}"
+  docker compose -p linkpulse-offline -f "$file" build --quiet
+}
+
+ensure_rootfs_image
+build_stand_ins
+say "done"
