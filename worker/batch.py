@@ -1,0 +1,165 @@
+"""Turning a batch of stream entries into calls of the apply script (pure logic).
+
+Parsing and totalling happen here, in Python, so the Lua script does work per link
+rather than per event, and a malformed event becomes an entry to acknowledge instead of
+an error that would stall the whole batch. The argument layout is described in
+worker.apply_script.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import NamedTuple, cast
+
+from linkpulse.contract import (
+    CLICK_STREAM,
+    TOTAL_CLICKS_FIELD,
+    ClickEvent,
+    day_field,
+    day_of,
+    link_key,
+    referrers_key,
+    stats_key,
+    visitors_key,
+)
+from worker.apply_script import APPLIED
+
+MS_PER_DAY = 86_400_000
+
+# (entry id, fields) as redis-py returns it; fields is empty for an entry whose data was
+# deleted from the stream while it was pending.
+StreamEntry = tuple[str, dict[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class MalformedEntry:
+    entry_id: str
+    reason: str
+
+
+class ParsedEntry(NamedTuple):
+    entry_id: str
+    event: ClickEvent
+    day_field: str
+
+
+@dataclass(slots=True)
+class ParsedBatch:
+    events: list[ParsedEntry] = field(default_factory=list)
+    malformed: list[MalformedEntry] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class LinkTally:
+    clicks: int = 0
+    days: dict[str, int] = field(default_factory=dict)
+    referrers: dict[str, int] = field(default_factory=dict)
+    visitors: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class BatchCall:
+    """KEYS and ARGV for one run of the apply script."""
+
+    keys: list[str]
+    args: list[str]
+    entry_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    applied: int = 0
+    dropped: int = 0
+    skipped: int = 0
+    malformed: int = 0
+
+    def __add__(self, other: BatchOutcome) -> BatchOutcome:
+        return BatchOutcome(
+            applied=self.applied + other.applied,
+            dropped=self.dropped + other.dropped,
+            skipped=self.skipped + other.skipped,
+            malformed=self.malformed + other.malformed,
+        )
+
+    @property
+    def total(self) -> int:
+        return self.applied + self.dropped + self.skipped + self.malformed
+
+
+@lru_cache(maxsize=4096)
+def day_field_for_day_number(day_number: int) -> str:
+    """The stats field of one UTC day; cached because a batch spans one or two days."""
+    return day_field(day_of(day_number * MS_PER_DAY))
+
+
+def script_keys_for_link(code: str) -> tuple[str, str, str, str]:
+    """The four keys of one link, in the order the script expects them."""
+    return (link_key(code), stats_key(code), referrers_key(code), visitors_key(code))
+
+
+def parse_entries(entries: Sequence[StreamEntry]) -> ParsedBatch:
+    batch = ParsedBatch()
+    for entry_id, fields in entries:
+        try:
+            event = ClickEvent.from_fields(fields)
+            day = day_field_for_day_number(event.ts_ms // MS_PER_DAY)
+        except (ValueError, OverflowError, OSError) as exc:
+            reason = "entry data missing from the stream" if not fields else str(exc)
+            batch.malformed.append(MalformedEntry(entry_id, reason))
+            continue
+        batch.events.append(ParsedEntry(entry_id, event, day))
+    return batch
+
+
+def tally_by_link(events: Sequence[ParsedEntry]) -> dict[str, LinkTally]:
+    tallies: dict[str, LinkTally] = {}
+    for parsed in events:
+        event = parsed.event
+        tally = tallies.get(event.code)
+        if tally is None:
+            tally = tallies[event.code] = LinkTally()
+        tally.clicks += 1
+        tally.days[parsed.day_field] = tally.days.get(parsed.day_field, 0) + 1
+        tally.referrers[event.referrer_host] = tally.referrers.get(event.referrer_host, 0) + 1
+        tally.visitors.add(event.visitor_hash)
+    return tallies
+
+
+def build_apply_call(
+    batch: ParsedBatch, *, group: str, consumer: str, leave_out: Collection[str] = ()
+) -> BatchCall:
+    """The script call for the batch minus the entry ids in `leave_out` (not owned any more)."""
+    events = [p for p in batch.events if p.entry_id not in leave_out]
+    malformed_ids = [m.entry_id for m in batch.malformed if m.entry_id not in leave_out]
+    entry_ids = [p.entry_id for p in events] + malformed_ids
+    keys = [CLICK_STREAM]
+    args = [group, consumer, TOTAL_CLICKS_FIELD, str(len(entry_ids)), *entry_ids]
+    args.append(str(len(malformed_ids)))
+    for code, tally in tally_by_link(events).items():
+        keys.extend(script_keys_for_link(code))
+        args.extend((str(tally.clicks), str(len(tally.days))))
+        for day, clicks in tally.days.items():
+            args.extend((day, str(clicks)))
+        args.append(str(len(tally.referrers)))
+        for referrer, clicks in tally.referrers.items():
+            args.extend((referrer, str(clicks)))
+        args.append(str(len(tally.visitors)))
+        args.extend(tally.visitors)
+    return BatchCall(keys=keys, args=args, entry_count=len(entry_ids))
+
+
+def build_ack_only_call(entry_ids: Sequence[str], *, group: str, consumer: str) -> BatchCall:
+    """A call that acknowledges the entries and counts them as malformed, adding nothing."""
+    args = [group, consumer, TOTAL_CLICKS_FIELD, str(len(entry_ids)), *entry_ids]
+    args.append(str(len(entry_ids)))
+    return BatchCall(keys=[CLICK_STREAM], args=args, entry_count=len(entry_ids))
+
+
+def read_reply(reply: Sequence[object]) -> BatchOutcome | list[str]:
+    """The script's reply: the outcome once applied, or the ids this consumer does not own."""
+    if reply[0] == APPLIED:
+        applied, dropped, malformed = (int(str(value)) for value in reply[1:4])
+        return BatchOutcome(applied=applied, dropped=dropped, malformed=malformed)
+    return [str(entry_id) for entry_id in cast("list[object]", reply[1])]

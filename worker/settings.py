@@ -1,0 +1,36 @@
+"""Worker configuration, read once from the environment at start-up."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def default_consumer_name() -> str:
+    """hostname-pid: unique per process, and stable across restarts of a container's pid 1."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class WorkerSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    redis_url: str = Field(alias="REDIS_URL", pattern=r"^(redis|rediss|unix)://")
+    batch_size: int = Field(500, alias="WORKER_BATCH_SIZE", ge=1, le=10_000)
+    # BLOCK 0 would mean "forever", which would leave a stop signal unnoticed.
+    batch_wait_ms: int = Field(1000, alias="WORKER_BATCH_WAIT_MS", ge=1, le=5_000)
+    reclaim_idle_ms: int = Field(30_000, alias="WORKER_RECLAIM_IDLE_MS", ge=1)
+    metrics_port: int = Field(9101, alias="WORKER_METRICS_PORT", ge=1, le=65_535)
+    consumer_name: str = Field(
+        default_factory=default_consumer_name,
+        alias="WORKER_CONSUMER_NAME",
+        min_length=1,
+        max_length=200,
+    )
+    stream_maxlen: int = Field(1_000_000, alias="CLICK_STREAM_MAXLEN", ge=1)
+    log_level: str = Field(
+        "INFO",
+        alias="LOG_LEVEL",
+        pattern=r"(?i)^(debug|info|warning|error|critical)$",
+    )

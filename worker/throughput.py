@@ -1,0 +1,66 @@
+"""A rough drain-rate measurement of one worker, for the benchmark script and for tuning.
+
+It runs the same read/apply steps as the loop, in-process and without chores, against a
+Redis that it may write to freely (a scratch server: it replaces the click stream).
+"""
+
+from __future__ import annotations
+
+import time
+
+from linkpulse.contract import CLICK_STREAM, ClickEvent, link_keys
+from linkpulse.redis_client import connect
+from worker.worker import Worker
+
+XADD_CHUNK = 5_000
+DAY_MS = 86_400_000
+
+
+def sample_events(count: int, *, links: int = 100, days: int = 3) -> list[ClickEvent]:
+    """Events spread over `links` codes, `days` UTC days, a few referrers and visitors."""
+    start_ms = int(time.time() * 1000) - days * DAY_MS
+    referrers = ("", "news.example", "search.example", "social.example", "mail.example")
+    return [
+        ClickEvent(
+            code=f"bench{i % links}",
+            ts_ms=start_ms + (i * DAY_MS * days) // max(count, 1),
+            referrer_host=referrers[i % len(referrers)],
+            ua_class="desktop",
+            visitor_hash=f"{(i * 7919) % 10_007:032x}",
+            request_id=f"r{i}",
+        )
+        for i in range(count)
+    ]
+
+
+def measure_drain(redis_url: str, events: int, batch_size: int) -> float:
+    """Append `events` click events, then time one worker draining them; events per second."""
+    client = connect(redis_url, socket_timeout=30.0)
+    sample = sample_events(events)
+    codes = sorted({event.code for event in sample})
+    client.delete(CLICK_STREAM, *(key for code in codes for key in link_keys(code)))
+    pipe = client.pipeline(transaction=False)
+    for code in codes:
+        pipe.hset(link_keys(code)[0], mapping={"url": "https://example.org/", "expires_at": ""})
+    for number, event in enumerate(sample, start=1):
+        pipe.xadd(CLICK_STREAM, event.to_fields())  # type: ignore[arg-type]
+        if number % XADD_CHUNK == 0:
+            pipe.execute()
+    pipe.execute()
+
+    worker = Worker(client, consumer_name="throughput", batch_size=batch_size)
+    worker.ensure_group()
+    handled = empty_reads = 0
+    started = time.perf_counter()
+    # The first read looks at the consumer's own pending entries and comes back empty.
+    while handled < events and empty_reads < 3:
+        entries = worker.read_batch(block_ms=1000)
+        if entries:
+            handled += worker.process(entries).total
+        else:
+            empty_reads += 1
+    elapsed = time.perf_counter() - started
+    client.close()
+    if handled != events:
+        raise RuntimeError(f"drained {handled} of {events} events")
+    return events / elapsed

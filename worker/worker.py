@@ -1,0 +1,407 @@
+"""The Worker: one loop that reads click events through the consumer group and applies them.
+
+Shape of the loop (modelled on RQ's worker): set up, then repeat until asked to stop --
+run the periodic chores that are due, read a batch, apply it -- and say in one place
+(`_set_state`) what the worker is doing. Signals are handled in one place too
+(`_on_stop_signal`): they only set a flag, so a batch in hand is always finished and
+acknowledged before the process exits. Redis failures never end the loop; they move the
+worker to "recovering" and back off.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Sequence
+from types import FrameType
+from typing import Any, cast
+
+import redis
+
+from linkpulse.contract import CLICK_GROUP, CLICK_STREAM
+from worker.apply_script import APPLY_BATCH_LUA
+from worker.backoff import Backoff
+from worker.batch import (
+    BatchCall,
+    BatchOutcome,
+    ParsedBatch,
+    StreamEntry,
+    build_ack_only_call,
+    build_apply_call,
+    parse_entries,
+    read_reply,
+)
+from worker.metrics import Outcome, WorkerMetrics, WorkerState
+from worker.remove_consumer_script import REMOVE_IF_NO_PENDING_LUA
+from worker.schedule import Interval
+from worker.stream_status import NO_ID, StreamStatus, safe_trim_point
+
+log = logging.getLogger(__name__)
+
+READ_NEW = ">"
+READ_OWN_PENDING = "0"
+STATUS_INTERVAL_S = 5.0
+CONSUMER_CLEANUP_INTERVAL_S = 60.0
+MIN_CONSUMER_IDLE_MS = 3_600_000
+
+_QUIET_STATES = {WorkerState.IDLE, WorkerState.BUSY}
+
+
+class Worker:
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        consumer_name: str,
+        batch_size: int = 500,
+        batch_wait_ms: int = 1000,
+        reclaim_idle_ms: int = 30_000,
+        stream_maxlen: int = 1_000_000,
+        consumer_idle_ms: int | None = None,
+        metrics: WorkerMetrics | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.redis = client
+        self.consumer_name = consumer_name
+        self.batch_size = batch_size
+        self.batch_wait_ms = batch_wait_ms
+        self.reclaim_idle_ms = reclaim_idle_ms
+        # A consumer is only removed long after its pending entries could have been reclaimed.
+        self.consumer_idle_ms = (
+            max(MIN_CONSUMER_IDLE_MS, 2 * reclaim_idle_ms)
+            if consumer_idle_ms is None
+            else consumer_idle_ms
+        )
+        self.metrics = WorkerMetrics() if metrics is None else metrics
+        self.metrics.stream_maxlen.set(stream_maxlen)
+        self.backoff = Backoff() if backoff is None else backoff
+        self.state = WorkerState.STARTING
+        self._apply_script = client.register_script(APPLY_BATCH_LUA)
+        self._remove_consumer_script = client.register_script(REMOVE_IF_NO_PENDING_LUA)
+        self._group_ready = False
+        # Start with the entries this consumer name already holds (a restart under the same
+        # name, e.g. pid 1 in a container), then move on to new ones.
+        self._read_from = READ_OWN_PENDING
+        self._stop_requested = False
+        self._wake = threading.Event()
+        self._reclaim_due = Interval(max(0.1, min(reclaim_idle_ms / 2000, 10.0)))
+        self._status_due = Interval(STATUS_INTERVAL_S)
+        self._cleanup_due = Interval(CONSUMER_CLEANUP_INTERVAL_S)
+
+    # -- the loop -----------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Work until SIGTERM/SIGINT; returns once the batch in hand is acknowledged."""
+        self.install_signal_handlers()
+        log.info(
+            "worker starting",
+            extra={
+                "consumer": self.consumer_name,
+                "stream": CLICK_STREAM,
+                "group": CLICK_GROUP,
+                "batch_size": self.batch_size,
+                "batch_wait_ms": self.batch_wait_ms,
+                "reclaim_idle_ms": self.reclaim_idle_ms,
+            },
+        )
+        while not self._stop_requested:
+            try:
+                self._work_once()
+            except redis.RedisError as exc:
+                self._recover_from(exc)
+        self._set_state(WorkerState.STOPPING)
+        log.info("worker stopped", extra={"consumer": self.consumer_name})
+
+    def _work_once(self) -> None:
+        if not self._group_ready:
+            self.ensure_group()
+        self._run_due_chores()
+        entries = self.read_batch()
+        if entries:
+            self._set_state(WorkerState.BUSY)
+            self.process(entries)
+        else:
+            self._set_state(WorkerState.IDLE)
+        self.backoff.reset()
+        self.metrics.last_success.set(time.time())
+
+    def _run_due_chores(self) -> None:
+        if self._reclaim_due.due():
+            self.reclaim()
+        if self._status_due.due():
+            status = self.read_status()
+            self.export_status(status)
+            self.trim(status)
+        if self._cleanup_due.due():
+            self.remove_idle_consumers()
+
+    def _recover_from(self, exc: redis.RedisError) -> None:
+        self.metrics.failures.inc()
+        self._group_ready = False
+        # Whatever was read but not applied is still ours: take it up again first.
+        self._read_from = READ_OWN_PENDING
+        delay = self.backoff.next_delay()
+        self._set_state(WorkerState.RECOVERING)
+        log.warning(
+            "redis operation failed; backing off",
+            extra={
+                "error": f"{type(exc).__name__}: {exc}",
+                "retry_in_s": round(delay, 3),
+                "failures_in_a_row": self.backoff.failures,
+            },
+        )
+        self._wake.wait(delay)
+
+    # -- state and signals --------------------------------------------------------------
+
+    def _set_state(self, state: WorkerState) -> None:
+        if state == self.state:
+            return
+        previous, self.state = self.state, state
+        self.metrics.state.state(state.value)
+        level = logging.DEBUG if state in _QUIET_STATES else logging.INFO
+        log.log(level, "worker state", extra={"state": state.value, "previous": previous.value})
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_stop_signal)
+        signal.signal(signal.SIGINT, self._on_stop_signal)
+
+    def _on_stop_signal(self, signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self._stop_requested:
+            # Nothing is lost: entries read but not applied stay pending and are reclaimed.
+            log.warning("second stop signal; exiting without finishing", extra={"signal": name})
+            raise SystemExit(1)
+        log.info("stop requested; finishing the batch in hand", extra={"signal": name})
+        self.request_stop()
+
+    def request_stop(self) -> None:
+        self._stop_requested = True
+        self._wake.set()
+
+    # -- steps (public so tests can drive a worker by hand) -----------------------------
+
+    def ensure_group(self) -> None:
+        try:
+            self.redis.xgroup_create(CLICK_STREAM, CLICK_GROUP, id="0", mkstream=True)
+            log.info("consumer group created", extra={"group": CLICK_GROUP})
+        except redis.ResponseError as exc:
+            if not str(exc).startswith("BUSYGROUP"):
+                raise
+        self._group_ready = True
+
+    def read_batch(self, block_ms: int | None = None) -> list[StreamEntry]:
+        """Up to batch_size entries: first our own pending ones, then new ones."""
+        reading_own_pending = self._read_from == READ_OWN_PENDING
+        block = None if reading_own_pending else (block_ms or self.batch_wait_ms)
+        reply = cast(
+            "list[list[Any]]",
+            self.redis.xreadgroup(
+                CLICK_GROUP,
+                self.consumer_name,
+                {CLICK_STREAM: self._read_from},
+                count=self.batch_size,
+                block=block,
+            ),
+        )
+        entries: list[StreamEntry] = reply[0][1] if reply else []
+        if reading_own_pending and not entries:
+            self._read_from = READ_NEW
+        return entries
+
+    def process(self, entries: Sequence[StreamEntry]) -> BatchOutcome:
+        """Apply one batch and record it in the metrics."""
+        started = time.perf_counter()
+        outcome = self.apply(entries)
+        self.metrics.batch_duration.observe(time.perf_counter() - started)
+        self.metrics.batch_size.observe(len(entries))
+        events = self.metrics.events
+        for name, count in (
+            (Outcome.APPLIED, outcome.applied),
+            (Outcome.DROPPED, outcome.dropped),
+            (Outcome.SKIPPED, outcome.skipped),
+            (Outcome.MALFORMED, outcome.malformed),
+        ):
+            if count:
+                events.labels(outcome=name.value).inc(count)
+        log.debug(
+            "batch applied",
+            extra={"entries": len(entries), "first_id": entries[0][0], **_as_fields(outcome)},
+        )
+        return outcome
+
+    def apply(self, entries: Sequence[StreamEntry]) -> BatchOutcome:
+        """Apply entries and ack them in one script run, counting only those we still own."""
+        batch = parse_entries(entries)
+        try:
+            outcome = self._apply_owned(batch)
+        except redis.ResponseError as exc:
+            # Only a data problem is worth isolating; anything else (OOM, LOADING, a
+            # read-only replica) would hit every entry alike and must not ack anything.
+            if "WRONGTYPE" not in str(exc):
+                raise
+            if len(entries) == 1:
+                return self._ack_poison_entry(entries[0][0], exc)
+            # One link whose keys have the wrong type must not hold the whole batch back
+            # forever: find its entries by applying the batch one entry at a time.
+            log.error("batch refused by redis; applying entries one by one", exc_info=True)
+            outcome = BatchOutcome()
+            for entry in entries:
+                outcome += self.apply([entry])
+            return outcome
+        for bad in batch.malformed:
+            log.warning(
+                "malformed click event acknowledged",
+                extra={"entry_id": bad.entry_id, "reason": bad.reason},
+            )
+        return outcome
+
+    def _apply_owned(self, batch: ParsedBatch) -> BatchOutcome:
+        not_owned: set[str] = set()
+        while True:
+            call = build_apply_call(
+                batch, group=CLICK_GROUP, consumer=self.consumer_name, leave_out=not_owned
+            )
+            if call.entry_count == 0:
+                return BatchOutcome(skipped=len(not_owned))
+            result = self._run_apply_script(call)
+            if isinstance(result, BatchOutcome):
+                return result + BatchOutcome(skipped=len(not_owned))
+            not_owned.update(result)
+
+    def _ack_poison_entry(self, entry_id: str, error: redis.ResponseError) -> BatchOutcome:
+        call = build_ack_only_call([entry_id], group=CLICK_GROUP, consumer=self.consumer_name)
+        result = self._run_apply_script(call)  # if this fails too, Redis itself is unwell
+        if not isinstance(result, BatchOutcome):
+            return BatchOutcome(skipped=1)
+        log.error(
+            "click event refused by redis acknowledged as malformed",
+            extra={"entry_id": entry_id, "reason": str(error)},
+        )
+        return result
+
+    def _run_apply_script(self, call: BatchCall) -> BatchOutcome | list[str]:
+        reply = cast("list[object]", self._apply_script(keys=call.keys, args=call.args))
+        return read_reply(reply)
+
+    def reclaim(self, min_idle_ms: int | None = None) -> int:
+        """Claim entries idle longer than min_idle_ms from any consumer and apply them.
+
+        Claiming from a consumer that is slow rather than dead is safe: from that moment
+        the slow one no longer owns the entries, so its own apply skips them.
+        """
+        idle_ms = self.reclaim_idle_ms if min_idle_ms is None else min_idle_ms
+        cursor, claimed_total = NO_ID, 0
+        while not self._stop_requested:
+            reply: list[Any] = self.redis.xautoclaim(
+                CLICK_STREAM,
+                CLICK_GROUP,
+                self.consumer_name,
+                idle_ms,
+                start_id=cursor,
+                count=self.batch_size,
+            )
+            cursor = reply[0]
+            claimed = [entry for entry in reply[1] if entry[0] is not None]
+            missing = reply[2] if len(reply) > 2 else []
+            if missing:
+                # XAUTOCLAIM already dropped them from the PEL; the data is gone.
+                self.metrics.events.labels(outcome=Outcome.MISSING.value).inc(len(missing))
+                log.error(
+                    "pending click events were deleted from the stream before processing",
+                    extra={"count": len(missing), "first_id": missing[0]},
+                )
+            if claimed:
+                claimed_total += len(claimed)
+                self.metrics.reclaimed.inc(len(claimed))
+                log.info(
+                    "reclaimed idle click events",
+                    extra={"count": len(claimed), "first_id": claimed[0][0]},
+                )
+                self.process(claimed)
+            if cursor == NO_ID:
+                break
+        return claimed_total
+
+    def read_status(self) -> StreamStatus:
+        """Read the group's position, then its pending summary, then the stream.
+
+        The order is what makes these separate reads safe for trimming: anything
+        delivered after last-delivered was read has a larger id, and anything at or
+        below it that is still pending when the summary is read shows up in it. Read
+        the other way round, an entry delivered between the reads could be pending yet
+        below the trim point.
+        """
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.xinfo_groups(CLICK_STREAM)
+        pipe.xpending(CLICK_STREAM, CLICK_GROUP)
+        pipe.xlen(CLICK_STREAM)
+        pipe.time()
+        groups, pending, length, (seconds, micros) = pipe.execute()
+        group = next(g for g in groups if g["name"] == CLICK_GROUP)
+        last_delivered: str = group["last-delivered-id"]
+        after_delivered = NO_ID if last_delivered == NO_ID else f"({last_delivered}"
+        first_undelivered = cast(
+            "list[tuple[str, dict[str, str]]]",
+            self.redis.xrange(CLICK_STREAM, min=after_delivered, count=1),
+        )
+        lag = group.get("lag")
+        return StreamStatus(
+            length=int(length),
+            last_delivered_id=last_delivered,
+            pending=int(pending["pending"]),
+            oldest_pending_id=pending["min"] if int(pending["pending"]) else None,
+            first_undelivered_id=first_undelivered[0][0] if first_undelivered else None,
+            lag=None if lag is None else int(lag),
+            server_time_ms=int(seconds) * 1000 + int(micros) // 1000,
+        )
+
+    def export_status(self, status: StreamStatus) -> None:
+        self.metrics.stream_length.set(status.length)
+        self.metrics.group_pending.set(status.pending)
+        if status.lag is not None:
+            self.metrics.group_lag.set(status.lag)
+        self.metrics.oldest_unprocessed_age.set(status.oldest_unprocessed_age_seconds())
+
+    def trim(self, status: StreamStatus) -> int:
+        """Remove entries the group has acknowledged, never one it has not."""
+        point = safe_trim_point(status.last_delivered_id, status.oldest_pending_id)
+        if point is None:
+            return 0
+        # "~" trims whole radix-tree nodes only, so it stops at or before the point.
+        removed = int(self.redis.xtrim(CLICK_STREAM, minid=point, approximate=True))
+        if removed:
+            self.metrics.trimmed.inc(removed)
+            log.debug("stream trimmed", extra={"min_id": point, "removed": removed})
+        return removed
+
+    def remove_idle_consumers(self) -> list[str]:
+        """Delete consumers idle longer than consumer_idle_ms that own no pending entries."""
+        consumers: list[dict[str, Any]] = self.redis.xinfo_consumers(CLICK_STREAM, CLICK_GROUP)
+        removed: list[str] = []
+        for consumer in consumers:
+            name = str(consumer["name"])
+            if (
+                name == self.consumer_name
+                or int(consumer["pending"]) > 0
+                or int(consumer["idle"]) < self.consumer_idle_ms
+            ):
+                continue
+            deleted = self._remove_consumer_script(keys=[CLICK_STREAM], args=[CLICK_GROUP, name])
+            if int(cast("int", deleted)):
+                removed.append(name)
+        if removed:
+            self.metrics.consumers_removed.inc(len(removed))
+            log.info("idle consumers removed", extra={"consumers": removed})
+        return removed
+
+
+def _as_fields(outcome: BatchOutcome) -> dict[str, int]:
+    return {
+        "applied": outcome.applied,
+        "dropped": outcome.dropped,
+        "skipped": outcome.skipped,
+        "malformed": outcome.malformed,
+    }
