@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 from flask import Flask, Response, g, request
@@ -44,6 +45,8 @@ def _finish(response: Response) -> Response:
         "request",
         extra={
             "request_id": current_request_id(),
+            # Which gunicorn worker answered; useful when one of them misbehaves.
+            "pid": os.getpid(),
             "method": request.method,
             "route": route,
             "path": request.path,
