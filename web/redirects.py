@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Response, render_template
+from flask import Response
+from werkzeug.exceptions import NotFound
 
 from web import codes
 from web.links import follow
@@ -18,9 +19,12 @@ bp = DocumentedBlueprint("redirect", __name__)
     responses={302: None, 404: "text/html", 503: "text/html"},
 )
 def follow_link(code: str) -> Response:
-    url = follow(code) if codes.looks_like_code(code) else None
+    # Reserved words (such as "api") and malformed codes can never be links: no Redis trip.
+    if not codes.looks_like_code(code) or codes.is_reserved(code):
+        raise NotFound()
+    url = follow(code)
     if url is None:
-        return Response(render_template("not_found.html"), status=404, mimetype="text/html")
+        raise NotFound()
     # Stored URLs are ASCII-only (web.url_policy), so they go into the header as they are.
     # Every visit must reach us to be counted, so neither browsers nor proxies may cache it.
     return Response(status=302, headers={"Location": url, "Cache-Control": "no-store"})

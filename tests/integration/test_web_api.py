@@ -480,3 +480,7 @@ def test_html_responses_carry_security_headers(client: FlaskClient) -> None:
     assert "default-src 'none'" in headers["Content-Security-Policy"]
     assert headers["X-Frame-Options"] == "DENY"
     assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_bare_api_path_is_a_json_404_not_a_link_lookup(client: FlaskClient) -> None:
+    _error(client.get("/api"), 404, "not_found")
