@@ -19,7 +19,12 @@ EVENT_SCHEMA_VERSION = "1"
 
 
 def link_key(code: str) -> str:
-    """Hash: url, created_at, expires_at ('' when never), token_hash."""
+    """Hash: url, created_at, expires_at ('' when never), token_hash.
+
+    created_at and expires_at are epoch milliseconds as decimal strings; token_hash is the
+    sha256 hex digest of the manage token. A key with an expiry also carries a Redis
+    PEXPIREAT at expires_at, so an expired link disappears by itself.
+    """
     return f"{KEY_PREFIX}:link:{code}"
 
 
