@@ -1,4 +1,4 @@
-"""A rough drain-rate measurement of one worker, for the benchmark script and for tuning.
+"""Sample click data and a rough drain-rate measurement of one worker (bench and tests).
 
 It runs the same read/apply steps as the loop, in-process and without chores, against a
 Redis that it may write to freely (a scratch server: it replaces the click stream).
@@ -7,8 +7,11 @@ Redis that it may write to freely (a scratch server: it replaces the click strea
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 
-from linkpulse.contract import CLICK_STREAM, ClickEvent, link_keys
+import redis
+
+from linkpulse.contract import CLICK_STREAM, ClickEvent, link_key, link_keys
 from linkpulse.redis_client import connect
 from worker.worker import Worker
 
@@ -33,20 +36,37 @@ def sample_events(count: int, *, links: int = 100, days: int = 3) -> list[ClickE
     ]
 
 
+def create_links(client: redis.Redis, codes: Iterable[str]) -> None:
+    """Write bare link hashes, enough for the worker to count their clicks."""
+    pipe = client.pipeline(transaction=False)
+    for code in codes:
+        pipe.hset(
+            link_key(code),
+            mapping={"url": "https://example.org/", "created_at": "", "expires_at": ""},
+        )
+    pipe.execute()
+
+
+def append_events(client: redis.Redis, events: Iterable[ClickEvent]) -> list[str]:
+    """XADD the events in pipelined chunks; returns their stream ids."""
+    ids: list[str] = []
+    pipe = client.pipeline(transaction=False)
+    for number, event in enumerate(events, start=1):
+        pipe.xadd(CLICK_STREAM, event.to_fields())  # type: ignore[arg-type]
+        if number % XADD_CHUNK == 0:
+            ids.extend(pipe.execute())
+    ids.extend(pipe.execute())
+    return ids
+
+
 def measure_drain(redis_url: str, events: int, batch_size: int) -> float:
     """Append `events` click events, then time one worker draining them; events per second."""
     client = connect(redis_url, socket_timeout=30.0)
     sample = sample_events(events)
     codes = sorted({event.code for event in sample})
     client.delete(CLICK_STREAM, *(key for code in codes for key in link_keys(code)))
-    pipe = client.pipeline(transaction=False)
-    for code in codes:
-        pipe.hset(link_keys(code)[0], mapping={"url": "https://example.org/", "expires_at": ""})
-    for number, event in enumerate(sample, start=1):
-        pipe.xadd(CLICK_STREAM, event.to_fields())  # type: ignore[arg-type]
-        if number % XADD_CHUNK == 0:
-            pipe.execute()
-    pipe.execute()
+    create_links(client, codes)
+    append_events(client, sample)
 
     worker = Worker(client, consumer_name="throughput", batch_size=batch_size)
     worker.ensure_group()
