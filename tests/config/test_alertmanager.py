@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from tests.config.test_prometheus import alert_names
+from tests.config.rules import alert_names
 from tests.config.tools import ALERTMANAGER_CONFIG, binary, run
 
 

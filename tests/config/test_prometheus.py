@@ -2,47 +2,30 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.parser import text_string_to_metric_families
 
+from tests.config.rules import (
+    LINKPULSE_METRIC,
+    RULE_FILES,
+    alert_names,
+    alerting_rules,
+    all_rules,
+    exposed_linkpulse_metrics,
+    load_yaml,
+)
 from tests.config.tools import PROMETHEUS_DIR, REPO_ROOT, RUNBOOKS_DIR, binary, run
-from web.metrics import MULTIPROC_ENV, WebMetrics
-from worker.metrics import WorkerMetrics
 
-RULE_FILES = sorted((PROMETHEUS_DIR / "rules").glob("*.yml"))
 TEST_FILES = sorted((PROMETHEUS_DIR / "tests").glob("*.yml"))
 SEVERITIES = {"warning", "critical"}
-LINKPULSE_METRIC = re.compile(r"(?<![\w:])linkpulse_[a-z0-9_]+(?![\w:])")  # not recording rules
 
 
 def promtool(*args: str, cwd: Path = PROMETHEUS_DIR) -> str:
     result = run([binary("promtool", "prometheus"), *args], cwd=cwd)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
-
-
-def _load(path: Path) -> Any:
-    return yaml.safe_load(path.read_text())
-
-
-def alerting_rules() -> list[dict[str, Any]]:
-    return [
-        rule
-        for path in RULE_FILES
-        for group in _load(path)["groups"]
-        for rule in group["rules"]
-        if "alert" in rule
-    ]
-
-
-def alert_names() -> set[str]:
-    return {rule["alert"] for rule in alerting_rules()}
 
 
 def test_config_is_valid() -> None:
@@ -61,14 +44,15 @@ def test_rule_unit_tests_pass() -> None:
 
 
 def test_config_loads_every_rule_file() -> None:
-    config = _load(PROMETHEUS_DIR / "prometheus.yml")
+    config = load_yaml(PROMETHEUS_DIR / "prometheus.yml")
     loaded = {path for pattern in config["rule_files"] for path in PROMETHEUS_DIR.glob(pattern)}
     assert loaded == set(RULE_FILES)
 
 
 def test_scrape_jobs_match_the_compose_services() -> None:
     jobs = {
-        job["job_name"]: job for job in _load(PROMETHEUS_DIR / "prometheus.yml")["scrape_configs"]
+        job["job_name"]: job
+        for job in load_yaml(PROMETHEUS_DIR / "prometheus.yml")["scrape_configs"]
     }
     assert set(jobs) == {"prometheus", "alertmanager", "web", "worker", "redis", "nginx", "node"}
     # web and worker scale: one target per DNS A record of the service name.
@@ -109,7 +93,7 @@ def _tested_outcomes() -> dict[str, set[str]]:
     """alertname -> {'fires', 'quiet'}: which outcomes the promtool tests check."""
     outcomes: dict[str, set[str]] = {}
     for path in TEST_FILES:
-        for case in _load(path)["tests"]:
+        for case in load_yaml(path)["tests"]:
             for check in case.get("alert_rule_test", []):
                 seen = outcomes.setdefault(check["alertname"], set())
                 seen.add("fires" if check.get("exp_alerts") else "quiet")
@@ -121,28 +105,8 @@ def test_alert_is_tested_firing_and_quiet(name: str) -> None:
     assert _tested_outcomes().get(name) == {"fires", "quiet"}
 
 
-def _exposed_names(exposition: bytes) -> set[str]:
-    return {
-        sample.name
-        for family in text_string_to_metric_families(exposition.decode())
-        for sample in family.samples
-    }
-
-
-def test_rules_use_only_metrics_that_web_and_worker_expose(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delenv(MULTIPROC_ENV, raising=False)
-    web = WebMetrics(version="test", revision="test")
-    web.observe_request("/<code>", "GET", 302, 0.01)
-    registry = CollectorRegistry()
-    WorkerMetrics(registry=registry)
-    exposed = _exposed_names(web.exposition()) | _exposed_names(generate_latest(registry))
-
-    used: set[str] = set()
-    for path in RULE_FILES:
-        for group in _load(path)["groups"]:
-            for rule in group["rules"]:
-                used |= set(LINKPULSE_METRIC.findall(rule["expr"]))
+def test_rules_use_only_metrics_that_web_and_worker_expose() -> None:
+    used = {name for rule in all_rules() for name in LINKPULSE_METRIC.findall(rule["expr"])}
     assert used
+    exposed = exposed_linkpulse_metrics()
     assert used <= exposed, sorted(used - exposed)

@@ -1,0 +1,131 @@
+"""Grafana provisioning and the dashboard JSON: loadable, wired to the provisioned datasources,
+and every query valid PromQL (parsed by promtool) over series that really exist."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.config.rules import (
+    LINKPULSE_METRIC,
+    RECORDED_SERIES,
+    exposed_linkpulse_metrics,
+    load_yaml,
+    recorded_series,
+)
+from tests.config.tools import GRAFANA_DIR, binary, run
+
+DASHBOARDS = sorted((GRAFANA_DIR / "dashboards").glob("*.json"))
+GRID_WIDTH = 24
+
+
+def provisioned_datasources() -> dict[str, str]:
+    """uid -> type."""
+    config = load_yaml(GRAFANA_DIR / "provisioning" / "datasources" / "linkpulse.yml")
+    return {source["uid"]: source["type"] for source in config["datasources"]}
+
+
+def load_dashboard(path: Path) -> dict[str, Any]:
+    dashboard: dict[str, Any] = json.loads(path.read_text())
+    return dashboard
+
+
+def queries(dashboard: dict[str, Any]) -> list[str]:
+    exprs = [target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])]
+    exprs += [item["expr"] for item in dashboard["annotations"]["list"] if "expr" in item]
+    return exprs
+
+
+def test_datasources_point_inside_the_stack() -> None:
+    config = load_yaml(GRAFANA_DIR / "provisioning" / "datasources" / "linkpulse.yml")
+    urls = {source["type"]: source["url"] for source in config["datasources"]}
+    assert urls == {
+        "prometheus": "http://prometheus:9090",
+        "alertmanager": "http://alertmanager:9093",
+    }
+    (default,) = [source for source in config["datasources"] if source.get("isDefault")]
+    assert default["type"] == "prometheus"
+
+
+def test_dashboard_provider_reads_where_the_image_puts_dashboards() -> None:
+    config = load_yaml(GRAFANA_DIR / "provisioning" / "dashboards" / "linkpulse.yml")
+    (provider,) = config["providers"]
+    path = provider["options"]["path"]
+    dockerfile = GRAFANA_DIR / "Dockerfile"
+    if dockerfile.exists():
+        assert re.search(rf"^COPY dashboards/ {re.escape(path)}/?$", dockerfile.read_text(), re.M)
+
+
+def test_there_is_an_overview_dashboard() -> None:
+    titles = {load_dashboard(path)["title"] for path in DASHBOARDS}
+    assert "linkpulse overview" in titles
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda path: path.name)
+def test_dashboard_shape(path: Path) -> None:
+    dashboard = load_dashboard(path)
+    assert dashboard["uid"]
+    ids = [panel["id"] for panel in dashboard["panels"]]
+    assert len(ids) == len(set(ids))
+    sources = provisioned_datasources()
+    occupied: set[tuple[int, int]] = set()
+    for panel in dashboard["panels"]:
+        grid = panel["gridPos"]
+        assert grid["x"] + grid["w"] <= GRID_WIDTH, panel["title"]
+        cells = {
+            (x, y)
+            for x in range(grid["x"], grid["x"] + grid["w"])
+            for y in range(grid["y"], grid["y"] + grid["h"])
+        }
+        assert not cells & occupied, f"{panel['title']} overlaps another panel"
+        occupied |= cells
+        if panel["type"] == "row":
+            continue
+        assert panel["title"]
+        assert panel["targets"], panel["title"]
+        for item in [panel, *panel["targets"]]:
+            assert sources.get(item["datasource"]["uid"]) == "prometheus", panel["title"]
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda path: path.name)
+def test_dashboard_has_deploy_annotations(path: Path) -> None:
+    annotations = load_dashboard(path)["annotations"]["list"]
+    deploys = [item for item in annotations if item.get("name") == "Deploys"]
+    assert len(deploys) == 1
+    assert "linkpulse_web_build_info" in deploys[0]["expr"]
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda path: path.name)
+def test_dashboard_queries_are_valid_promql(path: Path, tmp_path: Path) -> None:
+    # promtool has no offline "check this expression"; a rule file of one recording rule per
+    # query makes it parse every one of them.
+    exprs = queries(load_dashboard(path))
+    rules = {
+        "groups": [
+            {
+                "name": "dashboard",
+                "rules": [
+                    {"record": f"dashboard:query_{index}:check", "expr": expr}
+                    for index, expr in enumerate(exprs)
+                ],
+            }
+        ]
+    }
+    rule_file = tmp_path / "dashboard_queries.yml"
+    rule_file.write_text(json.dumps(rules))  # JSON is YAML
+    result = run([binary("promtool", "prometheus"), "check", "rules", str(rule_file)])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda path: path.name)
+def test_dashboard_queries_name_existing_series(path: Path) -> None:
+    text = " ".join(queries(load_dashboard(path)))
+    recorded = set(RECORDED_SERIES.findall(text))
+    assert recorded <= recorded_series(), sorted(recorded - recorded_series())
+    raw = set(LINKPULSE_METRIC.findall(text))
+    exposed = exposed_linkpulse_metrics()
+    assert raw <= exposed, sorted(raw - exposed)
