@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 PYTEST := $(BIN)/pytest
 
-.PHONY: help deps venv lint format test test-fast test-unit test-integration test-e2e bench lock
+.PHONY: help deps venv lint format test test-fast test-unit test-integration test-e2e test-config bench lock
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -42,13 +42,16 @@ test-integration: venv deps
 test-e2e: venv deps
 	$(PYTEST) tests/e2e
 
+test-config: venv deps ## nginx, Prometheus, Alertmanager and Grafana config under the real nginx/promtool/amtool
+	$(PYTEST) tests/config
+
 test-fast: venv deps ## lint + unit + integration, without the slow chaos runs
 	$(MAKE) --no-print-directory lint
 	$(PYTEST) -m "not slow" tests/unit tests/integration
 
-test: venv deps ## every test tier: lint, unit, integration, e2e, container stack
+test: venv deps ## every test tier: lint, unit, integration, e2e, config, container stack
 	$(MAKE) --no-print-directory lint
-	$(PYTEST) tests/unit tests/integration tests/e2e
+	$(PYTEST) tests/unit tests/integration tests/e2e tests/config
 	$(MAKE) --no-print-directory test-stack
 
 bench: venv deps ## benchmarks; writes docs/benchmarks.md
