@@ -7,22 +7,30 @@ slow worker whose entries were reclaimed finds it no longer owns them and skips 
 Running the script twice is harmless for the same reason, so a client-side retry of a
 call whose reply was lost cannot double count either.
 
-All or nothing: the script first checks that this consumer owns every entry of the call.
-If it does not, the script writes nothing and returns the ids it no longer owns; the
-caller drops them (they are "skipped": another consumer has them now) and calls again
-with the rest. Ownership never comes back by itself, so that loop ends, and what gets
-applied is exactly the entries owned when the successful run happened.
+Redis does not roll back a script that fails halfway, so this one checks everything that
+could make a write fail before its first write: ownership, whether each link exists, and
+the types of its aggregate keys. A link whose keys hold something else (damaged by hand,
+say) is refused: its events are acknowledged and reported, never half counted. The
+`#!lua` line makes Redis refuse the whole script up front when it is out of memory,
+rather than failing at the first write.
 
-This lets Python total the batch per link beforehand, so the script only does work per
-link (one EXISTS, one HINCRBY per day, one ZINCRBY per referrer, one PFADD) and per entry
-nothing but the ownership check and the XACK. The script knows no key layout: every key
-comes from linkpulse.contract through KEYS.
+All or nothing on ownership: if this consumer no longer owns some entries of the call,
+the script writes nothing and returns their ids; the caller drops them ("skipped":
+another consumer has them now) and calls again with the rest. Ownership never comes back
+by itself, so that loop ends, and what gets applied is exactly the entries owned when the
+successful run happened.
+
+That lets Python total the batch per link beforehand, so the script works per link (one
+EXISTS and type check, one HINCRBY per day, one ZINCRBY per referrer, one PFADD), and per
+entry does nothing but the ownership check and the XACK. The script knows no key layout:
+every key comes from linkpulse.contract through KEYS.
 
 KEYS: [1] the stream, then per link: link, stats, referrers, visitors.
 ARGV: group, consumer, total-clicks field, n, n entry ids, malformed count (entries among
       the ids that are acknowledged without being counted), then per link, in KEYS order:
       clicks, d, d x (day field, clicks), r, r x (referrer, clicks), v, v x visitor hash.
-Returns {1, applied, dropped, malformed} after applying, or {0, {ids not owned}}.
+Returns {1, applied, dropped, malformed, {refused link numbers}} after applying (refused
+links' clicks are included in dropped), or {0, {ids not owned}} having written nothing.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from __future__ import annotations
 APPLIED = 1
 NOT_OWNED = 0
 
-APPLY_BATCH_LUA = """
+APPLY_BATCH_LUA = """#!lua
 local stream, group, consumer, total_field = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
 local id_count = tonumber(ARGV[4])
 local first_id, last_id = 5, 4 + id_count
@@ -56,44 +64,64 @@ if #not_owned > 0 then
   return {0, not_owned}
 end
 
-local position = last_id + 1
-local function next_arg()
-  position = position + 1
-  return ARGV[position - 1]
+-- Read every link's section of ARGV and decide what to do with it, writing nothing yet.
+local function has_type(key, wanted)
+  local found = redis.call('TYPE', key)['ok']
+  return found == 'none' or found == wanted
+end
+local function is_hyperloglog_or_none(key)
+  local found = redis.call('TYPE', key)['ok']
+  return found == 'none'
+    or (found == 'string' and redis.call('GETRANGE', key, 0, 3) == 'HYLL')
 end
 
-local malformed = tonumber(next_arg())
-local applied, dropped = 0, 0
+local position = last_id + 1
+local malformed = tonumber(ARGV[position])
+position = position + 1
+local links = {}
 for key = 2, #KEYS, 4 do
-  local stats_key, referrers_key, visitors_key = KEYS[key + 1], KEYS[key + 2], KEYS[key + 3]
+  local link = {key = key, clicks = tonumber(ARGV[position])}
+  link.first_day = position + 2
+  position = link.first_day + 2 * tonumber(ARGV[position + 1])
+  link.first_referrer = position + 1
+  position = link.first_referrer + 2 * tonumber(ARGV[position])
+  link.first_visitor = position + 1
+  position = link.first_visitor + tonumber(ARGV[position])
+  link.last_visitor = position - 1
   -- A deleted link's events are acknowledged but not counted, so its keys stay deleted.
-  local link_exists = redis.call('EXISTS', KEYS[key]) == 1
-  local clicks = next_arg()
-  if link_exists then
-    redis.call('HINCRBY', stats_key, total_field, clicks)
-    applied = applied + clicks
+  if redis.call('EXISTS', KEYS[key]) == 0 then
+    link.action = 'drop'
+  elseif has_type(KEYS[key + 1], 'hash') and has_type(KEYS[key + 2], 'zset')
+      and is_hyperloglog_or_none(KEYS[key + 3]) then
+    link.action = 'count'
   else
-    dropped = dropped + clicks
+    link.action = 'refuse'
   end
-  for _ = 1, tonumber(next_arg()) do
-    local day, day_clicks = next_arg(), next_arg()
-    if link_exists then
-      redis.call('HINCRBY', stats_key, day, day_clicks)
+  links[#links + 1] = link
+end
+
+local applied, dropped, refused = 0, 0, {}
+for number, link in ipairs(links) do
+  if link.action == 'count' then
+    local stats_key, referrers_key, visitors_key = KEYS[link.key + 1], KEYS[link.key + 2],
+      KEYS[link.key + 3]
+    redis.call('HINCRBY', stats_key, total_field, link.clicks)
+    for i = link.first_day, link.first_referrer - 2, 2 do
+      redis.call('HINCRBY', stats_key, ARGV[i], ARGV[i + 1])
     end
-  end
-  for _ = 1, tonumber(next_arg()) do
-    local referrer, referrer_clicks = next_arg(), next_arg()
-    if link_exists then
-      redis.call('ZINCRBY', referrers_key, referrer_clicks, referrer)
+    for i = link.first_referrer, link.first_visitor - 2, 2 do
+      redis.call('ZINCRBY', referrers_key, ARGV[i + 1], ARGV[i])
     end
-  end
-  -- unpack() is bounded by the Lua C stack, hence the chunks of 1000.
-  local visitor_count = tonumber(next_arg())
-  local first_visitor, last_visitor = position, position + visitor_count - 1
-  position = last_visitor + 1
-  if link_exists then
-    for first = first_visitor, last_visitor, 1000 do
-      redis.call('PFADD', visitors_key, unpack(ARGV, first, math.min(first + 999, last_visitor)))
+    -- unpack() is bounded by the Lua C stack, hence the chunks of 1000.
+    local last = link.last_visitor
+    for first = link.first_visitor, last, 1000 do
+      redis.call('PFADD', visitors_key, unpack(ARGV, first, math.min(first + 999, last)))
+    end
+    applied = applied + link.clicks
+  else
+    dropped = dropped + link.clicks
+    if link.action == 'refuse' then
+      refused[#refused + 1] = number
     end
   end
 end
@@ -101,5 +129,5 @@ end
 for first = first_id, last_id, 1000 do
   redis.call('XACK', stream, group, unpack(ARGV, first, math.min(first + 999, last_id)))
 end
-return {1, applied, dropped, malformed}
+return {1, applied, dropped, malformed, refused}
 """

@@ -61,11 +61,12 @@ class LinkTally:
 
 @dataclass(slots=True)
 class BatchCall:
-    """KEYS and ARGV for one run of the apply script."""
+    """KEYS and ARGV for one run of the apply script; `codes` in the order of their keys."""
 
     keys: list[str]
     args: list[str]
     entry_count: int
+    codes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +138,8 @@ def build_apply_call(
     keys = [CLICK_STREAM]
     args = [group, consumer, TOTAL_CLICKS_FIELD, str(len(entry_ids)), *entry_ids]
     args.append(str(len(malformed_ids)))
-    for code, tally in tally_by_link(events).items():
+    tallies = tally_by_link(events)
+    for code, tally in tallies.items():
         keys.extend(script_keys_for_link(code))
         args.extend((str(tally.clicks), str(len(tally.days))))
         for day, clicks in tally.days.items():
@@ -147,19 +149,30 @@ def build_apply_call(
             args.extend((referrer, str(clicks)))
         args.append(str(len(tally.visitors)))
         args.extend(tally.visitors)
-    return BatchCall(keys=keys, args=args, entry_count=len(entry_ids))
+    return BatchCall(keys=keys, args=args, entry_count=len(entry_ids), codes=list(tallies))
 
 
-def build_ack_only_call(entry_ids: Sequence[str], *, group: str, consumer: str) -> BatchCall:
-    """A call that acknowledges the entries and counts them as malformed, adding nothing."""
-    args = [group, consumer, TOTAL_CLICKS_FIELD, str(len(entry_ids)), *entry_ids]
-    args.append(str(len(entry_ids)))
-    return BatchCall(keys=[CLICK_STREAM], args=args, entry_count=len(entry_ids))
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """The script applied the call; refused_codes are links whose keys had the wrong type."""
+
+    outcome: BatchOutcome
+    refused_codes: list[str]
 
 
-def read_reply(reply: Sequence[object]) -> BatchOutcome | list[str]:
-    """The script's reply: the outcome once applied, or the ids this consumer does not own."""
+@dataclass(frozen=True, slots=True)
+class NotOwned:
+    """The script wrote nothing: this consumer no longer owns these entries."""
+
+    entry_ids: list[str]
+
+
+def read_reply(call: BatchCall, reply: Sequence[object]) -> Applied | NotOwned:
     if reply[0] == APPLIED:
         applied, dropped, malformed = (int(str(value)) for value in reply[1:4])
-        return BatchOutcome(applied=applied, dropped=dropped, malformed=malformed)
-    return [str(entry_id) for entry_id in cast("list[object]", reply[1])]
+        refused = cast("list[int]", reply[4])
+        return Applied(
+            BatchOutcome(applied=applied, dropped=dropped, malformed=malformed),
+            [call.codes[int(number) - 1] for number in refused],
+        )
+    return NotOwned([str(entry_id) for entry_id in cast("list[object]", reply[1])])

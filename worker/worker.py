@@ -24,11 +24,9 @@ from linkpulse.contract import CLICK_GROUP, CLICK_STREAM
 from worker.apply_script import APPLY_BATCH_LUA
 from worker.backoff import Backoff
 from worker.batch import (
-    BatchCall,
+    Applied,
     BatchOutcome,
-    ParsedBatch,
     StreamEntry,
-    build_ack_only_call,
     build_apply_call,
     parse_entries,
     read_reply,
@@ -235,30 +233,6 @@ class Worker:
     def apply(self, entries: Sequence[StreamEntry]) -> BatchOutcome:
         """Apply entries and ack them in one script run, counting only those we still own."""
         batch = parse_entries(entries)
-        try:
-            outcome = self._apply_owned(batch)
-        except redis.ResponseError as exc:
-            # Only a data problem is worth isolating; anything else (OOM, LOADING, a
-            # read-only replica) would hit every entry alike and must not ack anything.
-            if "WRONGTYPE" not in str(exc):
-                raise
-            if len(entries) == 1:
-                return self._ack_poison_entry(entries[0][0], exc)
-            # One link whose keys have the wrong type must not hold the whole batch back
-            # forever: find its entries by applying the batch one entry at a time.
-            log.error("batch refused by redis; applying entries one by one", exc_info=True)
-            outcome = BatchOutcome()
-            for entry in entries:
-                outcome += self.apply([entry])
-            return outcome
-        for bad in batch.malformed:
-            log.warning(
-                "malformed click event acknowledged",
-                extra={"entry_id": bad.entry_id, "reason": bad.reason},
-            )
-        return outcome
-
-    def _apply_owned(self, batch: ParsedBatch) -> BatchOutcome:
         not_owned: set[str] = set()
         while True:
             call = build_apply_call(
@@ -266,25 +240,23 @@ class Worker:
             )
             if call.entry_count == 0:
                 return BatchOutcome(skipped=len(not_owned))
-            result = self._run_apply_script(call)
-            if isinstance(result, BatchOutcome):
-                return result + BatchOutcome(skipped=len(not_owned))
-            not_owned.update(result)
-
-    def _ack_poison_entry(self, entry_id: str, error: redis.ResponseError) -> BatchOutcome:
-        call = build_ack_only_call([entry_id], group=CLICK_GROUP, consumer=self.consumer_name)
-        result = self._run_apply_script(call)  # if this fails too, Redis itself is unwell
-        if not isinstance(result, BatchOutcome):
-            return BatchOutcome(skipped=1)
-        log.error(
-            "click event refused by redis acknowledged as malformed",
-            extra={"entry_id": entry_id, "reason": str(error)},
-        )
-        return result
-
-    def _run_apply_script(self, call: BatchCall) -> BatchOutcome | list[str]:
-        reply = cast("list[object]", self._apply_script(keys=call.keys, args=call.args))
-        return read_reply(reply)
+            reply = cast("list[object]", self._apply_script(keys=call.keys, args=call.args))
+            result = read_reply(call, reply)
+            if isinstance(result, Applied):
+                break
+            not_owned.update(result.entry_ids)
+        for bad in batch.malformed:
+            if bad.entry_id not in not_owned:
+                log.warning(
+                    "malformed click event acknowledged",
+                    extra={"entry_id": bad.entry_id, "reason": bad.reason},
+                )
+        if result.refused_codes:
+            log.error(
+                "aggregate keys of wrong type; those links' clicks were dropped",
+                extra={"codes": result.refused_codes},
+            )
+        return result.outcome + BatchOutcome(skipped=len(not_owned))
 
     def reclaim(self, min_idle_ms: int | None = None) -> int:
         """Claim entries idle longer than min_idle_ms from any consumer and apply them.

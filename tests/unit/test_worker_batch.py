@@ -20,9 +20,10 @@ from linkpulse.contract import (
     visitors_key,
 )
 from worker.batch import (
+    Applied,
     BatchCall,
     BatchOutcome,
-    build_ack_only_call,
+    NotOwned,
     build_apply_call,
     day_field_for_day_number,
     parse_entries,
@@ -98,6 +99,7 @@ def test_call_carries_per_link_totals_of_every_event(events: list[ClickEvent]) -
     decoded = decode(call)
 
     assert call.keys[0] == CLICK_STREAM
+    assert call.keys[1::4] == [link_key(code) for code in call.codes]
     assert (decoded.group, decoded.consumer) == (GROUP, CONSUMER)
     assert decoded.total_field == TOTAL_CLICKS_FIELD
     assert sorted(decoded.entry_ids) == sorted(entry_id for entry_id, _ in entries)
@@ -163,19 +165,21 @@ def test_left_out_malformed_entry_is_not_counted_as_malformed() -> None:
     assert (decoded.entry_ids, decoded.malformed) == (["2-0"], 1)
 
 
-def test_ack_only_call_counts_every_entry_as_malformed() -> None:
-    decoded = decode(build_ack_only_call(["1-0", "2-0"], group=GROUP, consumer=CONSUMER))
-    assert (decoded.entry_ids, decoded.malformed, decoded.links) == (["1-0", "2-0"], 2, [])
-
-
 @given(st.integers(min_value=0, max_value=4_102_444_800_000))
 def test_cached_day_field_matches_the_contract(ts_ms: int) -> None:
     assert day_field_for_day_number(ts_ms // DAY_MS) == day_field(day_of(ts_ms))
 
 
-def test_reply_applied_and_reply_not_owned() -> None:
-    assert read_reply([1, 5, 2, 1]) == BatchOutcome(applied=5, dropped=2, malformed=1)
-    assert read_reply([0, ["1-0", "2-0"]]) == ["1-0", "2-0"]
+def test_reply_applied_names_refused_links_by_code() -> None:
+    call = BatchCall(keys=[], args=[], entry_count=8, codes=["abc", "xyz", "q1"])
+    assert read_reply(call, [1, 5, 3, 0, [2, 3]]) == Applied(
+        BatchOutcome(applied=5, dropped=3), ["xyz", "q1"]
+    )
+
+
+def test_reply_not_owned_lists_the_ids() -> None:
+    call = BatchCall(keys=[], args=[], entry_count=2)
+    assert read_reply(call, [0, ["1-0", "2-0"]]) == NotOwned(["1-0", "2-0"])
 
 
 def test_outcomes_add_up() -> None:
