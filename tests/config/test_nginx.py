@@ -14,6 +14,7 @@ from tests.config.nginx_instance import NginxInstance
 from tests.config.stub_upstream import StubUpstream
 from tests.config.tools import NGINX_DIR
 from tests.redis_server import free_port
+from web.request_id import is_valid_request_id
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -185,8 +186,9 @@ def test_successful_response_has_no_retry_after(edge: NginxInstance) -> None:
     assert "Retry-After" not in response.headers
 
 
-def test_valid_client_request_id_is_passed_through(edge: NginxInstance) -> None:
-    request_id = "client-trace-0001"
+@pytest.mark.parametrize("request_id", ["client-trace-0001", "a", "svc/req:42@host=+.", "x" * 128])
+def test_valid_client_request_id_is_passed_through(edge: NginxInstance, request_id: str) -> None:
+    assert is_valid_request_id(request_id)  # nginx and web agree on what an id is
     response = requests.get(
         f"{edge.base_url}/abc123", headers={"X-Request-ID": request_id}, timeout=5
     )
@@ -195,9 +197,10 @@ def test_valid_client_request_id_is_passed_through(edge: NginxInstance) -> None:
 
 
 @pytest.mark.parametrize(
-    "sent", [None, "", "short", "has spaces in it", "x" * 200, '"quote"-injection-attempt']
+    "sent", [None, "", "has spaces in it", "x" * 129, '"quote"-injection', "new\\nline", "ü-umlaut"]
 )
 def test_missing_or_invalid_request_id_is_replaced(edge: NginxInstance, sent: str | None) -> None:
+    assert sent is None or not is_valid_request_id(sent)  # nginx and web agree
     headers = {} if sent is None else {"X-Request-ID": sent}
     response = requests.get(f"{edge.base_url}/abc123", headers=headers, timeout=5)
     forwarded = response.json()["headers"]["X-Request-ID"]
