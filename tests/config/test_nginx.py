@@ -12,7 +12,7 @@ import requests
 
 from tests.config.nginx_instance import NginxInstance
 from tests.config.stub_upstream import StubUpstream
-from tests.config.tools import NGINX_DIR
+from tests.config.tools import NGINX_DIR, REPO_ROOT
 from tests.redis_server import free_port
 from web.request_id import is_valid_request_id
 
@@ -95,6 +95,17 @@ def test_real_config_keeps_the_stack_interface() -> None:
     assert re.search(r"^\s*keepalive \d+;", http_level, re.MULTILINE)
     assert "listen 8080 " in (NGINX_DIR / "conf.d" / "default.conf").read_text()
     assert "listen 8081;" in (NGINX_DIR / "conf.d" / "status.conf").read_text()
+
+
+def test_nginx_closes_idle_upstream_connections_before_gunicorn() -> None:
+    """Otherwise a request can race gunicorn closing the connection, and a POST gets a 502."""
+    gunicorn_conf = (REPO_ROOT / "web" / "gunicorn_conf.py").read_text()
+    gunicorn_keepalive = re.search(r"^keepalive = (\d+)$", gunicorn_conf, re.MULTILINE)
+    assert gunicorn_keepalive is not None
+    http_level = (NGINX_DIR / "conf.d" / "linkpulse-http.conf").read_text()
+    nginx_idle = re.search(r"^\s*keepalive_timeout (\d+)s;", http_level, re.MULTILINE)
+    assert nginx_idle is not None
+    assert int(nginx_idle.group(1)) < int(gunicorn_keepalive.group(1))
 
 
 def test_proxied_response_carries_security_headers_once(edge: NginxInstance) -> None:
