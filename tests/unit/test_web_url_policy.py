@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import operator
 import string
 from urllib.parse import urlsplit
 
@@ -103,7 +104,16 @@ def test_idn_hosts_become_punycode_or_are_refused(labels: list[str]) -> None:
     assert normalise_url(stored) == stored
 
 
-@given(st.text(max_size=300))
+@given(
+    st.one_of(
+        st.text(max_size=300),
+        st.builds(
+            operator.add,
+            st.sampled_from(["http://", "https://", "HTTPS://", "http://example.org"]),
+            st.text(max_size=200),
+        ),
+    )
+)
 def test_any_text_is_refused_or_stored_safely(raw: str) -> None:
     try:
         stored = normalise_url(raw)
