@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Response
+from flask import Response, request
 from werkzeug.exceptions import NotFound
 
-from web import codes
+from web import codes, links
+from web.extensions import services
 from web.links import follow
 from web.openapi import DocumentedBlueprint
 
@@ -22,7 +23,8 @@ def follow_link(code: str) -> Response:
     # Reserved words (such as "api") and malformed codes can never be links: no Redis trip.
     if not codes.looks_like_code(code) or codes.is_reserved(code):
         raise NotFound()
-    url = follow(code)
+    # HEAD comes from link checkers and unfurlers, not visitors: answer it, count nothing.
+    url = services().store.peek(code, links.now_ms()) if request.method == "HEAD" else follow(code)
     if url is None:
         raise NotFound()
     # Stored URLs are ASCII-only (web.url_policy), so they go into the header as they are.

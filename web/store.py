@@ -176,6 +176,12 @@ class LinkStore:
         )
         return None if result is None else str(result)
 
+    def peek(self, code: str, now_ms: int) -> str | None:
+        """The destination URL without recording a click (for HEAD), None if unknown/expired."""
+        fields = self.redis.hmget(contract.link_key(code), ["url", "created_at", "expires_at"])
+        link = _link_from_hash(code, [None if f is None else str(f) for f in fields], now_ms)
+        return None if link is None else link.url
+
     def delete(self, code: str, token: str) -> bool | None:
         """True when deleted, False for a wrong token, None for an unknown code.
 

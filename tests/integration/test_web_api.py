@@ -484,3 +484,12 @@ def test_html_responses_carry_security_headers(client: FlaskClient) -> None:
 
 def test_bare_api_path_is_a_json_404_not_a_link_lookup(client: FlaskClient) -> None:
     _error(client.get("/api"), 404, "not_found")
+
+
+def test_head_answers_like_get_but_records_no_click(client: FlaskClient, db: redis.Redis) -> None:
+    code = str(_create(client)["code"])
+    response = client.head(f"/{code}")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "https://example.org/landing"
+    assert client.head("/nosuchcode").status_code == 404
+    assert db.xlen(contract.CLICK_STREAM) == 0
