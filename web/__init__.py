@@ -61,6 +61,7 @@ def create_app(settings: WebSettings | None = None) -> Flask:
     app.register_blueprint(ops.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
-    # Last, so fixed paths such as /healthz are registered before the /<code> catch-all.
+    # /<code> takes any single path segment; werkzeug still prefers the fixed paths above,
+    # and codes.RESERVED_WORDS keeps aliases from ever naming one of them.
     app.register_blueprint(redirects.bp)
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, render_template, request
 
 from web import codes, links
@@ -24,6 +26,7 @@ EXPIRY_CHOICES = (
     ("31536000", "1 year"),
 )
 DIRECT_LABEL = "(direct)"
+_DIGITS = re.compile(r"[0-9]{1,12}")
 
 
 def _form_page(status: int = 200, **context: object) -> Response:
@@ -45,7 +48,8 @@ def shorten() -> Response:
     fields: dict[str, object] = {
         "url": request.form.get("url", "").strip(),
         "alias": request.form.get("alias", "").strip() or None,
-        "expires_in": int(expires_in) if expires_in.isdigit() else (expires_in or None),
+        # Anything but plain ASCII digits goes to validation as text, to fail there with a 422.
+        "expires_in": int(expires_in) if _DIGITS.fullmatch(expires_in) else (expires_in or None),
     }
     try:
         created = create_link(validate(CreateLinkRequest, fields))

@@ -7,7 +7,6 @@ from werkzeug.exceptions import NotFound
 
 from web import codes, links
 from web.extensions import services
-from web.links import follow
 from web.openapi import DocumentedBlueprint
 
 bp = DocumentedBlueprint("redirect", __name__)
@@ -24,7 +23,11 @@ def follow_link(code: str) -> Response:
     if not codes.looks_like_code(code) or codes.is_reserved(code):
         raise NotFound()
     # HEAD comes from link checkers and unfurlers, not visitors: answer it, count nothing.
-    url = services().store.peek(code, links.now_ms()) if request.method == "HEAD" else follow(code)
+    url = (
+        services().store.peek(code, links.now_ms())
+        if request.method == "HEAD"
+        else links.follow(code)
+    )
     if url is None:
         raise NotFound()
     # Stored URLs are ASCII-only (web.url_policy), so they go into the header as they are.

@@ -98,6 +98,9 @@ def test_submitting_the_form_shows_the_link_and_token_once(client: FlaskClient) 
         ({"url": ""}, 422, "url"),
         ({"url": "https://example.org", "alias": "api"}, 422, "reserved"),
         ({"url": "https://example.org", "expires_in": "soon"}, 422, "expires_in"),
+        ({"url": "https://example.org", "expires_in": "²"}, 422, "expires_in"),
+        ({"url": "https://example.org", "expires_in": "9" * 5000}, 422, "expires_in"),
+        ({"url": "https://example.org", "expires_in": "0"}, 422, "expires_in"),
     ],
 )
 def test_form_errors_are_readable(
