@@ -36,7 +36,7 @@ def json_body(model: type[ModelT]) -> ModelT:
     raw = request.get_data(cache=True)
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python's stack
         raise ApiError(400, "request body is not valid JSON", code="malformed_json") from None
     if not isinstance(data, Mapping):
         raise ApiError(422, "body: must be a JSON object", field="body")
