@@ -73,7 +73,7 @@ WHEEL_TARGET := --only-binary=:all: --python-version 3.13 --implementation cp --
 	--platform manylinux_2_28_x86_64 --platform manylinux_2_34_x86_64
 export GIT_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 
-.PHONY: engine wheels images up down logs ps clean test-stack
+.PHONY: engine wheels images up down logs ps clean test-stack push deploy
 
 engine: ## make sure a Docker engine and compose v2 answer (installs and starts them as root on Debian)
 	@scripts/docker-engine.sh
@@ -122,3 +122,17 @@ test-stack: venv ## stack tier: fresh `make up`, then tests/stack against 127.0.
 	$(MAKE) --no-print-directory up
 	status=0; $(PYTEST) -m stack tests/stack || status=$$?; \
 	$(COMPOSE) down --remove-orphans; exit $$status
+
+# The images this project builds, by service (worker runs web's image). Building and pushing
+# needs no secret: placeholders only satisfy the compose file's required-variable checks.
+BUILT_SERVICES := nginx web prometheus alertmanager grafana
+RELEASE_COMPOSE := REDIS_PASSWORD=unused VISITOR_HASH_SALT=unused GRAFANA_ADMIN_PASSWORD=unused \
+	$(COMPOSE) -f docker-compose.yml
+
+push: ## push the built images as $$IMAGE_PREFIX/<name>:$$IMAGE_TAG (release workflow; docker login first)
+	@test -n "$${IMAGE_PREFIX:-}" -a -n "$${IMAGE_TAG:-}" || { echo "push: set IMAGE_PREFIX (registry/namespace) and IMAGE_TAG (git sha)"; exit 1; }
+	$(RELEASE_COMPOSE) build $(BUILT_SERVICES)
+	$(RELEASE_COMPOSE) push $(BUILT_SERVICES)
+
+deploy: ## placeholder: roll IMAGE_TAG out to the VM (ssh, pull by sha, rollout, smoke, rollback)
+	@echo "deploy: not implemented yet; the release workflow calls this with IMAGE_PREFIX and IMAGE_TAG=$${IMAGE_TAG:-<unset>}"
