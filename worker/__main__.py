@@ -21,10 +21,6 @@ def main() -> None:
         exit_on_config_error(error, SERVICE)
     configure_logging(SERVICE, settings.log_level)
     metrics = WorkerMetrics()
-    metrics_server = metrics.serve(settings.metrics_port)
-    logging.getLogger(__name__).info(
-        "metrics served", extra={"port": settings.metrics_port, "path": "/metrics"}
-    )
     # The socket timeout must outlast the longest XREADGROUP BLOCK, or every idle read
     # would look like a dead Redis.
     client = connect(
@@ -40,6 +36,12 @@ def main() -> None:
         reclaim_idle_ms=settings.reclaim_idle_ms,
         stream_maxlen=settings.stream_maxlen,
         metrics=metrics,
+    )
+    # Before /metrics answers, so that a process seen as up also stops cleanly.
+    worker.install_signal_handlers()
+    metrics_server = metrics.serve(settings.metrics_port)
+    logging.getLogger(__name__).info(
+        "metrics served", extra={"port": settings.metrics_port, "path": "/metrics"}
     )
     try:
         worker.run()

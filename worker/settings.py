@@ -22,11 +22,11 @@ class WorkerSettings(BaseModel):
     batch_wait_ms: int = Field(1000, alias="WORKER_BATCH_WAIT_MS", ge=1, le=5_000)
     reclaim_idle_ms: int = Field(30_000, alias="WORKER_RECLAIM_IDLE_MS", ge=1)
     metrics_port: int = Field(9101, alias="WORKER_METRICS_PORT", ge=1, le=65_535)
+    # No spaces: the name is also the Redis CLIENT SETNAME, which refuses them.
     consumer_name: str = Field(
         default_factory=default_consumer_name,
         alias="WORKER_CONSUMER_NAME",
-        min_length=1,
-        max_length=200,
+        pattern=r"^[!-~]{1,200}$",
     )
     stream_maxlen: int = Field(1_000_000, alias="CLICK_STREAM_MAXLEN", ge=1)
     log_level: str = Field(

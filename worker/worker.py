@@ -91,8 +91,10 @@ class Worker:
     # -- the loop -----------------------------------------------------------------------
 
     def run(self) -> None:
-        """Work until SIGTERM/SIGINT; returns once the batch in hand is acknowledged."""
-        self.install_signal_handlers()
+        """Work until request_stop() (SIGTERM/SIGINT once install_signal_handlers() ran).
+
+        Returns once the batch in hand is applied and acknowledged.
+        """
         log.info(
             "worker starting",
             extra={

@@ -57,6 +57,7 @@ def test_every_variable_is_read() -> None:
         ("WORKER_METRICS_PORT", "70000"),
         ("CLICK_STREAM_MAXLEN", "0"),
         ("LOG_LEVEL", "chatty"),
+        ("WORKER_CONSUMER_NAME", "two words"),
     ],
 )
 def test_bad_value_names_its_variable(variable: str, value: str) -> None:
