@@ -44,6 +44,9 @@ keepalive = 5
 worker_tmp_dir = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # noqa: S108
 # Proxy headers (scheme here, client address in web.proxy) count only from these peers.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn's control socket defaults to one path per user, which concurrent servers (tests,
+# benchmarks) would fight over and a read-only container cannot create; nothing here uses it.
+control_socket_disable = True
 # The app writes one JSON access line per request itself (web.observability).
 accesslog = None
 loglevel = _server.log_level.lower()
