@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -117,7 +118,18 @@ def test_proxied_response_carries_security_headers_once(edge: NginxInstance) -> 
     assert response.raw.headers.getlist("X-Frame-Options") == ["DENY"]
 
 
-@pytest.mark.parametrize("path", ["/metrics", "/metrics/", "/metrics?format=text", "//metrics"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/metrics",
+        "/metrics/",
+        "/metrics?format=text",
+        "//metrics",
+        "/METRICS",
+        "/%6Detrics",
+        "/metrics/x",
+    ],
+)
 def test_metrics_are_not_reachable(edge: NginxInstance, path: str) -> None:
     response = requests.get(f"{edge.base_url}{path}", timeout=5)
     assert response.status_code == 404
@@ -219,15 +231,25 @@ def test_missing_or_invalid_request_id_is_replaced(edge: NginxInstance, sent: st
     assert response.headers["X-Request-ID"] == forwarded
 
 
+def _access_log_entries(edge: NginxInstance, request_id: str) -> list[dict[str, object]]:
+    """The log line is written after the response is sent, so wait for it to appear."""
+    deadline = time.monotonic() + 10
+    while True:
+        lines = edge.access_log.read_text().splitlines()
+        entries = [json.loads(line) for line in lines if line]
+        matching = [entry for entry in entries if entry["request_id"] == request_id]
+        if matching or time.monotonic() > deadline:
+            return matching
+        time.sleep(0.05)
+
+
 def test_request_id_is_in_the_json_access_log(edge: NginxInstance) -> None:
     request_id = "access-log-probe-42"
     requests.get(f"{edge.base_url}/probe", headers={"X-Request-ID": request_id}, timeout=5)
-    entries = [json.loads(line) for line in edge.access_log.read_text().splitlines() if line]
-    matching = [entry for entry in entries if entry["request_id"] == request_id]
-    assert len(matching) == 1
-    assert matching[0]["uri"] == "/probe"
-    assert matching[0]["status"] == 200
-    assert matching[0]["upstream_status"] == "200"
+    (entry,) = _access_log_entries(edge, request_id)
+    assert entry["uri"] == "/probe"
+    assert entry["status"] == 200
+    assert entry["upstream_status"] == "200"
 
 
 def test_forwarded_headers_cannot_be_spoofed(edge: NginxInstance) -> None:
@@ -247,8 +269,9 @@ def test_upstream_connections_are_kept_alive(edge: NginxInstance) -> None:
         answers = [session.get(f"{edge.base_url}/ka", timeout=5).json() for _ in range(20)]
     connection_ids = {answer["connection_id"] for answer in answers}
     # One client connection is served by one nginx worker, which reuses its idle upstream
-    # connection; without keepalive every request would arrive on a new one.
-    assert len(connection_ids) == 1
+    # connection; without keepalive every request would arrive on a new one. (Two allows for
+    # one idle timeout on a machine stalled for seconds.)
+    assert len(connection_ids) <= 2
     assert all(answer["headers"].get("Connection") is None for answer in answers)
 
 
