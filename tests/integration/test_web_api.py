@@ -310,6 +310,7 @@ def test_stats_read_path_from_aggregate_keys(client: FlaskClient, db: redis.Redi
     db.pfadd(contract.visitors_key("popular"), *[f"visitor-{n}" for n in range(9)])
 
     body = client.get("/api/links/popular/stats").get_json()
+    assert set(body) == {"code", "clicks", "unique_visitors", "daily", "referrers"}
     assert body["code"] == "popular"
     assert body["clicks"] == 12
     assert body["unique_visitors"] == 9
