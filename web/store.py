@@ -21,21 +21,24 @@ CODE_ATTEMPTS = 8
 # KEYS: contract.link_keys(code). ARGV: url, created_at, expires_at ('' = never), token_hash.
 # Claims the code only if no link holds it (SET NX semantics for a whole hash), and clears
 # aggregates a previous holder of the code may have left, so a reused alias starts at zero.
+# Redis does not roll back a script that fails halfway, so HSET, the one command Redis may
+# refuse (out of memory), goes first: if it fails, nothing has changed.
 _CREATE_LUA = """
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
-redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
 redis.call('HSET', KEYS[1], 'url', ARGV[1], 'created_at', ARGV[2],
            'expires_at', ARGV[3], 'token_hash', ARGV[4])
 if ARGV[3] ~= '' then
   redis.call('PEXPIREAT', KEYS[1], ARGV[3])
 end
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
 return 1
 """
 
 # KEYS: link key, click stream. ARGV: now_ms, stream maxlen, then the event's field/value pairs.
 # One round trip per redirect: the URL is returned only if its click event was appended.
+# XADD is the only write, so a refused XADD leaves nothing half done.
 _RESOLVE_LUA = """
 local link = redis.call('HMGET', KEYS[1], 'url', 'expires_at')
 local url, expires_at = link[1], link[2]

@@ -75,3 +75,18 @@ def test_no_redirect_without_its_click_event(redis_url: str) -> None:
     metrics = client.get("/metrics").get_data(as_text=True)
     assert 'linkpulse_click_events_total{result="failed"} 1.0' in metrics
     assert 'linkpulse_click_events_total{result="written"} 0.0' in metrics
+
+
+def test_create_refused_for_memory_changes_nothing(redis_url: str) -> None:
+    client = _app(redis_url).test_client()
+    db = redis.Redis.from_url(redis_url, decode_responses=True)
+    db.hset(contract.stats_key("full"), contract.TOTAL_CLICKS_FIELD, 5)
+    db.config_set("maxmemory", "1")
+    try:
+        response = client.post("/api/links", json={"url": "https://example.org", "alias": "full"})
+    finally:
+        db.config_set("maxmemory", "0")
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "service_unavailable"
+    assert not db.exists(contract.link_key("full"))
+    assert db.hget(contract.stats_key("full"), contract.TOTAL_CLICKS_FIELD) == "5"
