@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, redirect
+from flask import Flask, redirect
+from werkzeug.wrappers import Response
 
 
 def create_app() -> Flask:
