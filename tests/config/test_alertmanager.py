@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 import yaml
 
 from tests.config.rules import alert_names
+from tests.config.services import alertmanager
 from tests.config.tools import ALERTMANAGER_CONFIG, binary, run
 
 
@@ -62,3 +66,63 @@ def test_inhibit_rules_name_real_alerts() -> None:
             if name.strip() == "alertname":
                 names = value.strip('~"').split("|")
                 assert set(names) <= known, matcher
+
+
+@pytest.fixture(scope="module")
+def live_alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with alertmanager(tmp_path_factory.mktemp("alertmanager")) as base:
+        yield base
+
+
+def _post_and_read(base: str, alerts: list[dict[str, str]]) -> dict[str, dict[str, Any]]:
+    """Send alerts as Prometheus would (with its external label); read them back by name/job."""
+    payload = [{"labels": {"stack": "linkpulse", **labels}} for labels in alerts]
+    requests.post(f"{base}/api/v2/alerts", json=payload, timeout=5).raise_for_status()
+    wanted = {(labels["alertname"], labels["job"]) for labels in alerts}
+    seen = requests.get(f"{base}/api/v2/alerts", timeout=5).json()
+    return {
+        f"{alert['labels']['alertname']}/{alert['labels']['job']}": alert
+        for alert in seen
+        if (alert["labels"]["alertname"], alert["labels"]["job"]) in wanted
+    }
+
+
+def test_live_routing_sends_critical_to_the_pager(live_alertmanager: str) -> None:
+    alerts = _post_and_read(
+        live_alertmanager,
+        [
+            {"alertname": "ClickStreamNearCap", "severity": "critical", "job": "routing"},
+            {"alertname": "WebHighLatency", "severity": "warning", "job": "routing"},
+        ],
+    )
+    assert [r["name"] for r in alerts["ClickStreamNearCap/routing"]["receivers"]] == ["team-pager"]
+    assert [r["name"] for r in alerts["WebHighLatency/routing"]["receivers"]] == ["team-warnings"]
+
+
+def test_live_redis_down_silences_its_consequences_only(live_alertmanager: str) -> None:
+    alerts = _post_and_read(
+        live_alertmanager,
+        [
+            {"alertname": "RedisDown", "severity": "critical", "job": "redis"},
+            {"alertname": "ClickEventsFailing", "severity": "critical", "job": "web"},
+            {"alertname": "WorkerNoProgress", "severity": "critical", "job": "worker"},
+            {"alertname": "NginxDown", "severity": "critical", "job": "nginx"},
+        ],
+    )
+    assert alerts["RedisDown/redis"]["status"]["state"] == "active"
+    assert alerts["ClickEventsFailing/web"]["status"]["state"] == "suppressed"
+    assert alerts["WorkerNoProgress/worker"]["status"]["state"] == "suppressed"
+    assert alerts["NginxDown/nginx"]["status"]["state"] == "active"
+
+
+def test_live_absent_service_silences_its_own_target_alerts(live_alertmanager: str) -> None:
+    alerts = _post_and_read(
+        live_alertmanager,
+        [
+            {"alertname": "ServiceAbsent", "severity": "critical", "job": "web"},
+            {"alertname": "TargetDown", "severity": "warning", "job": "web"},
+            {"alertname": "TargetDown", "severity": "warning", "job": "node"},
+        ],
+    )
+    assert alerts["TargetDown/web"]["status"]["state"] == "suppressed"
+    assert alerts["TargetDown/node"]["status"]["state"] == "active"

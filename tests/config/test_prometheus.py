@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.config.rules import (
     LINKPULSE_METRIC,
@@ -16,6 +19,7 @@ from tests.config.rules import (
     exposed_linkpulse_metrics,
     load_yaml,
 )
+from tests.config.services import prometheus
 from tests.config.tools import PROMETHEUS_DIR, REPO_ROOT, RUNBOOKS_DIR, binary, run
 
 TEST_FILES = sorted((PROMETHEUS_DIR / "tests").glob("*.yml"))
@@ -110,3 +114,39 @@ def test_rules_use_only_metrics_that_web_and_worker_expose() -> None:
     assert used
     exposed = exposed_linkpulse_metrics()
     assert used <= exposed, sorted(used - exposed)
+
+
+@pytest.fixture(scope="module")
+def live_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with prometheus(tmp_path_factory.mktemp("prometheus")) as base:
+        yield base
+
+
+def _evaluated_rules(base: str) -> list[dict[str, Any]]:
+    """Every rule, once each group has been evaluated at least once."""
+    deadline = time.monotonic() + 60
+    while True:
+        groups = requests.get(f"{base}/api/v1/rules", timeout=5).json()["data"]["groups"]
+        if all(not group["lastEvaluation"].startswith("0001-") for group in groups):
+            return [rule for group in groups for rule in group["rules"]]
+        assert time.monotonic() < deadline, "rules were not evaluated within 60 s"
+        time.sleep(0.5)
+
+
+def test_live_prometheus_evaluates_every_rule_without_error(live_prometheus: str) -> None:
+    rules = _evaluated_rules(live_prometheus)
+    defined = {rule.get("alert") or rule["record"] for rule in all_rules()}
+    assert {rule["name"] for rule in rules} == defined
+    unhealthy = {rule["name"]: rule.get("lastError") for rule in rules if rule["health"] != "ok"}
+    assert unhealthy == {}
+
+
+def test_live_prometheus_sends_alerts_to_the_stack_alertmanager(live_prometheus: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        data = requests.get(f"{live_prometheus}/api/v1/alertmanagers", timeout=5).json()["data"]
+        urls = [entry["url"] for entry in data["activeAlertmanagers"]]
+        if urls or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert urls == ["http://alertmanager:9093/api/v2/alerts"]
