@@ -129,3 +129,46 @@ def test_dashboard_queries_name_existing_series(path: Path) -> None:
     raw = set(LINKPULSE_METRIC.findall(text))
     exposed = exposed_linkpulse_metrics()
     assert raw <= exposed, sorted(raw - exposed)
+
+
+def test_deploy_annotation_marks_a_new_revision_once(tmp_path: Path) -> None:
+    """The annotation query, run by promtool's engine over a rollout from revision a to b."""
+    (overview,) = [
+        path for path in DASHBOARDS if load_dashboard(path)["uid"] == "linkpulse-overview"
+    ]
+    (deploys,) = [
+        item
+        for item in load_dashboard(overview)["annotations"]["list"]
+        if item.get("name") == "Deploys"
+    ]
+    old = 'linkpulse_web_build_info{job="web", instance="w1:8000", version="1.0", revision="a"}'
+    new = 'linkpulse_web_build_info{job="web", instance="w2:8000", version="1.1", revision="b"}'
+    unit_test = {
+        "rule_files": [],
+        "evaluation_interval": "30s",
+        "tests": [
+            {
+                "interval": "30s",
+                # a runs from 0 to 6m; b starts at 5m (rolling update: both run for a minute).
+                "input_series": [
+                    {"series": old, "values": "1x12 _x10"},
+                    {"series": new, "values": "_x10 1x12"},
+                ],
+                "promql_expr_test": [
+                    {
+                        "expr": deploys["expr"],
+                        "eval_time": "5m30s",
+                        "exp_samples": [
+                            {"labels": '{version="1.1", revision="b"}', "value": 1},
+                        ],
+                    },
+                    {"expr": deploys["expr"], "eval_time": "4m", "exp_samples": []},
+                    {"expr": deploys["expr"], "eval_time": "8m", "exp_samples": []},
+                ],
+            }
+        ],
+    }
+    test_file = tmp_path / "deploy_annotation_test.yml"
+    test_file.write_text(json.dumps(unit_test))
+    result = run([binary("promtool", "prometheus"), "test", "rules", str(test_file)])
+    assert result.returncode == 0, result.stdout + result.stderr
