@@ -110,7 +110,7 @@ ps: ## list the stack's containers and their health
 clean: ## remove the stack with its volumes (all data!); asks first unless FORCE=1
 	@test -f .env || { echo "clean: no .env, nothing to remove"; exit 0; }; \
 	if [ "$${FORCE:-0}" != 1 ]; then \
-		read -r -p "Remove the linkpulse stack and ALL its data volumes? [y/N] " answer; \
+		read -r -p "Remove the linkpulse stack and ALL its data volumes? [y/N] " answer || answer=; \
 		[ "$$answer" = y ] || [ "$$answer" = Y ] || { echo "clean: kept"; exit 0; }; \
 	fi; \
 	$(COMPOSE) down --volumes --remove-orphans
@@ -129,7 +129,7 @@ BUILT_SERVICES := nginx web prometheus alertmanager grafana
 RELEASE_COMPOSE := REDIS_PASSWORD=unused VISITOR_HASH_SALT=unused GRAFANA_ADMIN_PASSWORD=unused \
 	$(COMPOSE) -f docker-compose.yml
 
-push: ## push the built images as $$IMAGE_PREFIX/<name>:$$IMAGE_TAG (release workflow; docker login first)
+push: wheels ## push the built images as $$IMAGE_PREFIX/<name>:$$IMAGE_TAG (release workflow; docker login first)
 	@test -n "$${IMAGE_PREFIX:-}" -a -n "$${IMAGE_TAG:-}" || { echo "push: set IMAGE_PREFIX (registry/namespace) and IMAGE_TAG (git sha)"; exit 1; }
 	$(RELEASE_COMPOSE) build $(BUILT_SERVICES)
 	$(RELEASE_COMPOSE) push $(BUILT_SERVICES)
