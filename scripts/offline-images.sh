@@ -51,6 +51,7 @@ ensure_rootfs_image() {
   command -v debootstrap >/dev/null 2>&1 || {
     [ "$(id -u)" -eq 0 ] || die "debootstrap is missing (apt-get install debootstrap, as root)"
     say "installing debootstrap"
+    apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
   }
   local mirror rootfs
