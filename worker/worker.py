@@ -26,14 +26,12 @@ from worker.backoff import Backoff
 from worker.batch import (
     Applied,
     BatchOutcome,
-    ParsedBatch,
     StreamEntry,
     build_apply_call,
     parse_entries,
     read_reply,
 )
 from worker.metrics import Outcome, WorkerMetrics, WorkerState
-from worker.read_ahead import ReadAhead
 from worker.remove_consumer_script import REMOVE_IF_NO_PENDING_LUA
 from worker.schedule import Interval
 from worker.stream_status import NO_ID, StreamStatus, safe_trim_point
@@ -86,7 +84,6 @@ class Worker:
         self._read_from = READ_OWN_PENDING
         self._stop_requested = False
         self._wake = threading.Event()
-        self._read_ahead = ReadAhead(self._read_and_parse)
         self._reclaim_due = Interval(max(0.1, min(reclaim_idle_ms / 2000, 10.0)))
         self._status_due = Interval(STATUS_INTERVAL_S)
         self._cleanup_due = Interval(CONSUMER_CLEANUP_INTERVAL_S)
@@ -115,44 +112,20 @@ class Worker:
             except redis.RedisError as exc:
                 self._recover_from(exc)
         self._set_state(WorkerState.STOPPING)
-        self._finish_read_ahead()
         log.info("worker stopped", extra={"consumer": self.consumer_name})
 
     def _work_once(self) -> None:
         if not self._group_ready:
             self.ensure_group()
         self._run_due_chores()
-        entries, batch = self._read_ahead.take()
+        entries = self.read_batch()
         if entries:
             self._set_state(WorkerState.BUSY)
-            # Only new entries are read ahead: a read of our own pending entries now
-            # would return the ones about to be applied a second time.
-            if self._read_from == READ_NEW and not self._stop_requested:
-                self._read_ahead.start()
-            self.process(entries, batch)
+            self.process(entries)
         else:
             self._set_state(WorkerState.IDLE)
         self.backoff.reset()
         self.metrics.last_success.set(time.time())
-
-    def _read_and_parse(self) -> tuple[list[StreamEntry], ParsedBatch]:
-        entries = self.read_batch()
-        return entries, parse_entries(entries)
-
-    def _finish_read_ahead(self) -> None:
-        """A batch read ahead before the stop signal is in hand too: apply it."""
-        try:
-            if self._read_ahead.in_flight:
-                entries, batch = self._read_ahead.take()
-                if entries:
-                    self.process(entries, batch)
-        except redis.RedisError as exc:
-            self.metrics.failures.inc()
-            log.warning(
-                "could not finish the batch read ahead; it stays pending for reclaim",
-                extra={"error": f"{type(exc).__name__}: {exc}"},
-            )
-        self._read_ahead.close()
 
     def _run_due_chores(self) -> None:
         if self._reclaim_due.due():
@@ -168,7 +141,6 @@ class Worker:
         self.metrics.failures.inc()
         self._group_ready = False
         # Whatever was read but not applied is still ours: take it up again first.
-        self._read_ahead.abandon()
         self._read_from = READ_OWN_PENDING
         delay = self.backoff.next_delay()
         self._set_state(WorkerState.RECOVERING)
@@ -239,12 +211,10 @@ class Worker:
             self._read_from = READ_NEW
         return entries
 
-    def process(
-        self, entries: Sequence[StreamEntry], batch: ParsedBatch | None = None
-    ) -> BatchOutcome:
-        """Apply one batch (parsed already, or parsed here) and record it in the metrics."""
+    def process(self, entries: Sequence[StreamEntry]) -> BatchOutcome:
+        """Apply one batch and record it in the metrics."""
         started = time.perf_counter()
-        outcome = self.apply_parsed(parse_entries(entries) if batch is None else batch)
+        outcome = self.apply(entries)
         self.metrics.batch_duration.observe(time.perf_counter() - started)
         self.metrics.batch_size.observe(len(entries))
         events = self.metrics.events
@@ -264,9 +234,7 @@ class Worker:
 
     def apply(self, entries: Sequence[StreamEntry]) -> BatchOutcome:
         """Apply entries and ack them in one script run, counting only those we still own."""
-        return self.apply_parsed(parse_entries(entries))
-
-    def apply_parsed(self, batch: ParsedBatch) -> BatchOutcome:
+        batch = parse_entries(entries)
         not_owned: set[str] = set()
         while True:
             call = build_apply_call(
