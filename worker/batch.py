@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import NamedTuple, cast
+from typing import cast
 
 from linkpulse.contract import (
     CLICK_STREAM,
     TOTAL_CLICKS_FIELD,
-    ClickEvent,
     day_field,
     day_of,
     link_key,
@@ -25,6 +24,7 @@ from linkpulse.contract import (
     visitors_key,
 )
 from worker.apply_script import APPLIED
+from worker.click_fields import read_click_fields
 
 MS_PER_DAY = 86_400_000
 
@@ -39,10 +39,9 @@ class MalformedEntry:
     reason: str
 
 
-class ParsedEntry(NamedTuple):
-    entry_id: str
-    event: ClickEvent
-    day_field: str
+# (entry id, code, day field, referrer host, visitor hash); a plain tuple, as it is built
+# per event.
+ParsedEntry = tuple[str, str, str, str, str]
 
 
 @dataclass(slots=True)
@@ -104,27 +103,26 @@ def parse_entries(entries: Sequence[StreamEntry]) -> ParsedBatch:
     batch = ParsedBatch()
     for entry_id, fields in entries:
         try:
-            event = ClickEvent.from_fields(fields)
-            day = day_field_for_day_number(event.ts_ms // MS_PER_DAY)
+            code, ts_ms, referrer_host, visitor_hash = read_click_fields(fields)
+            day = day_field_for_day_number(ts_ms // MS_PER_DAY)
         except (ValueError, OverflowError, OSError) as exc:
             reason = "entry data missing from the stream" if not fields else str(exc)
             batch.malformed.append(MalformedEntry(entry_id, reason))
             continue
-        batch.events.append(ParsedEntry(entry_id, event, day))
+        batch.events.append((entry_id, code, day, referrer_host, visitor_hash))
     return batch
 
 
 def tally_by_link(events: Sequence[ParsedEntry]) -> dict[str, LinkTally]:
     tallies: dict[str, LinkTally] = {}
-    for parsed in events:
-        event = parsed.event
-        tally = tallies.get(event.code)
+    for _, code, day, referrer_host, visitor_hash in events:
+        tally = tallies.get(code)
         if tally is None:
-            tally = tallies[event.code] = LinkTally()
+            tally = tallies[code] = LinkTally()
         tally.clicks += 1
-        tally.days[parsed.day_field] = tally.days.get(parsed.day_field, 0) + 1
-        tally.referrers[event.referrer_host] = tally.referrers.get(event.referrer_host, 0) + 1
-        tally.visitors.add(event.visitor_hash)
+        tally.days[day] = tally.days.get(day, 0) + 1
+        tally.referrers[referrer_host] = tally.referrers.get(referrer_host, 0) + 1
+        tally.visitors.add(visitor_hash)
     return tallies
 
 
@@ -132,9 +130,9 @@ def build_apply_call(
     batch: ParsedBatch, *, group: str, consumer: str, leave_out: Collection[str] = ()
 ) -> BatchCall:
     """The script call for the batch minus the entry ids in `leave_out` (not owned any more)."""
-    events = [p for p in batch.events if p.entry_id not in leave_out]
+    events = [p for p in batch.events if p[0] not in leave_out] if leave_out else batch.events
     malformed_ids = [m.entry_id for m in batch.malformed if m.entry_id not in leave_out]
-    entry_ids = [p.entry_id for p in events] + malformed_ids
+    entry_ids = [p[0] for p in events] + malformed_ids
     keys = [CLICK_STREAM]
     args = [group, consumer, TOTAL_CLICKS_FIELD, str(len(entry_ids)), *entry_ids]
     args.append(str(len(malformed_ids)))

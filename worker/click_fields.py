@@ -1,0 +1,24 @@
+"""The parts of a click event the worker needs, read straight from the stream fields.
+
+ClickEvent.from_fields is the contract's parser; this reads the same fields with the
+same rules and raises ValueError for exactly the events it refuses, but skips building
+the frozen dataclass, which was most of the worker's per-event Python time. A property
+test (tests/unit/test_worker_click_fields.py) holds the two together, so a change to the
+contract's parser fails the build instead of drifting apart.
+"""
+
+from __future__ import annotations
+
+from linkpulse.contract import EVENT_SCHEMA_VERSION
+
+# (code, ts_ms, referrer_host, visitor_hash); a plain tuple, as it is built per event.
+ClickFields = tuple[str, int, str, str]
+
+
+def read_click_fields(fields: dict[str, str]) -> ClickFields:
+    if fields.get("v") != EVENT_SCHEMA_VERSION:
+        raise ValueError(f"unsupported click event version {fields.get('v')!r}")
+    try:
+        return fields["code"], int(fields["ts"]), fields.get("ref", ""), fields["vh"]
+    except (KeyError, ValueError) as exc:
+        raise ValueError(f"malformed click event: {exc}") from exc
