@@ -314,7 +314,10 @@ class Worker:
         pipe.xlen(CLICK_STREAM)
         pipe.time()
         groups, pending, length, (seconds, micros) = pipe.execute()
-        group = next(g for g in groups if g["name"] == CLICK_GROUP)
+        group = next((g for g in groups if g["name"] == CLICK_GROUP), None)
+        if group is None:
+            # Destroyed under our feet: the recovery path creates it again.
+            raise redis.ResponseError(f"NOGROUP consumer group {CLICK_GROUP} does not exist")
         last_delivered: str = group["last-delivered-id"]
         after_delivered = NO_ID if last_delivered == NO_ID else f"({last_delivered}"
         first_undelivered = cast(

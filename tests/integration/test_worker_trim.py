@@ -113,3 +113,16 @@ def test_status_when_everything_is_processed(redis_url: str) -> None:
     assert status.lag == 0
     assert status.oldest_unprocessed_age_seconds() == 0.0
     assert client.xinfo_groups(CLICK_STREAM)[0]["name"] == CLICK_GROUP
+
+
+def test_a_destroyed_group_reads_as_a_redis_error_so_the_loop_recreates_it(
+    redis_url: str,
+) -> None:
+    client = connect(redis_url)
+    worker = make_worker(redis_url, "w", batch_size=10)
+    client.xgroup_destroy(CLICK_STREAM, CLICK_GROUP)
+
+    with pytest.raises(redis.ResponseError, match="NOGROUP"):
+        worker.read_status()
+    worker.ensure_group()
+    assert worker.read_status().last_delivered_id == "0-0"
