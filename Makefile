@@ -102,9 +102,11 @@ down: ## stop and remove the stack's containers (volumes are kept)
 	$(COMPOSE) down --remove-orphans
 
 logs: ## follow the stack's logs
+	@test -f .env || { echo "logs: no .env: start the stack with make up"; exit 1; }
 	$(COMPOSE) logs --follow --tail 100
 
 ps: ## list the stack's containers and their health
+	@test -f .env || { echo "ps: no .env: start the stack with make up"; exit 1; }
 	$(COMPOSE) ps --all
 
 clean: ## remove the stack with its volumes (all data!); asks first unless FORCE=1
