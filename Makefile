@@ -71,7 +71,8 @@ WHEELS := build/wheels
 WHEEL_TARGET := --only-binary=:all: --python-version 3.13 --implementation cp --abi cp313 \
 	--platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
 	--platform manylinux_2_28_x86_64 --platform manylinux_2_34_x86_64
-export GIT_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+# Baked into image labels; passed to the builds only (web reads GIT_REVISION too, in tests).
+GIT_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 
 .PHONY: engine wheels images up down logs ps clean test-stack push deploy
 
@@ -91,7 +92,7 @@ images: engine wheels ## build every image; offline, first the local stand-ins o
 	@path=$$(scripts/stack-env.sh); \
 	if [ "$$path" = offline ]; then scripts/offline-images.sh; \
 	else $(COMPOSE) pull --ignore-buildable --quiet; fi
-	$(COMPOSE) build
+	GIT_REVISION=$(GIT_REVISION) $(COMPOSE) build
 
 up: images ## start the stack and wait until every service is healthy; prints the URLs
 	$(COMPOSE) up --detach --wait --wait-timeout 180 --remove-orphans
@@ -128,7 +129,7 @@ test-stack: venv ## stack tier: fresh `make up`, then tests/stack against 127.0.
 # The images this project builds, by service (worker runs web's image). Building and pushing
 # needs no secret: placeholders only satisfy the compose file's required-variable checks.
 BUILT_SERVICES := nginx web prometheus alertmanager grafana
-RELEASE_COMPOSE := REDIS_PASSWORD=unused VISITOR_HASH_SALT=unused GRAFANA_ADMIN_PASSWORD=unused \
+RELEASE_COMPOSE := GIT_REVISION=$(GIT_REVISION) REDIS_PASSWORD=unused VISITOR_HASH_SALT=unused GRAFANA_ADMIN_PASSWORD=unused \
 	$(COMPOSE) -f docker-compose.yml
 
 push: wheels ## push the built images as $$IMAGE_PREFIX/<name>:$$IMAGE_TAG (release workflow; docker login first)
