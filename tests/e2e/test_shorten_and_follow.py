@@ -7,6 +7,9 @@ import time
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
 
 pytestmark = pytest.mark.e2e
 
@@ -23,13 +26,19 @@ def _wait_for_text(driver: webdriver.Chrome, url: str, selector: str, expected: 
     raise AssertionError(f"{selector} on {url} showed {seen!r}, expected {expected!r}")
 
 
+def _submit(driver: webdriver.Chrome, form: WebElement) -> None:
+    """Click submit and wait until the answer page replaced the form's page."""
+    form.find_element(By.CSS_SELECTOR, "[type=submit]").click()
+    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(form))
+
+
 def test_shorten_follow_and_see_the_click(
     browser: webdriver.Chrome, live_base_url: str, landing_url: str
 ) -> None:
     browser.get(f"{live_base_url}/")
     form = browser.find_element(By.CSS_SELECTOR, "form#shorten")
     form.find_element(By.NAME, "url").send_keys(landing_url)
-    form.find_element(By.CSS_SELECTOR, "[type=submit]").click()
+    _submit(browser, form)
 
     short_url = browser.find_element(By.CSS_SELECTOR, "#short-url").text.strip()
     assert short_url.startswith(f"{live_base_url}/")
@@ -52,7 +61,7 @@ def test_form_shows_a_readable_error_for_a_bad_url(
     browser.get(f"{live_base_url}/")
     form = browser.find_element(By.CSS_SELECTOR, "form#shorten")
     form.find_element(By.NAME, "url").send_keys("ftp://example.invalid/file")
-    form.find_element(By.CSS_SELECTOR, "[type=submit]").click()
+    _submit(browser, form)
     page = browser.find_element(By.TAG_NAME, "body").text.lower()
     assert "http" in page
     assert browser.find_elements(By.CSS_SELECTOR, "#short-url") == []
