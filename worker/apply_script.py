@@ -117,6 +117,13 @@ for number, link in ipairs(links) do
     for first = link.first_visitor, last, 1000 do
       redis.call('PFADD', visitors_key, unpack(ARGV, first, math.min(first + 999, last)))
     end
+    -- An expiring link's aggregates go when it goes, or they would outlive it for ever.
+    local expires_at = redis.call('PEXPIRETIME', KEYS[link.key])
+    if expires_at > 0 then
+      redis.call('PEXPIREAT', stats_key, expires_at)
+      redis.call('PEXPIREAT', referrers_key, expires_at)
+      redis.call('PEXPIREAT', visitors_key, expires_at)
+    end
     applied = applied + link.clicks
   else
     dropped = dropped + link.clicks

@@ -15,6 +15,7 @@ from linkpulse.contract import (
     TOTAL_CLICKS_FIELD,
     ClickEvent,
     day_field,
+    link_key,
     referrers_key,
     stats_key,
     visitors_key,
@@ -133,6 +134,20 @@ def test_events_of_a_deleted_link_are_acked_as_dropped(redis_url: str) -> None:
     assert client.hget(stats_key("kept"), TOTAL_CLICKS_FIELD) == "1"
     assert pending_count(client) == 0
     assert counter_value(worker, "dropped") == 2
+
+
+def test_an_expiring_links_aggregates_expire_with_it(redis_url: str) -> None:
+    client = connect(redis_url)
+    create_links(client, ["brief", "lasting"])
+    expires_at_ms = int(datetime.now(UTC).timestamp() * 1000) + 3_600_000
+    client.pexpireat(link_key("brief"), expires_at_ms)
+    append_events(client, [click("brief", referrer="a.example"), click("lasting")])
+
+    assert drain(make_worker(redis_url)) == BatchOutcome(applied=2)
+    for key in (stats_key("brief"), referrers_key("brief"), visitors_key("brief")):
+        assert client.pexpiretime(key) == expires_at_ms
+    for key in (stats_key("lasting"), referrers_key("lasting"), visitors_key("lasting")):
+        assert client.pexpiretime(key) == -1
 
 
 def test_malformed_events_are_acked_counted_and_logged(
