@@ -9,6 +9,10 @@ from werkzeug.wrappers import Response
 def create_app() -> Flask:
     app = Flask(__name__)
 
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
     @app.get("/<code>")
     def fixed_redirect(code: str) -> Response:
         return redirect("https://example.org/landing", code=302)

@@ -33,12 +33,21 @@ def app_env(redis_url: str, public_base_url: str, **extra: str) -> dict[str, str
     return env
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+# A readiness probe must never follow a redirect: the short links point off the machine.
+_probe = urllib.request.build_opener(_NoRedirects)
+
+
 def wait_until_ok(url: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
+            with _probe.open(url, timeout=2) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
