@@ -19,7 +19,7 @@ from pathlib import Path
 import redis
 import requests
 
-from bench.report import write_section
+from bench.report import render, write_section
 from bench.wrk import LoadResult, run_wrk
 from tests.live_app import REPO_ROOT, running_web
 from tests.redis_server import RedisServer, free_port
@@ -109,8 +109,7 @@ def main() -> None:
     command = " ".join(["make bench", *sys.argv[1:]]) if len(sys.argv) > 1 else "make bench"
     machine = f"{platform.system()} {platform.machine()}, Python {platform.python_version()}"
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    write_section(
-        args.output,
+    section = render(
         command=command,
         machine=machine,
         when=when,
@@ -118,6 +117,7 @@ def main() -> None:
         redirects=redirects,
         worker=worker,
     )
+    write_section(args.output, section)
     print(f"wrote {args.output}")
 
 

@@ -79,19 +79,8 @@ def render(
     return "\n".join(lines) + "\n"
 
 
-def write_section(
-    path: Path,
-    *,
-    command: str,
-    machine: str,
-    when: str,
-    args: argparse.Namespace,
-    redirects: list[dict[str, Any]],
-    worker: dict[str, Any],
-) -> None:
-    section = render(
-        command=command, machine=machine, when=when, args=args, redirects=redirects, worker=worker
-    )
+def write_section(path: Path, section: str) -> None:
+    """Replace the marked section of `path` (or append it), leaving the rest of the file alone."""
     text = path.read_text() if path.exists() else "# Benchmarks\n\n"
     pattern = re.compile(re.escape(START) + r".*?" + re.escape(END) + r"\n?", re.DOTALL)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else text + "\n" + section

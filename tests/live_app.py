@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -14,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.processes import stop_process
 from tests.redis_server import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -56,17 +56,6 @@ def wait_until_ok(url: str, timeout: float = 30.0) -> None:
     raise RuntimeError(f"{url} did not answer 200 within {timeout}s: {last_error}")
 
 
-def stop_process(process: subprocess.Popen[bytes], timeout: float = 15.0) -> int:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    return process.returncode
-
-
 @contextmanager
 def running_web(
     redis_url: str,
@@ -94,7 +83,7 @@ def running_web(
         wait_until_ok(f"{base_url}/healthz")
         yield base_url
     finally:
-        stop_process(process)
+        stop_process(process, timeout=15)
 
 
 @contextmanager
@@ -114,4 +103,4 @@ def running_worker(
         wait_until_ok(f"http://127.0.0.1:{port}/metrics")
         yield process
     finally:
-        stop_process(process)
+        stop_process(process, timeout=15)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import redis
 
+from tests.processes import stop_process
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -61,10 +63,5 @@ class RedisServer:
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            stop_process(self.process)
             self.process = None

@@ -17,6 +17,7 @@ from pathlib import Path
 import requests
 
 from tests.config.tools import NGINX_DIR, binary, run
+from tests.processes import stop_process
 from tests.redis_server import free_port
 
 MIME_TYPES = Path("/etc/nginx/mime.types")
@@ -105,10 +106,5 @@ class NginxInstance:
     def stop(self) -> None:
         if self.process is None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
         self.process = None

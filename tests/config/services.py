@@ -13,6 +13,7 @@ from pathlib import Path
 import requests
 
 from tests.config.tools import ALERTMANAGER_CONFIG, PROMETHEUS_DIR, binary
+from tests.processes import stop_process
 from tests.redis_server import free_port
 
 
@@ -42,12 +43,7 @@ def running(args: list[str], ready_url: str, log: Path) -> Iterator[None]:
             time.sleep(0.1)
         yield
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 @contextmanager

@@ -18,6 +18,7 @@ import redis
 import requests
 
 from linkpulse import contract
+from tests.processes import stop_process
 from tests.redis_server import free_port
 from web.clicks import visitor_hash
 
@@ -78,12 +79,7 @@ def server(redis_url: str, tmp_path: Path) -> Iterator[Server]:
         _wait_ready(running)
         yield running
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=25)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=25)
 
 
 def _wait_ready(server: Server) -> None:
