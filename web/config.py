@@ -78,14 +78,18 @@ def default_workers() -> int:
 
 
 class ServerSettings(BaseModel):
-    """gunicorn's knobs; defaults are the starting point the benchmarks tune from."""
+    """gunicorn's knobs.
+
+    gthread by default: `make bench` shows the same redirect throughput for sync and gthread
+    (docs/benchmarks.md), and only gthread keeps the connections nginx pools to web alive.
+    """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     bind: str = Field("0.0.0.0:8000", alias="WEB_BIND", min_length=1)
     workers: int = Field(default_factory=default_workers, alias="WEB_CONCURRENCY", ge=1, le=64)
-    worker_class: Literal["sync", "gthread"] = Field("sync", alias="GUNICORN_WORKER_CLASS")
-    threads: int = Field(1, alias="GUNICORN_THREADS", ge=1, le=64)
+    worker_class: Literal["sync", "gthread"] = Field("gthread", alias="GUNICORN_WORKER_CLASS")
+    threads: int = Field(4, alias="GUNICORN_THREADS", ge=1, le=64)
     # gunicorn_conf.py gives this its default before prometheus_client is imported.
     metrics_dir: str = Field(alias="PROMETHEUS_MULTIPROC_DIR", min_length=1)
     log_level: LogLevel = Field("INFO", alias="LOG_LEVEL")

@@ -44,7 +44,7 @@ def test_bad_setting_is_one_line_naming_the_variable(change: dict[str, str], var
 
 def test_server_defaults_and_errors() -> None:
     server = load_settings(ServerSettings, {"PROMETHEUS_MULTIPROC_DIR": "/tmp/m"})
-    assert server.worker_class == "sync"
+    assert (server.worker_class, server.threads) == ("gthread", 4)
     assert server.workers >= 3
     with pytest.raises(ConfigError, match=r"^WEB_CONCURRENCY"):
         load_settings(
