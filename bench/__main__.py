@@ -20,12 +20,13 @@ import redis
 import requests
 
 from bench.report import render, write_section
+from bench.request_cost import measure as measure_request_cost
 from bench.wrk import LoadResult, run_wrk
 from tests.live_app import REPO_ROOT, running_web
 from tests.redis_server import RedisServer, free_port
 from worker.throughput import measure_drain
 
-WORKER_CLASSES = (("sync", "1"), ("gthread", "4"))
+WORKER_CLASSES = (("sync", "1"), ("gthread", "2"), ("gthread", "4"))
 BATCH_SIZES = (100, 500, 1000)
 
 
@@ -102,6 +103,8 @@ def main() -> None:
         server.start()
         try:
             redirects = bench_redirects(server.url, args.seconds, args.connections)
+            request_cost = measure_request_cost(server.url)
+            print(json.dumps(request_cost), flush=True)
             worker = bench_worker(server, args.events)
         finally:
             server.stop()
@@ -115,6 +118,7 @@ def main() -> None:
         when=when,
         args=args,
         redirects=redirects,
+        request_cost=request_cost,
         worker=worker,
     )
     write_section(args.output, section)

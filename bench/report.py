@@ -31,6 +31,20 @@ def _redirect_table(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _request_cost_lines(cost: dict[str, float]) -> list[str]:
+    bare, app, ping = cost["bare_request_us"], cost["app_redirect_us"], cost["redis_ping_us"]
+    return [
+        "Where a redirect's time goes: CPU of the Python process per request, measured in-process "
+        "(`bench/request_cost.py`, no gunicorn, no client socket):",
+        "",
+        "| bare Flask 302 | real redirect (lookup + click event, metrics, request id) "
+        "| one Redis PING on the same client |",
+        "|---|---|---|",
+        f"| {bare:.0f} µs | {app:.0f} µs ({app / bare:.1f} x bare) "
+        f"| {ping:.0f} µs ({ping / bare:.1f} x bare) |",
+    ]
+
+
 def _worker_table(worker: dict[str, Any]) -> list[str]:
     xadd = worker["xadd_events_per_second"]
     lines = [
@@ -51,6 +65,7 @@ def render(
     when: str,
     args: argparse.Namespace,
     redirects: list[dict[str, Any]],
+    request_cost: dict[str, float],
     worker: dict[str, Any],
 ) -> str:
     lines = [
@@ -67,6 +82,8 @@ def render(
         "is a bare Flask app returning a fixed 302 on the same gunicorn config.",
         "",
         *_redirect_table(redirects),
+        "",
+        *_request_cost_lines(request_cost),
         "",
         f"### Worker: draining {worker['events']:,} click events (one worker process)",
         "",
