@@ -76,7 +76,7 @@ def render(
         "redis-server and the worker share the machine: read the ratios, not the absolute rates.",
         "",
         f"### Redirects: `GET /{{code}}` through gunicorn ({args.connections} connections, "
-        f"{args.seconds} s after a 2 s warm-up)",
+        f"median of {args.rounds} alternating {args.seconds} s runs after a 2 s warm-up)",
         "",
         "The app does the real lookup and click-event XADD in one Redis round trip; the baseline "
         "is a bare Flask app returning a fixed 302 on the same gunicorn config.",
@@ -85,7 +85,8 @@ def render(
         "",
         *_request_cost_lines(request_cost),
         "",
-        f"### Worker: draining {worker['events']:,} click events (one worker process)",
+        f"### Worker: draining {worker['events']:,} click events (one worker process, "
+        f"median of {args.rounds} drains)",
         "",
         "Each drain reads through the consumer group and applies aggregates + XACK atomically in "
         "the Lua step; the baseline is how fast redis-server accepts the same XADDs.",
