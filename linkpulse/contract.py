@@ -43,6 +43,18 @@ def visitors_key(code: str) -> str:
     return f"{KEY_PREFIX}:uv:{code}"
 
 
+def redirect_attempt_key(attempt_id: str) -> str:
+    """String, set for a while once a redirect attempt has appended its click event.
+
+    A retried attempt (nginx retrying on another connection, redis-py resending after a
+    timeout) carries the same id, finds this key and appends nothing: one click, once.
+    """
+    return f"{KEY_PREFIX}:attempt:{attempt_id}"
+
+
+REDIRECT_ATTEMPT_TTL_MS = 120_000
+
+
 def link_keys(code: str) -> tuple[str, ...]:
     """Every key that belongs to one link, for deletion."""
     return (link_key(code), stats_key(code), referrers_key(code), visitors_key(code))

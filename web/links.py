@@ -11,6 +11,8 @@ from web import clicks
 from web.errors import ApiError
 from web.extensions import services
 from web.observability import current_request_id
+from web.proxy import EDGE_REQUEST_ID_HEADER
+from web.request_id import request_id_from
 from web.schemas import CreateLinkRequest, LinkCreated
 from web.store import AliasTakenError
 
@@ -55,12 +57,17 @@ def click_event_for(code: str) -> ClickEvent:
     )
 
 
+def redirect_attempt_id() -> str:
+    """nginx's id for this client request (the same on its retries), else a fresh one."""
+    return request_id_from(request.headers.get(EDGE_REQUEST_ID_HEADER))
+
+
 def follow(code: str) -> str | None:
     """The destination for a redirect, its click event recorded; None if unknown/expired."""
     app_services = services()
     metrics = app_services.metrics
     try:
-        url = app_services.store.resolve_and_record(click_event_for(code))
+        url = app_services.store.resolve_and_record(click_event_for(code), redirect_attempt_id())
     except Exception:
         metrics.click_events.labels(result="failed").inc()
         raise

@@ -6,6 +6,9 @@ So ProxyFix (with the hop count of our proxies) runs only when the peer is in
 FORWARDED_ALLOW_IPS, the same list gunicorn uses: a client that reaches gunicorn directly
 keeps its own socket address whatever headers it sends, and behind nginx the address is
 the one nginx appended, which a client cannot forge.
+
+The same trust decides whose X-Edge-Request-Id counts: nginx's id for one client request,
+kept across its upstream retries, which makes a retried redirect record its click once.
 """
 
 from __future__ import annotations
@@ -20,6 +23,10 @@ from web.config import IpNetwork
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+
+EDGE_REQUEST_ID_HEADER = "X-Edge-Request-Id"
+_EDGE_REQUEST_ID_ENVIRON = "HTTP_X_EDGE_REQUEST_ID"
 
 
 class TrustedProxyFix:
@@ -45,4 +52,6 @@ class TrustedProxyFix:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if self.is_trusted(environ.get("REMOTE_ADDR")):
             return self.proxied(environ, start_response)
+        # Only the proxy may name a redirect attempt; a client could replay one to hide clicks.
+        environ.pop(_EDGE_REQUEST_ID_ENVIRON, None)
         return self.app(environ, start_response)

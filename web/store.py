@@ -36,10 +36,12 @@ redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
 return 1
 """
 
-# KEYS: link key, click stream. ARGV: now_ms, stream maxlen, then the event's field/value pairs.
-# One round trip per redirect: the URL is returned only if its click event was appended.
-# XADD is the only write, so a refused XADD leaves nothing half done.
-_RESOLVE_LUA = """
+# KEYS: link key, click stream, redirect attempt key. ARGV: now_ms, stream maxlen, attempt ttl
+# ms, then the event's field/value pairs. One round trip per redirect: the URL is returned only
+# if its click event was appended, by this call or by an earlier try of the same attempt.
+# `#!lua` makes Redis refuse the whole script up front when it is out of memory, so the attempt
+# key is never set without its XADD.
+_RESOLVE_LUA = """#!lua
 local link = redis.call('HMGET', KEYS[1], 'url', 'expires_at')
 local url, expires_at = link[1], link[2]
 if not url then
@@ -48,7 +50,10 @@ end
 if expires_at and expires_at ~= '' and tonumber(expires_at) <= tonumber(ARGV[1]) then
   return false
 end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
+if not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[3]) then
+  return url
+end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 4))
 return url
 """
 
@@ -166,16 +171,26 @@ class LinkStore:
             referrers=[(host, int(score)) for host, score in referrers],
         )
 
-    def resolve_and_record(self, event: contract.ClickEvent) -> str | None:
+    def resolve_and_record(self, event: contract.ClickEvent, attempt_id: str) -> str | None:
         """The destination URL, with its click event appended in the same atomic step.
 
         None for an unknown or expired code (and then no event is written). A Redis
         failure raises: the script either runs whole or not at all, so there is never a
         redirect without its event, and the caller answers 503 instead of redirecting.
+        `attempt_id` names this redirect attempt: a retry of it appends no second event.
         """
         result = self._resolve(
-            keys=[contract.link_key(event.code), contract.CLICK_STREAM],
-            args=[event.ts_ms, self.click_stream_maxlen, *event.field_values()],
+            keys=[
+                contract.link_key(event.code),
+                contract.CLICK_STREAM,
+                contract.redirect_attempt_key(attempt_id),
+            ],
+            args=[
+                event.ts_ms,
+                self.click_stream_maxlen,
+                contract.REDIRECT_ATTEMPT_TTL_MS,
+                *event.field_values(),
+            ],
         )
         return None if result is None else str(result)
 

@@ -252,6 +252,18 @@ def test_missing_or_invalid_request_id_is_replaced(edge: NginxInstance, sent: st
     assert response.headers["X-Request-ID"] == forwarded
 
 
+def test_edge_request_id_is_nginx_own_and_never_the_client_one(edge: NginxInstance) -> None:
+    """web dedups a retried redirect by this id, so a client must not be able to choose it."""
+    sent = "client-chosen-attempt"
+    first = requests.get(
+        f"{edge.base_url}/abc123", headers={"X-Edge-Request-Id": sent}, timeout=5
+    ).json()["headers"]
+    second = requests.get(f"{edge.base_url}/abc123", timeout=5).json()["headers"]
+    assert GENERATED_REQUEST_ID.match(first["X-Edge-Request-Id"])
+    assert first["X-Edge-Request-Id"] != sent
+    assert first["X-Edge-Request-Id"] != second["X-Edge-Request-Id"]
+
+
 def _access_log_entries(edge: NginxInstance, request_id: str) -> list[dict[str, object]]:
     """The log line is written after the response is sent, so wait for it to appear."""
     deadline = time.monotonic() + 10

@@ -21,6 +21,7 @@ from linkpulse import contract
 from web import codes, create_app, links
 from web.clicks import visitor_hash
 from web.config import WebSettings
+from web.extensions import services
 
 pytestmark = pytest.mark.integration
 
@@ -221,6 +222,55 @@ def test_untrusted_peer_cannot_choose_its_visitor_identity(
     )
     event = contract.ClickEvent.from_fields(db.xrange(contract.CLICK_STREAM)[0][1])
     assert event.visitor_hash == visitor_hash(SALT, "203.0.113.9", "UA")
+
+
+def test_a_retried_redirect_attempt_records_one_click(client: FlaskClient, db: redis.Redis) -> None:
+    """nginx retries a request web read but never answered with the same edge id."""
+    code = str(_create(client)["code"])
+    attempt = {"X-Edge-Request-Id": "5f0c6a1e2b3d4c5e6f708192a3b4c5d6"}
+    first = client.get(f"/{code}", headers=attempt)
+    retry = client.get(f"/{code}", headers=attempt)
+    another_visit = client.get(f"/{code}", headers={"X-Edge-Request-Id": "another-attempt"})
+    assert [first.status_code, retry.status_code, another_visit.status_code] == [302] * 3
+    assert retry.headers["Location"] == first.headers["Location"]
+    assert db.xlen(contract.CLICK_STREAM) == 2
+    assert (
+        0
+        < db.pttl(contract.redirect_attempt_key("another-attempt"))
+        <= (contract.REDIRECT_ATTEMPT_TTL_MS)
+    )
+
+
+def test_a_resent_script_call_records_one_click(app: Flask, db: redis.Redis) -> None:
+    """redis-py resends a command after a timeout; the same attempt must not count twice."""
+    client = app.test_client()
+    code = str(_create(client)["code"])
+    with app.app_context():
+        store = services().store
+        event = contract.ClickEvent(code, 1_700_000_000_000, "", "other", "0" * 32, "req")
+        results = [store.resolve_and_record(event, "one-attempt") for _ in range(3)]
+    assert results == ["https://example.org/landing"] * 3
+    assert db.xlen(contract.CLICK_STREAM) == 1
+
+
+def test_without_an_edge_id_every_visit_is_a_click(client: FlaskClient, db: redis.Redis) -> None:
+    code = str(_create(client)["code"])
+    for _ in range(3):
+        assert client.get(f"/{code}").status_code == 302
+    assert db.xlen(contract.CLICK_STREAM) == 3
+
+
+def test_an_untrusted_peer_cannot_name_the_attempt_to_hide_clicks(
+    client: FlaskClient, db: redis.Redis
+) -> None:
+    code = str(_create(client)["code"])
+    for _ in range(3):
+        client.get(
+            f"/{code}",
+            headers={"X-Edge-Request-Id": "replayed"},
+            environ_base={"REMOTE_ADDR": "203.0.113.9"},
+        )
+    assert db.xlen(contract.CLICK_STREAM) == 3
 
 
 def test_direct_visit_has_empty_referrer(client: FlaskClient, db: redis.Redis) -> None:
