@@ -118,7 +118,9 @@ def delete(code: str) -> Response:
         raise _not_found(code)
     if outcome is False:
         raise ApiError(403, "the manage token does not match this link")
-    return Response(status=204)
+    no_content = Response(status=204)
+    del no_content.headers["Content-Type"]  # nothing follows, so there is no type to name
+    return no_content
 
 
 @bp.operation(

@@ -398,6 +398,7 @@ def test_delete_with_the_manage_token_removes_every_key(
     response = client.delete("/api/links/gone", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 204
     assert response.data == b""
+    assert "Content-Type" not in response.headers
     assert db.exists(*contract.link_keys("gone")) == 0
     assert client.get("/gone").status_code == 404
     _error(client.get("/api/links/gone"), 404, "not_found")
