@@ -16,6 +16,7 @@ CLICK_STREAM = f"{KEY_PREFIX}:clicks"
 CLICK_GROUP = "aggregators"
 
 EVENT_SCHEMA_VERSION = "1"
+LINK_CREATED_FIELD = "lc"
 
 
 def link_key(code: str) -> str:
@@ -81,9 +82,13 @@ class ClickEvent:
     ua_class: str
     visitor_hash: str
     request_id: str
+    # The clicked link's created_at ('lc'), added by web's redirect script, which alone reads
+    # the link: the worker counts the click only for that link, not for a later one that
+    # reuses a deleted alias. '' means no check.
+    link_created: str = ""
 
     def to_fields(self) -> dict[str, str]:
-        return {
+        fields = {
             "v": EVENT_SCHEMA_VERSION,
             "code": self.code,
             "ts": str(self.ts_ms),
@@ -92,6 +97,9 @@ class ClickEvent:
             "vh": self.visitor_hash,
             "rid": self.request_id,
         }
+        if self.link_created:
+            fields[LINK_CREATED_FIELD] = self.link_created
+        return fields
 
     @classmethod
     def from_fields(cls, fields: dict[str, str]) -> ClickEvent:
@@ -106,6 +114,7 @@ class ClickEvent:
                 ua_class=fields.get("ua", "other"),
                 visitor_hash=fields["vh"],
                 request_id=fields.get("rid", ""),
+                link_created=fields.get(LINK_CREATED_FIELD, ""),
             )
         except (KeyError, ValueError) as exc:
             raise ValueError(f"malformed click event: {exc}") from exc

@@ -42,7 +42,7 @@ return 1
 # `#!lua` makes Redis refuse the whole script up front when it is out of memory, so the attempt
 # key is never set without its XADD.
 _RESOLVE_LUA = """#!lua
-local link = redis.call('HMGET', KEYS[1], 'url', 'expires_at')
+local link = redis.call('HMGET', KEYS[1], 'url', 'expires_at', 'created_at')
 local url, expires_at = link[1], link[2]
 if not url then
   return false
@@ -53,7 +53,7 @@ end
 if not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[3]) then
   return url
 end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 4))
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'lc', link[3], unpack(ARGV, 4))
 return url
 """
 

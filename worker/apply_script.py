@@ -28,7 +28,10 @@ every key comes from linkpulse.contract through KEYS.
 KEYS: [1] the stream, then per link: link, stats, referrers, visitors.
 ARGV: group, consumer, total-clicks field, n, n entry ids, malformed count (entries among
       the ids that are acknowledged without being counted), then per link, in KEYS order:
-      clicks, d, d x (day field, clicks), r, r x (referrer, clicks), v, v x visitor hash.
+      link created_at ('' = no check), clicks, d, d x (day field, clicks),
+      r, r x (referrer, clicks), v, v x visitor hash.
+A link appears once per created_at its events carry: the clicks of a deleted link whose
+alias was taken again are dropped, not counted for the new link.
 Returns {1, applied, dropped, malformed, {refused link numbers}} after applying (refused
 links' clicks are included in dropped), or {0, {ids not owned}} having written nothing.
 """
@@ -80,7 +83,8 @@ local malformed = tonumber(ARGV[position])
 position = position + 1
 local links = {}
 for key = 2, #KEYS, 4 do
-  local link = {key = key, clicks = tonumber(ARGV[position])}
+  local link = {key = key, created = ARGV[position], clicks = tonumber(ARGV[position + 1])}
+  position = position + 1
   link.first_day = position + 2
   position = link.first_day + 2 * tonumber(ARGV[position + 1])
   link.first_referrer = position + 1
@@ -90,6 +94,11 @@ for key = 2, #KEYS, 4 do
   link.last_visitor = position - 1
   -- A deleted link's events are acknowledged but not counted, so its keys stay deleted.
   if redis.call('EXISTS', KEYS[key]) == 0 then
+    link.action = 'drop'
+  elseif link.created ~= '' and not has_type(KEYS[key], 'hash') then
+    link.action = 'refuse'
+  elseif link.created ~= '' and redis.call('HGET', KEYS[key], 'created_at') ~= link.created then
+    -- Clicks on an earlier link under this code, deleted since: not this link's to count.
     link.action = 'drop'
   elseif has_type(KEYS[key + 1], 'hash') and has_type(KEYS[key + 2], 'zset')
       and is_hyperloglog_or_none(KEYS[key + 3]) then

@@ -39,9 +39,9 @@ class MalformedEntry:
     reason: str
 
 
-# (entry id, code, day field, referrer host, visitor hash); a plain tuple, as it is built
-# per event.
-ParsedEntry = tuple[str, str, str, str, str]
+# (entry id, code, day field, referrer host, visitor hash, link created_at); a plain tuple,
+# as it is built per event.
+ParsedEntry = tuple[str, str, str, str, str, str]
 
 
 @dataclass(slots=True)
@@ -103,22 +103,24 @@ def parse_entries(entries: Sequence[StreamEntry]) -> ParsedBatch:
     batch = ParsedBatch()
     for entry_id, fields in entries:
         try:
-            code, ts_ms, referrer_host, visitor_hash = read_click_fields(fields)
+            code, ts_ms, referrer_host, visitor_hash, link_created = read_click_fields(fields)
             day = day_field_for_day_number(ts_ms // MS_PER_DAY)
         except (ValueError, OverflowError, OSError) as exc:
             reason = "entry data missing from the stream" if not fields else str(exc)
             batch.malformed.append(MalformedEntry(entry_id, reason))
             continue
-        batch.events.append((entry_id, code, day, referrer_host, visitor_hash))
+        batch.events.append((entry_id, code, day, referrer_host, visitor_hash, link_created))
     return batch
 
 
-def tally_by_link(events: Sequence[ParsedEntry]) -> dict[str, LinkTally]:
-    tallies: dict[str, LinkTally] = {}
-    for _, code, day, referrer_host, visitor_hash in events:
-        tally = tallies.get(code)
+def tally_by_link(events: Sequence[ParsedEntry]) -> dict[tuple[str, str], LinkTally]:
+    """Totals per (code, link created_at): clicks on a deleted link and on its successor
+    under the same alias stay apart, so the script can drop the first and count the second."""
+    tallies: dict[tuple[str, str], LinkTally] = {}
+    for _, code, day, referrer_host, visitor_hash, link_created in events:
+        tally = tallies.get((code, link_created))
         if tally is None:
-            tally = tallies[code] = LinkTally()
+            tally = tallies[code, link_created] = LinkTally()
         tally.clicks += 1
         tally.days[day] = tally.days.get(day, 0) + 1
         tally.referrers[referrer_host] = tally.referrers.get(referrer_host, 0) + 1
@@ -137,9 +139,9 @@ def build_apply_call(
     args = [group, consumer, TOTAL_CLICKS_FIELD, str(len(entry_ids)), *entry_ids]
     args.append(str(len(malformed_ids)))
     tallies = tally_by_link(events)
-    for code, tally in tallies.items():
+    for (code, link_created), tally in tallies.items():
         keys.extend(script_keys_for_link(code))
-        args.extend((str(tally.clicks), str(len(tally.days))))
+        args.extend((link_created, str(tally.clicks), str(len(tally.days))))
         for day, clicks in tally.days.items():
             args.extend((day, str(clicks)))
         args.append(str(len(tally.referrers)))
@@ -147,7 +149,8 @@ def build_apply_call(
             args.extend((referrer, str(clicks)))
         args.append(str(len(tally.visitors)))
         args.extend(tally.visitors)
-    return BatchCall(keys=keys, args=args, entry_count=len(entry_ids), codes=list(tallies))
+    codes = [code for code, _ in tallies]
+    return BatchCall(keys=keys, args=args, entry_count=len(entry_ids), codes=codes)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,16 +9,22 @@ contract's parser fails the build instead of drifting apart.
 
 from __future__ import annotations
 
-from linkpulse.contract import EVENT_SCHEMA_VERSION
+from linkpulse.contract import EVENT_SCHEMA_VERSION, LINK_CREATED_FIELD
 
-# (code, ts_ms, referrer_host, visitor_hash); a plain tuple, as it is built per event.
-ClickFields = tuple[str, int, str, str]
+# (code, ts_ms, referrer_host, visitor_hash, link_created); a plain tuple, built per event.
+ClickFields = tuple[str, int, str, str, str]
 
 
 def read_click_fields(fields: dict[str, str]) -> ClickFields:
     if fields.get("v") != EVENT_SCHEMA_VERSION:
         raise ValueError(f"unsupported click event version {fields.get('v')!r}")
     try:
-        return fields["code"], int(fields["ts"]), fields.get("ref", ""), fields["vh"]
+        return (
+            fields["code"],
+            int(fields["ts"]),
+            fields.get("ref", ""),
+            fields["vh"],
+            fields.get(LINK_CREATED_FIELD, ""),
+        )
     except (KeyError, ValueError) as exc:
         raise ValueError(f"malformed click event: {exc}") from exc

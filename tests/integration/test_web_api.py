@@ -205,6 +205,7 @@ def test_redirect_is_302_and_appends_one_click_event(client: FlaskClient, db: re
     assert event.referrer_host == "news.example.com"
     assert event.ua_class == "mobile"
     assert event.request_id == "trace-abc.123"
+    assert event.link_created == db.hget(contract.link_key(code), "created_at")
     # The test client's peer is 127.0.0.1, a trusted proxy, so the forwarded address counts.
     assert event.visitor_hash == visitor_hash(SALT, "198.51.100.23", user_agent)
     assert "198.51.100.23" not in str(entries)

@@ -136,6 +136,24 @@ def test_events_of_a_deleted_link_are_acked_as_dropped(redis_url: str) -> None:
     assert counter_value(worker, "dropped") == 2
 
 
+def test_clicks_on_a_deleted_link_do_not_count_for_the_next_link_under_its_alias(
+    redis_url: str,
+) -> None:
+    client = connect(redis_url)
+    client.hset(link_key("reused"), mapping={"url": "https://a.example/", "created_at": "100"})
+    old_click = ClickEvent("reused", DAY_2, "", "desktop", "v1", "req", link_created="100")
+    append_events(client, [old_click, old_click, old_click])
+    client.delete(link_key("reused"))
+    client.hset(link_key("reused"), mapping={"url": "https://b.example/", "created_at": "200"})
+    new_click = ClickEvent("reused", DAY_2, "", "desktop", "v2", "req", link_created="200")
+    append_events(client, [new_click])
+
+    assert drain(make_worker(redis_url)) == BatchOutcome(applied=1, dropped=3)
+    assert client.hget(stats_key("reused"), TOTAL_CLICKS_FIELD) == "1"
+    assert client.pfcount(visitors_key("reused")) == 1
+    assert pending_count(client) == 0
+
+
 def test_an_expiring_links_aggregates_expire_with_it(redis_url: str) -> None:
     client = connect(redis_url)
     create_links(client, ["brief", "lasting"])

@@ -39,6 +39,7 @@ DAY_MS = 86_400_000
 @dataclass
 class DecodedLink:
     keys: tuple[str, ...]
+    link_created: str
     clicks: int
     days: dict[str, int] = field(default_factory=dict)
     referrers: dict[str, int] = field(default_factory=dict)
@@ -63,7 +64,11 @@ def decode(call: BatchCall) -> DecodedCall:
     malformed = int(next(args))
     links = []
     for first in range(1, len(call.keys), 4):
-        link = DecodedLink(keys=tuple(call.keys[first : first + 4]), clicks=int(next(args)))
+        link = DecodedLink(
+            keys=tuple(call.keys[first : first + 4]),
+            link_created=next(args),
+            clicks=int(next(args)),
+        )
         for _ in range(int(next(args))):
             day = next(args)
             link.days[day] = int(next(args))
@@ -137,6 +142,18 @@ def test_left_out_entries_are_neither_acked_nor_counted(
     assert call.entry_count == len(kept) == len(decoded.entry_ids)
     assert not leave_out & set(decoded.entry_ids)
     assert sum(link.clicks for link in decoded.links) == len(kept)
+
+
+def test_clicks_on_two_links_under_one_code_are_tallied_apart() -> None:
+    earlier = ClickEvent("abc", 1_700_000_000_000, "", "desktop", "v1", "r1", "100")
+    later = ClickEvent("abc", 1_700_000_100_000, "", "desktop", "v2", "r2", "200")
+    decoded = decode(
+        build_apply_call(
+            parse_entries(as_entries([earlier, earlier, later])), group=GROUP, consumer=CONSUMER
+        )
+    )
+    assert [(link.link_created, link.clicks) for link in decoded.links] == [("100", 2), ("200", 1)]
+    assert {link.keys[0] for link in decoded.links} == {link_key("abc")}
 
 
 def test_malformed_entries_are_acked_and_counted_but_add_nothing() -> None:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from linkpulse.contract import EVENT_SCHEMA_VERSION, ClickEvent
 from worker.click_fields import read_click_fields
 
-FIELD_NAMES = ("v", "code", "ts", "ref", "ua", "vh", "rid", "extra")
+FIELD_NAMES = ("v", "code", "ts", "ref", "ua", "vh", "rid", "lc", "extra")
 values = st.one_of(
     st.just(EVENT_SCHEMA_VERSION),
     st.integers(min_value=-(10**20), max_value=10**20).map(str),
@@ -25,18 +25,19 @@ valid_dicts = st.builds(
     ua_class=st.text(max_size=5),
     visitor_hash=st.text(max_size=10),
     request_id=st.text(max_size=5),
+    link_created=st.sampled_from(["", "1700000000000"]),
 ).map(ClickEvent.to_fields)
 
 
-def contract_reading(fields: dict[str, str]) -> tuple[str, int, str, str] | None:
+def contract_reading(fields: dict[str, str]) -> tuple[str, int, str, str, str] | None:
     try:
         event = ClickEvent.from_fields(fields)
     except ValueError:
         return None
-    return (event.code, event.ts_ms, event.referrer_host, event.visitor_hash)
+    return (event.code, event.ts_ms, event.referrer_host, event.visitor_hash, event.link_created)
 
 
-def worker_reading(fields: dict[str, str]) -> tuple[str, int, str, str] | None:
+def worker_reading(fields: dict[str, str]) -> tuple[str, int, str, str, str] | None:
     try:
         return read_click_fields(fields)
     except ValueError:

@@ -1,0 +1,43 @@
+"""Web and worker together: a deleted alias taken again starts from zero clicks."""
+
+from __future__ import annotations
+
+import pytest
+
+from linkpulse.redis_client import connect
+from web import create_app
+from web.config import WebSettings
+from worker.worker import Worker
+
+pytestmark = pytest.mark.integration
+
+
+def test_queued_clicks_of_a_deleted_link_do_not_count_for_its_successor(redis_url: str) -> None:
+    app = create_app(
+        WebSettings(
+            REDIS_URL=redis_url,
+            PUBLIC_BASE_URL="https://sho.rt",
+            VISITOR_HASH_SALT="test-salt-0123456789abcdef",
+        )
+    )
+    client = app.test_client()
+    body = {"url": "https://example.org/first", "alias": "reused"}
+    token = client.post("/api/links", json=body).get_json()["manage_token"]
+    for _ in range(3):
+        assert client.get("/reused").status_code == 302
+    auth = {"Authorization": f"Bearer {token}"}
+    assert client.delete("/api/links/reused", headers=auth).status_code == 204
+    body = {"url": "https://example.org/second", "alias": "reused"}
+    assert client.post("/api/links", json=body).status_code == 201
+    assert client.get("/reused").status_code == 302
+
+    # Only now does the worker see the four queued clicks.
+    worker = Worker(connect(redis_url), consumer_name="worker-a", batch_wait_ms=50)
+    worker.ensure_group()
+    for _ in range(3):
+        entries = worker.read_batch(block_ms=50)
+        if entries:
+            worker.process(entries)
+
+    stats = client.get("/api/links/reused/stats").get_json()
+    assert (stats["clicks"], stats["unique_visitors"]) == (1, 1)
