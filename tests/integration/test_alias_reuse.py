@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from linkpulse.redis_client import connect
+from tests.worker_harness import drain, make_worker
 from web import create_app
 from web.config import WebSettings
-from worker.worker import Worker
 
 pytestmark = pytest.mark.integration
 
@@ -32,12 +31,7 @@ def test_queued_clicks_of_a_deleted_link_do_not_count_for_its_successor(redis_ur
     assert client.get("/reused").status_code == 302
 
     # Only now does the worker see the four queued clicks.
-    worker = Worker(connect(redis_url), consumer_name="worker-a", batch_wait_ms=50)
-    worker.ensure_group()
-    for _ in range(3):
-        entries = worker.read_batch(block_ms=50)
-        if entries:
-            worker.process(entries)
+    drain(make_worker(redis_url))
 
     stats = client.get("/api/links/reused/stats").get_json()
     assert (stats["clicks"], stats["unique_visitors"]) == (1, 1)

@@ -10,7 +10,6 @@ import pytest
 import redis
 
 from linkpulse.contract import (
-    CLICK_GROUP,
     CLICK_STREAM,
     TOTAL_CLICKS_FIELD,
     ClickEvent,
@@ -21,6 +20,7 @@ from linkpulse.contract import (
     visitors_key,
 )
 from linkpulse.redis_client import connect
+from tests.worker_harness import drain, make_worker, pending_count
 from worker.batch import BatchOutcome
 from worker.throughput import append_events, create_links
 from worker.worker import Worker
@@ -33,33 +33,6 @@ DAY_2 = int(datetime(2026, 11, 25, 0, 0, 1, tzinfo=UTC).timestamp() * 1000)
 
 def click(code: str, ts_ms: int = DAY_2, referrer: str = "", visitor: str = "v1") -> ClickEvent:
     return ClickEvent(code, ts_ms, referrer, "desktop", visitor, "req")
-
-
-def make_worker(redis_url: str, name: str = "worker-a", **options: int) -> Worker:
-    worker = Worker(connect(redis_url), consumer_name=name, batch_wait_ms=50, **options)
-    worker.ensure_group()
-    return worker
-
-
-def drain(worker: Worker) -> BatchOutcome:
-    """Read and apply until two reads in a row come back empty.
-
-    (A worker's first read looks only at entries it already holds, so it may be empty
-    while new entries wait.)
-    """
-    outcome, empty_reads = BatchOutcome(), 0
-    while empty_reads < 2:
-        entries = worker.read_batch(block_ms=50)
-        if entries:
-            outcome += worker.process(entries)
-            empty_reads = 0
-        else:
-            empty_reads += 1
-    return outcome
-
-
-def pending_count(client: redis.Redis) -> int:
-    return int(client.xpending(CLICK_STREAM, CLICK_GROUP)["pending"])
 
 
 def counter_value(worker: Worker, outcome: str) -> float:

@@ -17,9 +17,10 @@ import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
-from linkpulse.contract import CLICK_GROUP, CLICK_STREAM, TOTAL_CLICKS_FIELD, ClickEvent, stats_key
+from linkpulse.contract import CLICK_GROUP, CLICK_STREAM, ClickEvent
 from linkpulse.redis_client import connect
 from tests.redis_server import RedisServer, free_port
+from tests.worker_harness import total_clicks
 from worker.throughput import append_events, create_links
 
 pytestmark = pytest.mark.integration
@@ -101,10 +102,6 @@ def clicks(code: str, count: int) -> list[ClickEvent]:
     ]
 
 
-def total(client: redis.Redis, code: str) -> int:
-    return int(client.hget(stats_key(code), TOTAL_CLICKS_FIELD) or 0)
-
-
 def group_info(client: redis.Redis) -> dict[str, object]:
     groups = client.xinfo_groups(CLICK_STREAM)
     return next(g for g in groups if g["name"] == CLICK_GROUP)
@@ -143,7 +140,7 @@ def test_metrics_endpoint_serves_the_worker_metrics(redis_url: str, tmp_path: Pa
         append_events(client, clicks("seen", 25) + clicks("unknown", 5))
         applied = "linkpulse_worker_events_processed_total{outcome=applied}"
         wait_for(lambda: worker.metric(applied) == 25, "25 applied events")
-        wait_for(lambda: total(client, "seen") == 25, "the aggregate")
+        wait_for(lambda: total_clicks(client, "seen") == 25, "the aggregate")
         samples = worker.metrics() or {}
 
     for outcome, count in (("applied", 25), ("dropped", 5), ("malformed", 0), ("skipped", 0)):
@@ -177,7 +174,7 @@ def test_sigterm_mid_stream_exits_0_and_loses_nothing(redis_url: str, tmp_path: 
     append_events(client, clicks("steady", events))
 
     with running_worker(redis_url, tmp_path / "first.log", WORKER_BATCH_SIZE="100") as first:
-        wait_for(lambda: total(client, "steady") > 0, "the first batches")
+        wait_for(lambda: total_clicks(client, "steady") > 0, "the first batches")
         assert group_info(client)["lag"] > 0, "the worker must still be busy when stopped"
         first.process.send_signal(signal.SIGTERM)
         assert first.process.wait(timeout=STOP_GRACE_S) == 0
@@ -185,13 +182,13 @@ def test_sigterm_mid_stream_exits_0_and_loses_nothing(redis_url: str, tmp_path: 
     # The batch in hand was applied and acknowledged before exiting.
     assert int(client.xpending(CLICK_STREAM, CLICK_GROUP)["pending"]) == 0
     delivered = int(group_info(client)["entries-read"])
-    assert total(client, "steady") == delivered < events
+    assert total_clicks(client, "steady") == delivered < events
     messages = [line["msg"] for line in first.log_lines()]
     assert "stop requested; finishing the batch in hand" in messages
     assert messages[-1] == "worker stopped"
 
     with running_worker(redis_url, tmp_path / "second.log") as second:
-        wait_for(lambda: total(client, "steady") == events, "the rest of the stream", 120)
+        wait_for(lambda: total_clicks(client, "steady") == events, "the rest of the stream", 120)
         second.process.send_signal(signal.SIGTERM)
         assert second.process.wait(timeout=STOP_GRACE_S) == 0
     assert int(client.xpending(CLICK_STREAM, CLICK_GROUP)["pending"]) == 0
@@ -211,7 +208,7 @@ def test_worker_rides_out_redis_being_away_and_recovers(tmp_path: Path) -> None:
             client = connect(redis_url)
             create_links(client, ["back"])
             append_events(client, clicks("back", 40))
-            wait_for(lambda: total(client, "back") == 40, "events after Redis came back")
+            wait_for(lambda: total_clicks(client, "back") == 40, "events after Redis came back")
             assert worker.metric(recovering) == 0
             worker.process.send_signal(signal.SIGTERM)
             assert worker.process.wait(timeout=STOP_GRACE_S) == 0

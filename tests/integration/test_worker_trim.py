@@ -7,21 +7,14 @@ import redis
 
 from linkpulse.contract import CLICK_GROUP, CLICK_STREAM, ClickEvent
 from linkpulse.redis_client import connect
+from tests.worker_harness import make_worker
 from worker.throughput import append_events, create_links
-from worker.worker import Worker
 
 pytestmark = pytest.mark.integration
 
 
 def clicks(count: int) -> list[ClickEvent]:
     return [ClickEvent("trim", 1_764_000_000_000, "", "desktop", "v", "r") for _ in range(count)]
-
-
-def make_worker(redis_url: str, name: str, batch_size: int) -> Worker:
-    worker = Worker(connect(redis_url), consumer_name=name, batch_size=batch_size)
-    worker.ensure_group()
-    worker.read_batch()  # a new consumer's first read looks at what it already holds
-    return worker
 
 
 def stream_ids(client: redis.Redis) -> set[str]:
@@ -32,9 +25,9 @@ def test_trim_keeps_every_entry_not_yet_acknowledged(redis_url: str) -> None:
     client = connect(redis_url)
     create_links(client, ["trim"])
     ids = append_events(client, clicks(1_000))
-    early = make_worker(redis_url, "early", batch_size=300)
+    early = make_worker(redis_url, "early", batch_size=300, past_own_pending=True)
     early.process(early.read_batch(block_ms=50))  # ids[0:300] acknowledged
-    stuck = make_worker(redis_url, "stuck", batch_size=200)
+    stuck = make_worker(redis_url, "stuck", batch_size=200, past_own_pending=True)
     stuck.read_batch(block_ms=50)  # ids[300:500] pending, never acknowledged
     early.process(early.read_batch(block_ms=50))  # ids[500:800] acknowledged
     # ids[800:1000] not delivered at all
@@ -52,7 +45,7 @@ def test_trim_keeps_every_entry_not_yet_acknowledged(redis_url: str) -> None:
 def test_nothing_is_trimmed_before_anything_is_delivered(redis_url: str) -> None:
     client = connect(redis_url)
     append_events(client, clicks(500))
-    worker = make_worker(redis_url, "w", batch_size=100)
+    worker = make_worker(redis_url, "w", batch_size=100, past_own_pending=True)
 
     assert worker.trim(worker.read_status()) == 0
     assert client.xlen(CLICK_STREAM) == 500
@@ -62,7 +55,7 @@ def test_everything_acknowledged_can_go(redis_url: str) -> None:
     client = connect(redis_url)
     create_links(client, ["trim"])
     ids = append_events(client, clicks(1_000))
-    worker = make_worker(redis_url, "w", batch_size=1_000)
+    worker = make_worker(redis_url, "w", batch_size=1_000, past_own_pending=True)
     worker.process(worker.read_batch(block_ms=50))
 
     worker.trim(worker.read_status())
@@ -75,7 +68,7 @@ def test_status_reports_lag_pending_and_the_oldest_unprocessed_event(redis_url: 
     client = connect(redis_url)
     create_links(client, ["trim"])
     ids = append_events(client, clicks(50))
-    worker = make_worker(redis_url, "w", batch_size=20)
+    worker = make_worker(redis_url, "w", batch_size=20, past_own_pending=True)
     worker.process(worker.read_batch(block_ms=50))
     worker.read_batch(block_ms=50)  # 20 pending
 
@@ -100,7 +93,7 @@ def test_status_when_everything_is_processed(redis_url: str) -> None:
     client = connect(redis_url)
     create_links(client, ["trim"])
     append_events(client, clicks(5))
-    worker = make_worker(redis_url, "w", batch_size=20)
+    worker = make_worker(redis_url, "w", batch_size=20, past_own_pending=True)
     worker.process(worker.read_batch(block_ms=50))
 
     status = worker.read_status()
@@ -119,7 +112,7 @@ def test_a_destroyed_group_reads_as_a_redis_error_so_the_loop_recreates_it(
     redis_url: str,
 ) -> None:
     client = connect(redis_url)
-    worker = make_worker(redis_url, "w", batch_size=10)
+    worker = make_worker(redis_url, "w", batch_size=10, past_own_pending=True)
     client.xgroup_destroy(CLICK_STREAM, CLICK_GROUP)
 
     with pytest.raises(redis.ResponseError, match="NOGROUP"):
