@@ -38,7 +38,7 @@ from linkpulse.contract import (
     visitors_key,
 )
 from linkpulse.redis_client import connect
-from tests.redis_server import free_port
+from tests.support.redis_server import free_port
 from worker.throughput import append_events, create_links
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -18,28 +18,14 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.test import TestResponse
 
 from linkpulse import contract
-from web import codes, create_app, links
+from tests.support.web_app import BASE_URL, SALT
+from web import codes, links
 from web.clicks import visitor_hash
-from web.config import WebSettings
 from web.extensions import services
 
 pytestmark = pytest.mark.integration
 
-SALT = "test-salt-0123456789abcdef"
-BASE = "https://sho.rt"
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
-
-
-@pytest.fixture
-def app(redis_url: str) -> Flask:
-    app = create_app(WebSettings(REDIS_URL=redis_url, PUBLIC_BASE_URL=BASE, VISITOR_HASH_SALT=SALT))
-    app.config["TESTING"] = True
-    return app
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 @pytest.fixture
@@ -81,7 +67,7 @@ def test_create_returns_the_documented_fields(client: FlaskClient, db: redis.Red
     body = response.get_json()
     assert set(body) == {"code", "short_url", "url", "created_at", "expires_at", "manage_token"}
     assert re.fullmatch(r"[A-Za-z0-9]{7}", body["code"])
-    assert body["short_url"] == f"{BASE}/{body['code']}"
+    assert body["short_url"] == f"{BASE_URL}/{body['code']}"
     assert body["url"] == "https://xn--bcher-kva.example/%C3%A4?q=1"
     assert TIMESTAMP.match(body["created_at"])
     assert body["expires_at"] is None
@@ -329,7 +315,7 @@ def test_read_link_never_shows_the_token(client: FlaskClient, db: redis.Redis) -
     body = response.get_json()
     assert body == {
         "code": "readme",
-        "short_url": f"{BASE}/readme",
+        "short_url": f"{BASE_URL}/readme",
         "url": "https://example.org/landing",
         "created_at": created["created_at"],
         "expires_at": created["expires_at"],

@@ -18,8 +18,8 @@ import redis
 import requests
 
 from linkpulse import contract
-from tests.processes import stop_process
-from tests.redis_server import free_port
+from tests.support.processes import stop_process
+from tests.support.redis_server import free_port
 from web.clicks import visitor_hash
 
 pytestmark = pytest.mark.integration

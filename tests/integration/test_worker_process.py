@@ -19,8 +19,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from linkpulse.contract import CLICK_GROUP, CLICK_STREAM, ClickEvent
 from linkpulse.redis_client import connect
-from tests.redis_server import RedisServer, free_port
-from tests.worker_harness import total_clicks
+from tests.support.redis_server import RedisServer, free_port
+from tests.support.worker_harness import total_clicks
 from worker.throughput import append_events, create_links
 
 pytestmark = pytest.mark.integration
