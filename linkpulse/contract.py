@@ -20,13 +20,19 @@ LINK_CREATED_FIELD = "lc"
 
 
 def link_key(code: str) -> str:
-    """Hash: url, created_at, expires_at ('' when never), token_hash.
+    """Hash: the LINK_*_FIELD fields below: url, created_at, expires_at ('' when never), token_hash.
 
     created_at and expires_at are epoch milliseconds as decimal strings; token_hash is the
     sha256 hex digest of the manage token. A key with an expiry also carries a Redis
     PEXPIREAT at expires_at, so an expired link disappears by itself.
     """
     return f"{KEY_PREFIX}:link:{code}"
+
+
+LINK_URL_FIELD = "url"
+LINK_CREATED_AT_FIELD = "created_at"
+LINK_EXPIRES_AT_FIELD = "expires_at"
+LINK_TOKEN_HASH_FIELD = "token_hash"  # noqa: S105 - a field name, not a secret
 
 
 def stats_key(code: str) -> str:
