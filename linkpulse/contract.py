@@ -107,32 +107,9 @@ class ClickEvent:
             fields[LINK_CREATED_FIELD] = self.link_created
         return fields
 
-    @classmethod
-    def from_fields(cls, fields: dict[str, str]) -> ClickEvent:
-        """Parse stream fields; raises ValueError for an event this version cannot read."""
-        if fields.get("v") != EVENT_SCHEMA_VERSION:
-            raise ValueError(f"unsupported click event version {fields.get('v')!r}")
-        try:
-            return cls(
-                code=fields["code"],
-                ts_ms=int(fields["ts"]),
-                referrer_host=fields.get("ref", ""),
-                ua_class=fields.get("ua", "other"),
-                visitor_hash=fields["vh"],
-                request_id=fields.get("rid", ""),
-                link_created=fields.get(LINK_CREATED_FIELD, ""),
-            )
-        except (KeyError, ValueError) as exc:
-            raise ValueError(f"malformed click event: {exc}") from exc
-
     def field_values(self) -> list[str]:
         """Flattened field/value pairs, for XADD inside a Lua script."""
         flat: list[str] = []
         for name, value in self.to_fields().items():
             flat.extend((name, value))
         return flat
-
-
-def stream_id_ms(entry_id: str) -> int:
-    """Milliseconds part of a stream entry id ('1700000000000-0')."""
-    return int(entry_id.split("-", 1)[0])

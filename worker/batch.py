@@ -82,10 +82,6 @@ class BatchOutcome:
             malformed=self.malformed + other.malformed,
         )
 
-    @property
-    def total(self) -> int:
-        return self.applied + self.dropped + self.skipped + self.malformed
-
 
 @lru_cache(maxsize=4096)
 def day_field_for_day_number(day_number: int) -> str:

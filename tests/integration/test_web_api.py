@@ -18,10 +18,12 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.test import TestResponse
 
 from linkpulse import contract
+from tests.support.click_data import parse_click_event
 from tests.support.web_app import BASE_URL, SALT
 from web import codes, links
 from web.clicks import visitor_hash
 from web.extensions import services
+from worker.stream_status import parse_id
 
 pytestmark = pytest.mark.integration
 
@@ -186,7 +188,7 @@ def test_redirect_is_302_and_appends_one_click_event(client: FlaskClient, db: re
     assert response.headers["Cache-Control"] == "no-store"
     entries = db.xrange(contract.CLICK_STREAM)
     assert len(entries) == 1
-    event = contract.ClickEvent.from_fields(entries[0][1])
+    event = parse_click_event(entries[0][1])
     assert event.code == code
     assert event.referrer_host == "news.example.com"
     assert event.ua_class == "mobile"
@@ -195,7 +197,7 @@ def test_redirect_is_302_and_appends_one_click_event(client: FlaskClient, db: re
     # The test client's peer is 127.0.0.1, a trusted proxy, so the forwarded address counts.
     assert event.visitor_hash == visitor_hash(SALT, "198.51.100.23", user_agent)
     assert "198.51.100.23" not in str(entries)
-    assert abs(event.ts_ms - contract.stream_id_ms(entries[0][0])) < 5_000
+    assert abs(event.ts_ms - parse_id(entries[0][0])[0]) < 5_000
 
 
 def test_untrusted_peer_cannot_choose_its_visitor_identity(
@@ -207,7 +209,7 @@ def test_untrusted_peer_cannot_choose_its_visitor_identity(
         headers={"X-Forwarded-For": "198.51.100.23", "User-Agent": "UA"},
         environ_base={"REMOTE_ADDR": "203.0.113.9"},
     )
-    event = contract.ClickEvent.from_fields(db.xrange(contract.CLICK_STREAM)[0][1])
+    event = parse_click_event(db.xrange(contract.CLICK_STREAM)[0][1])
     assert event.visitor_hash == visitor_hash(SALT, "203.0.113.9", "UA")
 
 
@@ -263,7 +265,7 @@ def test_an_untrusted_peer_cannot_name_the_attempt_to_hide_clicks(
 def test_direct_visit_has_empty_referrer(client: FlaskClient, db: redis.Redis) -> None:
     code = str(_create(client)["code"])
     client.get(f"/{code}", headers={"User-Agent": "curl/8.5"})
-    event = contract.ClickEvent.from_fields(db.xrange(contract.CLICK_STREAM)[0][1])
+    event = parse_click_event(db.xrange(contract.CLICK_STREAM)[0][1])
     assert event.referrer_host == ""
     assert event.ua_class == "bot"
 
