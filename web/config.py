@@ -13,14 +13,15 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+from linkpulse.settings import LogLevel, RedisUrl
+
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class WebSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    redis_url: str = Field(alias="REDIS_URL")
+    redis_url: RedisUrl = Field(alias="REDIS_URL")
     public_base_url: str = Field(alias="PUBLIC_BASE_URL")
     visitor_hash_salt: SecretStr = Field(alias="VISITOR_HASH_SALT", min_length=16)
     click_stream_maxlen: int = Field(1_000_000, alias="CLICK_STREAM_MAXLEN", ge=1_000)
@@ -29,13 +30,6 @@ class WebSettings(BaseModel):
     git_revision: str = Field("unknown", alias="GIT_REVISION", min_length=1)
     forwarded_allow_ips: str = Field("127.0.0.1", alias="FORWARDED_ALLOW_IPS")
     trusted_proxy_hops: int = Field(1, alias="TRUSTED_PROXY_HOPS", ge=1, le=5)
-
-    @field_validator("redis_url")
-    @classmethod
-    def _redis_scheme(cls, value: str) -> str:
-        if urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
-            raise ValueError("must be a redis://, rediss:// or unix:// URL")
-        return value
 
     @field_validator("public_base_url")
     @classmethod
@@ -46,11 +40,6 @@ class WebSettings(BaseModel):
         if parts.query or parts.fragment:
             raise ValueError("must not have a query or fragment")
         return value.rstrip("/")
-
-    @field_validator("log_level", mode="before")
-    @classmethod
-    def _upper(cls, value: object) -> object:
-        return value.upper() if isinstance(value, str) else value
 
     @field_validator("forwarded_allow_ips")
     @classmethod
@@ -93,8 +82,3 @@ class ServerSettings(BaseModel):
     # gunicorn_conf.py gives this its default before prometheus_client is imported.
     metrics_dir: str = Field(alias="PROMETHEUS_MULTIPROC_DIR", min_length=1)
     log_level: LogLevel = Field("INFO", alias="LOG_LEVEL")
-
-    @field_validator("log_level", mode="before")
-    @classmethod
-    def _upper(cls, value: object) -> object:
-        return value.upper() if isinstance(value, str) else value
