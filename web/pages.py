@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, Response, render_template, request
+from werkzeug.exceptions import NotFound
 
 from web import codes, links
 from web.chart import daily_chart_svg
@@ -64,7 +65,7 @@ def shorten() -> Response:
 def stats_page(code: str) -> Response:
     stats = services().store.stats(code, links.now_ms()) if codes.looks_like_code(code) else None
     if stats is None:
-        return Response(render_template("not_found.html"), status=404, mimetype="text/html")
+        raise NotFound()
     body = render_template(
         "stats.html",
         code=code,

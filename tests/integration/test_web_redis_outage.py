@@ -45,6 +45,7 @@ def test_redis_down_is_503_and_recovers_by_itself(
     ready = client.get("/readyz")
     assert ready.status_code == 503
     assert ready.get_json()["error"]["code"] == "redis_unavailable"
+    assert ready.headers["Retry-After"] == "1"
     assert client.get("/healthz").status_code == 200
     metrics = client.get("/metrics").get_data(as_text=True)
     assert 'linkpulse_click_events_total{result="failed"} 1.0' in metrics
