@@ -7,12 +7,12 @@ import re
 from flask import Blueprint, Response, render_template, request
 from werkzeug.exceptions import NotFound
 
-from web import codes, links
+from web import codes, use_cases
 from web.chart import daily_chart_svg
 from web.errors import ApiError
 from web.extensions import services
-from web.links import create_link
 from web.schemas import CreateLinkRequest
+from web.use_cases import create_link
 from web.validation import validate
 
 bp = Blueprint("pages", __name__)
@@ -63,7 +63,9 @@ def shorten() -> Response:
 
 @bp.get("/s/<code>")
 def stats_page(code: str) -> Response:
-    stats = services().store.stats(code, links.now_ms()) if codes.looks_like_code(code) else None
+    stats = (
+        services().store.stats(code, use_cases.now_ms()) if codes.looks_like_code(code) else None
+    )
     if stats is None:
         raise NotFound()
     body = render_template(

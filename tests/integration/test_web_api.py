@@ -20,7 +20,7 @@ from werkzeug.test import TestResponse
 from linkpulse import contract
 from tests.support.click_data import parse_click_event
 from tests.support.web_app import BASE_URL, SALT
-from web import codes, links
+from web import codes, use_cases
 from web.clicks import visitor_hash
 from web.extensions import services
 from worker.stream_status import parse_id
@@ -295,8 +295,8 @@ def test_expired_link_is_404_everywhere(
     client: FlaskClient, db: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     code = str(_create(client, expires_in=60)["code"])
-    later = links.now_ms() + 61_000
-    monkeypatch.setattr(links, "now_ms", lambda: later)
+    later = use_cases.now_ms() + 61_000
+    monkeypatch.setattr(use_cases, "now_ms", lambda: later)
     # The key still exists in Redis (its own expiry is a minute away): our checks decide.
     assert db.exists(contract.link_key(code))
     assert client.get(f"/{code}").status_code == 404
