@@ -62,6 +62,15 @@ def redirect_attempt_key(attempt_id: str) -> str:
 REDIRECT_ATTEMPT_TTL_MS = 120_000
 
 
+def create_quota_key(client: str, window: int) -> str:
+    """String: links one client created in one quota window, expiring with the window.
+
+    `client` is a keyed hash of the client's address (or its IPv6 /64), never the address;
+    `window` is the window's number since the epoch, so each window starts from zero.
+    """
+    return f"{KEY_PREFIX}:quota:{client}:{window}"
+
+
 def link_keys(code: str) -> tuple[str, ...]:
     """Every key that belongs to one link, for deletion."""
     return (link_key(code), stats_key(code), referrers_key(code), visitors_key(code))

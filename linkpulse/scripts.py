@@ -15,6 +15,8 @@ CREATE_LINK = "create_link"
 RESOLVE_AND_RECORD = "resolve_and_record"
 APPLY_BATCH = "apply_batch"
 REMOVE_IDLE_CONSUMER = "remove_idle_consumer"
+DELETE_LINK = "delete_link"
+WRITE_PROBE = "write_probe"
 
 
 def _lua_dir() -> Traversable:

@@ -46,7 +46,9 @@ def create_app(settings: WebSettings | None = None) -> Flask:
         app,
         Services(
             settings=settings,
-            store=LinkStore(client, settings.click_stream_maxlen),
+            store=LinkStore(
+                client, settings.click_stream_maxlen, settings.create_memory_limit_percent
+            ),
             metrics=WebMetrics(settings.app_version, settings.git_revision),
         ),
     )

@@ -39,7 +39,7 @@ def _not_found(code: str) -> ApiError:
     summary="Create a short link",
     request=CreateLinkRequest,
     responses={201: LinkCreated},
-    errors=(400, 409, 413, 415, 422, 429),
+    errors=(400, 409, 413, 415, 422, 429, 507),
 )
 def create() -> Response:
     created = create_link(json_body(CreateLinkRequest))

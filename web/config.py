@@ -30,6 +30,12 @@ class WebSettings(BaseModel):
     git_revision: str = Field("unknown", alias="GIT_REVISION", min_length=1)
     forwarded_allow_ips: str = Field("127.0.0.1", alias="FORWARDED_ALLOW_IPS")
     trusted_proxy_hops: int = Field(1, alias="TRUSTED_PROXY_HOPS", ge=1, le=5)
+    # Storage policy (docs/configuration.md): links per client address (IPv6: per /64) and
+    # clock hour, 0 = no quota; the share of Redis's maxmemory from which creates are refused,
+    # 0 = never; the longest lifetime a link may have, in days, 0 = links may never expire.
+    create_quota_per_hour: int = Field(5000, alias="CREATE_QUOTA_PER_HOUR", ge=0)
+    create_memory_limit_percent: int = Field(85, alias="CREATE_MEMORY_LIMIT_PERCENT", ge=0, le=100)
+    link_max_lifetime_days: int = Field(0, alias="LINK_MAX_LIFETIME_DAYS", ge=0, le=36_500)
 
     @field_validator("public_base_url")
     @classmethod

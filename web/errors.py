@@ -36,6 +36,7 @@ _CODES = {
     422: "validation_error",
     429: "rate_limited",
     500: "internal_error",
+    507: "storage_full",
     503: "service_unavailable",
 }
 # What a 503 for an unavailable Redis tells clients (and load balancers) to do.

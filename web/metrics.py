@@ -51,6 +51,12 @@ class WebMetrics:
         self.links_created = Counter(
             "linkpulse_links_created_total", "Short links created.", registry=registry
         )
+        self.creates_refused = Counter(
+            "linkpulse_link_creates_refused_total",
+            "Creates refused by the storage policy: quota_exceeded or storage_full.",
+            ["reason"],
+            registry=registry,
+        )
         self.redirects = Counter(
             "linkpulse_redirects_total",
             "Redirect lookups by result: found or not_found.",
@@ -75,6 +81,8 @@ class WebMetrics:
             self.redirects.labels(result=result)
         for result in ("written", "failed"):
             self.click_events.labels(result=result)
+        for reason in ("quota_exceeded", "storage_full"):
+            self.creates_refused.labels(reason=reason)
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         labels = {"route": route, "method": method, "status": str(status)}

@@ -23,17 +23,34 @@ def healthz() -> Response:
 @bp.operation(
     "GET",
     "/readyz",
-    summary="Readiness: Redis answers",
+    summary="Readiness: Redis answers and takes writes ('degraded': new links refused)",
     responses={200: HealthStatus, 503: ErrorResponse},
 )
 def readyz() -> Response:
+    """503 unless Redis answers and takes writes; 'degraded' past the create memory limit.
+
+    A Redis that answers PING but refuses writes (out of memory) fails every redirect, since
+    each one appends a click event: that is not ready. Past CREATE_MEMORY_LIMIT_PERCENT only
+    new links are refused and everything else works, so the instance stays in rotation and
+    says so.
+    """
+    store = services().store
     try:
-        services().store.ping()
+        store.ping()
+        takes_writes = store.takes_writes()
+        takes_new_links = takes_writes and store.takes_new_links()
     except REDIS_UNAVAILABLE:
         raise ApiError(
             503, "Redis is not reachable", "redis_unavailable", headers=RETRY_SOON
         ) from None
-    return jsonify({"status": "ready"})
+    if not takes_writes:
+        raise ApiError(
+            503,
+            "Redis refuses writes (out of memory or read-only)",
+            "redis_refuses_writes",
+            headers=RETRY_SOON,
+        )
+    return jsonify({"status": "ready" if takes_new_links else "degraded"})
 
 
 @bp.get("/metrics")

@@ -8,7 +8,9 @@ keeps its own socket address whatever headers it sends, and behind nginx the add
 the one nginx appended, which a client cannot forge.
 
 The same trust decides whose X-Edge-Request-Id counts: nginx's id for one client request,
-kept across its upstream retries, which makes a retried redirect record its click once.
+kept across its upstream retries, which makes a retried redirect record its click once,
+and whose X-Edge-Quota-Exempt counts: nginx's word that the client is in RATE_LIMIT_EXEMPT
+(web/quotas.py).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 
 EDGE_REQUEST_ID_HEADER = "X-Edge-Request-Id"
 _EDGE_REQUEST_ID_ENVIRON = "HTTP_X_EDGE_REQUEST_ID"
+_EDGE_QUOTA_EXEMPT_ENVIRON = "HTTP_X_EDGE_QUOTA_EXEMPT"
 
 
 class TrustedProxyFix:
@@ -52,6 +55,8 @@ class TrustedProxyFix:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if self.is_trusted(environ.get("REMOTE_ADDR")):
             return self.proxied(environ, start_response)
-        # Only the proxy may name a redirect attempt; a client could replay one to hide clicks.
+        # Only the proxy may name a redirect attempt (a client could replay one to hide
+        # clicks) or exempt a client from the creation quota.
         environ.pop(_EDGE_REQUEST_ID_ENVIRON, None)
+        environ.pop(_EDGE_QUOTA_EXEMPT_ENVIRON, None)
         return self.app(environ, start_response)

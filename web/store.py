@@ -33,6 +33,34 @@ class CodeSpaceExhaustedError(Exception):
     """Several random codes in a row were taken: a sign of a broken RNG or a full keyspace."""
 
 
+class QuotaExceededError(Exception):
+    """The client has created as many links as its quota allows in this window."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"creation quota used up; retry in {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
+class StorageFullError(Exception):
+    """Redis is past the memory share new links may use; the rest is kept for everything else."""
+
+
+@dataclass(frozen=True, slots=True)
+class CreateQuota:
+    """How many links one client may create per window; `client` is its hashed identity."""
+
+    client: str
+    per_window: int
+    window_ms: int = 3_600_000
+
+    def key(self, now_ms: int) -> str:
+        return contract.create_quota_key(self.client, now_ms // self.window_ms)
+
+    def retry_after_s(self, now_ms: int) -> int:
+        """Whole seconds until the current window ends (at least 1)."""
+        return max(1, -(-(self.window_ms - now_ms % self.window_ms) // 1000))
+
+
 @dataclass(frozen=True, slots=True)
 class Link:
     code: str
@@ -80,21 +108,74 @@ def last_days(now_ms: int, count: int = STATS_DAYS) -> list[str]:
     return [(today - timedelta(days=offset)).isoformat() for offset in range(count - 1, -1, -1)]
 
 
+# create_link.lua's answers besides 1 (created).
+_CODE_TAKEN, _QUOTA_USED_UP, _STORAGE_FULL = 0, -1, -2
+
+
 class LinkStore:
-    def __init__(self, client: redis.Redis, click_stream_maxlen: int) -> None:
+    def __init__(
+        self, client: redis.Redis, click_stream_maxlen: int, create_memory_percent: int = 0
+    ) -> None:
+        """`create_memory_percent`: creates are refused from this share of maxmemory (0: never)."""
         self.redis = client
         self.click_stream_maxlen = click_stream_maxlen
+        self.create_memory_percent = create_memory_percent
         self._create = client.register_script(scripts.load(scripts.CREATE_LINK))
         self._resolve = client.register_script(scripts.load(scripts.RESOLVE_AND_RECORD))
+        self._delete = client.register_script(scripts.load(scripts.DELETE_LINK))
+        self._write_probe = client.register_script(scripts.load(scripts.WRITE_PROBE))
 
     def ping(self) -> bool:
         return bool(self.redis.ping())
 
-    def create(self, url: str, alias: str | None, expires_in: int | None, now_ms: int) -> NewLink:
+    def takes_writes(self) -> bool:
+        """Whether Redis would accept a write now (False when out of memory or read-only).
+
+        Redis itself decides, by refusing a script that may write; nothing is written.
+        """
+        try:
+            self._write_probe()
+        except (redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError):
+            return False
+        return True
+
+    def memory_percent(self) -> float | None:
+        """Used memory as a percentage of maxmemory; None when Redis has no maxmemory."""
+        info = self.redis.info("memory")
+        maxmemory = int(info.get("maxmemory", 0))
+        if maxmemory <= 0:
+            return None
+        return 100 * int(info["used_memory"]) / maxmemory
+
+    def takes_new_links(self) -> bool:
+        """Whether memory is below the share at which creates are refused."""
+        if self.create_memory_percent <= 0:
+            return True
+        used = self.memory_percent()
+        return used is None or used < self.create_memory_percent
+
+    def create(
+        self,
+        url: str,
+        alias: str | None,
+        expires_in: int | None,
+        now_ms: int,
+        quota: CreateQuota | None = None,
+    ) -> NewLink:
+        """Store a new link under `alias` or a random code, within `quota` (None: no quota).
+
+        Raises AliasTakenError, QuotaExceededError, StorageFullError, CodeSpaceExhaustedError.
+        Safe under redis-py's retry: a retried call finds its own link and succeeds.
+        """
         token = tokens.new_manage_token()
         expires_ms = "" if expires_in is None else str(now_ms + expires_in * 1000)
-        args = [
+        quota_key = quota.key(now_ms) if quota else contract.create_quota_key("none", 0)
+        args: list[str | int] = [
             expires_ms,
+            contract.LINK_TOKEN_HASH_FIELD,
+            quota.per_window if quota else 0,
+            quota.window_ms if quota else 0,
+            self.create_memory_percent,
             contract.LINK_URL_FIELD,
             url,
             contract.LINK_CREATED_AT_FIELD,
@@ -108,7 +189,13 @@ class LinkStore:
             iter([alias]) if alias is not None else (codes.new_code() for _ in range(CODE_ATTEMPTS))
         )
         for code in candidates:
-            if self._create(keys=contract.link_keys(code), args=args) == 1:
+            outcome = self._create(keys=[*contract.link_keys(code), quota_key], args=args)
+            if outcome == _QUOTA_USED_UP:
+                assert quota is not None  # the script checks no quota without one
+                raise QuotaExceededError(quota.retry_after_s(now_ms))
+            if outcome == _STORAGE_FULL:
+                raise StorageFullError("Redis memory is past the share new links may use")
+            if outcome != _CODE_TAKEN:
                 link = _link_from_hash(code, [url, str(now_ms), expires_ms], now_ms)
                 assert link is not None  # expires_in > 0, so it cannot be expired yet
                 return NewLink(link=link, manage_token=token)
@@ -117,8 +204,12 @@ class LinkStore:
         raise CodeSpaceExhaustedError(f"{CODE_ATTEMPTS} random codes in a row were taken")
 
     def get(self, code: str, now_ms: int) -> tuple[Link, int] | None:
-        """The live link and its total clicks, or None when unknown or expired."""
-        pipe = self.redis.pipeline(transaction=True)
+        """The live link and its total clicks, or None when unknown or expired.
+
+        Reads are pipelined without MULTI here and in stats(): Redis refuses to queue any
+        command inside MULTI when it is out of memory, and reads must keep working then.
+        """
+        pipe = self.redis.pipeline(transaction=False)
         pipe.hmget(contract.link_key(code), _LINK_FIELDS)
         pipe.hget(contract.stats_key(code), contract.TOTAL_CLICKS_FIELD)
         fields, clicks = pipe.execute()
@@ -129,7 +220,7 @@ class LinkStore:
 
     def stats(self, code: str, now_ms: int) -> Stats | None:
         days = last_days(now_ms)
-        pipe = self.redis.pipeline(transaction=True)
+        pipe = self.redis.pipeline(transaction=False)
         pipe.hmget(contract.link_key(code), _LINK_FIELDS)
         pipe.hmget(
             contract.stats_key(code),
@@ -182,23 +273,17 @@ class LinkStore:
     def delete(self, code: str, token: str) -> bool | None:
         """True when deleted, False for a wrong token, None for an unknown code.
 
-        WATCH makes check-then-delete atomic: if the link changes between reading its
-        token hash and deleting (deleted and recreated under the same alias), EXEC
-        aborts and we look again rather than delete someone else's link.
+        The token is checked here in constant time, then delete_link.lua deletes only if the
+        link still has that token hash: if it was deleted and created again under the same
+        alias in between, we look again rather than delete someone else's link. The script
+        runs even when Redis is out of memory: deleting is how an owner frees space.
         """
-        key = contract.link_key(code)
-        with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    pipe.watch(key)  # type: ignore[no-untyped-call]
-                    stored_hash = pipe.hget(key, contract.LINK_TOKEN_HASH_FIELD)
-                    if stored_hash is None:
-                        return None
-                    if not tokens.token_matches(token, str(stored_hash)):
-                        return False
-                    pipe.multi()
-                    pipe.delete(*contract.link_keys(code))
-                    pipe.execute()
-                    return True
-                except redis.WatchError:
-                    continue
+        keys = contract.link_keys(code)
+        while True:
+            stored_hash = self.redis.hget(keys[0], contract.LINK_TOKEN_HASH_FIELD)
+            if stored_hash is None:
+                return None
+            if not tokens.token_matches(token, str(stored_hash)):
+                return False
+            if self._delete(keys=keys, args=[contract.LINK_TOKEN_HASH_FIELD, stored_hash]) == 1:
+                return True

@@ -7,28 +7,85 @@ import time
 from flask import request
 
 from linkpulse.contract import ClickEvent
-from web import clicks
+from web import clicks, quotas
 from web.errors import ApiError
 from web.extensions import services
 from web.observability import current_request_id
 from web.proxy import EDGE_REQUEST_ID_HEADER
 from web.request_id import request_id_from
 from web.schemas import CreateLinkRequest, LinkCreated
-from web.store import AliasTakenError
+from web.store import AliasTakenError, CreateQuota, QuotaExceededError, StorageFullError
+
+SECONDS_PER_DAY = 86_400
+# What a 507 tells clients: space comes back as links expire or are deleted, not in a second.
+STORAGE_RETRY_AFTER_S = 60
 
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def lifetime_within_policy(expires_in: int | None, max_lifetime_days: int) -> int | None:
+    """The lifetime to store: as asked, or LINK_MAX_LIFETIME_DAYS when unlimited was asked.
+
+    A longer lifetime than the maximum is a 422 rather than silently shortened: the creator
+    learns now, not when the link stops working.
+    """
+    if max_lifetime_days <= 0:
+        return expires_in
+    longest = max_lifetime_days * SECONDS_PER_DAY
+    if expires_in is None:
+        return longest
+    if expires_in > longest:
+        raise ApiError(
+            422,
+            f"expires_in must be at most {longest} seconds ({max_lifetime_days} days) here",
+            field="expires_in",
+        )
+    return expires_in
+
+
+def current_create_quota() -> CreateQuota | None:
+    """The quota this request's client creates against (None: exempt, or no quota set)."""
+    settings = services().settings
+    return quotas.create_quota(
+        request.remote_addr or "",
+        settings.create_quota_per_hour,
+        exempt=request.headers.get(quotas.EDGE_QUOTA_EXEMPT_HEADER) == "1",
+        salt=settings.visitor_hash_salt.get_secret_value(),
+    )
+
+
 def create_link(body: CreateLinkRequest) -> LinkCreated:
-    """Store a new link; 409 when the alias is taken."""
+    """Store a new link; 409 when the alias is taken, 429/507 past the storage policy."""
     app_services = services()
+    metrics = app_services.metrics
+    expires_in = lifetime_within_policy(
+        body.expires_in, app_services.settings.link_max_lifetime_days
+    )
     try:
-        new = app_services.store.create(body.url, body.alias, body.expires_in, now_ms())
+        new = app_services.store.create(
+            body.url, body.alias, expires_in, now_ms(), current_create_quota()
+        )
     except AliasTakenError:
         raise ApiError(
             409, f"alias {body.alias!r} is already taken", code="alias_taken", field="alias"
+        ) from None
+    except QuotaExceededError as exc:
+        metrics.creates_refused.labels(reason="quota_exceeded").inc()
+        raise ApiError(
+            429,
+            f"link creation quota used up for this client; retry in {exc.retry_after_s} s",
+            code="quota_exceeded",
+            headers={"Retry-After": str(exc.retry_after_s)},
+        ) from None
+    except StorageFullError:
+        metrics.creates_refused.labels(reason="storage_full").inc()
+        raise ApiError(
+            507,
+            "storage is nearly full, so new links are refused for now; existing links work",
+            code="storage_full",
+            headers={"Retry-After": str(STORAGE_RETRY_AFTER_S)},
         ) from None
     app_services.metrics.links_created.inc()
     return LinkCreated(

@@ -1,4 +1,4 @@
-#!lua
+#!lua flags=allow-oom
 -- Apply one batch of click events together with its XACK.
 --
 -- Why Lua: the aggregates and the acknowledgement must change together or not at all, and
@@ -11,9 +11,12 @@
 -- Redis does not roll back a script that fails halfway, so this one checks everything that
 -- could make a write fail before its first write: ownership, whether each link exists, and
 -- the types of its aggregate keys. A link whose keys hold something else (damaged by hand,
--- say) is refused: its events are acknowledged and reported, never half counted. The
--- `#!lua` line makes Redis refuse the whole script up front when it is out of memory,
--- rather than failing at the first write.
+-- say) is refused: its events are acknowledged and reported, never half counted.
+--
+-- allow-oom: the script runs, and its writes succeed, even when Redis is out of memory. The
+-- pipeline must keep draining then: its XACKs let the worker trim the stream, which frees far
+-- more than the few counter increments add, and a refused script would leave every event
+-- pending for ever. (A script without the flag would be refused whole up front, never half.)
 --
 -- All or nothing on ownership: if this consumer no longer owns some entries of the call,
 -- the script writes nothing and returns their ids; the caller drops them ("skipped":
