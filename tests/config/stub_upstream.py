@@ -36,7 +36,10 @@ class _EchoHandler(BaseHTTPRequestHandler):
             "body_bytes": len(body_received),
         }
         body = json.dumps(payload).encode()
-        self.send_response(200)
+        # A test can ask for an error web would send, with its own Retry-After.
+        self.send_response(int(self.headers.get("X-Stub-Status") or 200))
+        if self.headers.get("X-Stub-Retry-After"):
+            self.send_header("Retry-After", self.headers["X-Stub-Retry-After"])
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         # What a naive app might send; nginx must replace it with its own values.

@@ -225,6 +225,18 @@ def test_reads_and_writes_have_separate_budgets(fresh_edge: NginxInstance) -> No
     assert writes == [200] * 60
 
 
+def test_web_own_429_keeps_its_retry_after_alone(edge: NginxInstance) -> None:
+    """web's creation quota answers 429 with the seconds left in the hour: one value only."""
+    response = requests.post(
+        f"{edge.base_url}/api/links",
+        data="{}",
+        headers={"X-Stub-Status": "429", "X-Stub-Retry-After": "1800"},
+        timeout=5,
+    )
+    assert response.status_code == 429
+    assert response.raw.headers.getlist("Retry-After") == ["1800"]
+
+
 def test_successful_response_has_no_retry_after(edge: NginxInstance) -> None:
     response = requests.get(f"{edge.base_url}/abc123", timeout=5)
     assert "Retry-After" not in response.headers

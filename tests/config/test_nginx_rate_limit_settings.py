@@ -79,6 +79,27 @@ def test_an_exempt_generator_is_never_limited(make_edge: Callable[..., NginxInst
     assert pages == {200}
 
 
+def _forwarded_quota_exemption(edge: NginxInstance, claimed: str | None) -> str:
+    headers = {} if claimed is None else {"X-Edge-Quota-Exempt": claimed}
+    response = requests.post(f"{edge.base_url}/api/links", data="{}", headers=headers, timeout=5)
+    exemption: str = response.json()["headers"]["X-Edge-Quota-Exempt"]
+    return exemption
+
+
+def test_nginx_tells_web_which_clients_are_exempt_from_the_creation_quota(
+    make_edge: Callable[..., NginxInstance],
+) -> None:
+    """web's creation quota spares RATE_LIMIT_EXEMPT clients by this header (web/quotas.py)."""
+    limited = make_edge(RATE_LIMIT_EXEMPT="10.0.0.0/8")
+    exempt = make_edge(RATE_LIMIT_EXEMPT="10.0.0.0/8,127.0.0.1/32")
+
+    assert _forwarded_quota_exemption(limited, None) == "0"
+    # A client cannot exempt itself: nginx replaces whatever it claims.
+    assert _forwarded_quota_exemption(limited, "1") == "0"
+    assert _forwarded_quota_exemption(exempt, None) == "1"
+    assert _forwarded_quota_exemption(exempt, "0") == "1"
+
+
 def test_a_lower_burst_setting_limits_sooner(make_edge: Callable[..., NginxInstance]) -> None:
     edge = make_edge(RATE_LIMIT_WRITE="1r/m", RATE_LIMIT_WRITE_BURST="3")
 
