@@ -1,0 +1,63 @@
+"""A TCP proxy in front of redis-server that can lose one reply, as a flaky network would.
+
+Armed, it forwards the next request to Redis, lets Redis execute it, and then closes the
+client's connection instead of passing the reply on. redis-py sees a dropped connection and
+retries the command on a new one: the case where a write happened but its sender cannot
+know it did.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+
+class ReplyDroppingProxy:
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._listener.getsockname()[1]
+        self._armed = threading.Event()
+        self.dropped = threading.Event()
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._listener.close()
+
+    def drop_next_reply(self) -> None:
+        self.dropped.clear()
+        self._armed.set()
+
+    def _accept_loop(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            threading.Thread(target=self._pipe, args=(client, upstream, False), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, True), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket, replies: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                if replies and self._armed.is_set():
+                    self._armed.clear()
+                    self.dropped.set()
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        for end in (source, sink):
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            end.close()
