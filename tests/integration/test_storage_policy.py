@@ -9,6 +9,7 @@ deletes and the worker. At maxmemory itself reads, deletes and the worker still 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -220,8 +221,6 @@ def test_max_lifetime_is_the_default_and_the_ceiling(make_app: MakeApp) -> None:
     unlimited = client.post("/api/links", json={"url": URL}).get_json()
     too_long = client.post("/api/links", json={"url": URL, "expires_in": 3 * 86_400})
     short = client.post("/api/links", json={"url": URL, "expires_in": 60})
-
-    from datetime import datetime
 
     created = datetime.fromisoformat(unlimited["created_at"])
     expires = datetime.fromisoformat(unlimited["expires_at"])

@@ -8,6 +8,7 @@ know it did.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -46,18 +47,14 @@ class ReplyDroppingProxy:
             threading.Thread(target=self._pipe, args=(upstream, client, True), daemon=True).start()
 
     def _pipe(self, source: socket.socket, sink: socket.socket, replies: bool) -> None:
-        try:
+        with contextlib.suppress(OSError):
             while data := source.recv(65536):
                 if replies and self._armed.is_set():
                     self._armed.clear()
                     self.dropped.set()
                     break
                 sink.sendall(data)
-        except OSError:
-            pass
         for end in (source, sink):
-            try:
+            with contextlib.suppress(OSError):
                 end.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             end.close()
