@@ -20,6 +20,10 @@ def test_valid_environment_with_defaults() -> None:
     assert settings.log_level == "INFO"
     assert (settings.app_version, settings.git_revision) == ("dev", "unknown")
     assert "0123456789abcdef" not in repr(settings)
+    # A scripted client may still create a few thousand links an hour.
+    assert settings.create_quota_per_hour == 5000
+    assert settings.create_memory_limit_percent == 85
+    assert settings.link_max_lifetime_days == 0
 
 
 @pytest.mark.parametrize(
@@ -32,6 +36,9 @@ def test_valid_environment_with_defaults() -> None:
         ({"CLICK_STREAM_MAXLEN": "lots"}, "CLICK_STREAM_MAXLEN"),
         ({"LOG_LEVEL": "chatty"}, "LOG_LEVEL"),
         ({"FORWARDED_ALLOW_IPS": "nginx"}, "FORWARDED_ALLOW_IPS"),
+        ({"CREATE_QUOTA_PER_HOUR": "-1"}, "CREATE_QUOTA_PER_HOUR"),
+        ({"CREATE_MEMORY_LIMIT_PERCENT": "101"}, "CREATE_MEMORY_LIMIT_PERCENT"),
+        ({"LINK_MAX_LIFETIME_DAYS": "forever"}, "LINK_MAX_LIFETIME_DAYS"),
     ],
 )
 def test_bad_setting_is_one_line_naming_the_variable(change: dict[str, str], variable: str) -> None:
