@@ -138,14 +138,13 @@ def up(*extra: str) -> None:
     compose("up", "--detach", "--wait", "--wait-timeout", "180", *extra, timeout=300)
 
 
+def redis_cli(command: str) -> str:
+    """One redis-cli command inside the redis container, authenticated from its environment."""
+    return compose(
+        "exec", "-T", "redis", "sh", "-c", f'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli {command}'
+    )
+
+
 def pending_clicks() -> int:
     """Events delivered to a worker but not acknowledged yet (read with redis-cli inside redis)."""
-    reply = compose(
-        "exec",
-        "-T",
-        "redis",
-        "sh",
-        "-c",
-        f'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli XPENDING {CLICK_STREAM} {CLICK_GROUP}',
-    )
-    return int(reply.split()[0])
+    return int(redis_cli(f"XPENDING {CLICK_STREAM} {CLICK_GROUP}").split()[0])
