@@ -119,7 +119,7 @@ GIT_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 # The version has one home, pyproject.toml; the builds bake it into labels and APP_VERSION.
 APP_VERSION ?= $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' pyproject.toml)
 
-.PHONY: engine wheels images up down logs ps clean test-stack push deploy
+.PHONY: engine wheels images up down logs ps clean test-stack chaos push deploy
 
 engine: ## make sure a Docker engine and compose v2 answer (installs and starts them as root on Debian)
 	@scripts/docker-engine.sh
@@ -173,6 +173,8 @@ TEST_STACK_SETTINGS := HTTP_BIND=127.0.0.1 HTTP_PORT=18080 PROMETHEUS_PORT=19090
 	NGINX_EDGE_IP=198.18.81.10 LOADGEN_SUBNET=198.18.91.0/24 IMAGE_TAG=test \
 	RATE_LIMIT_EXEMPT=198.18.81.1/32
 USER_STACK_PROJECT := linkpulse
+# What test-stack runs; `make chaos` narrows it to the fault tier.
+STACK_TESTS ?= tests/stack
 
 test-stack: export COMPOSE_PROJECT_NAME := $(TEST_STACK_PROJECT)
 test-stack: export COMPOSE_ENV_FILES := $(TEST_STACK_ENV)
@@ -184,12 +186,15 @@ test-stack: venv deps ## stack tier: its own stack (project linkpulse-test, port
 	@scripts/project-fingerprint.sh $(USER_STACK_PROJECT) >build/user-stack.before
 	$(COMPOSE) down --remove-orphans
 	$(MAKE) --no-print-directory up
-	status=0; $(PYTEST) -m stack tests/stack || status=$$?; \
+	status=0; $(PYTEST) -m stack $(STACK_TESTS) || status=$$?; \
 	$(COMPOSE) down --remove-orphans; \
 	scripts/project-fingerprint.sh $(USER_STACK_PROJECT) >build/user-stack.after; \
 	if ! diff -u build/user-stack.before build/user-stack.after; then \
 		echo "test-stack: the user's stack ($(USER_STACK_PROJECT)) changed during the stack tier"; status=1; \
 	fi; exit $$status
+
+chaos: ## the fault tier with every fault (make test runs the cheapest three); figures in build/faults/
+	FAULT_PROFILE=all $(MAKE) --no-print-directory test-stack STACK_TESTS=tests/stack/test_faults.py
 
 # The images this project builds, by service (worker runs web's image). Building and pushing
 # needs no secret: placeholders only satisfy the compose file's required-variable checks.

@@ -1,0 +1,112 @@
+"""Steady traffic through nginx while a fault is injected, and what it saw.
+
+A few threads create links and follow them. Every answer is kept: which links got a 201, how
+many 302s each one served, and every failure with its status and time. That is what the fault
+tier checks against afterwards: every 201 still resolves, counted clicks == 302s served.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+
+import requests
+
+# Connection refused/reset or a timeout: nothing answered at all.
+NO_ANSWER = 0
+
+
+@dataclass
+class Failure:
+    at: float
+    kind: str
+    status: int
+    body: str
+
+
+@dataclass
+class TrafficLog:
+    created: dict[str, str] = field(default_factory=dict)  # code -> url
+    redirects: Counter[str] = field(default_factory=Counter)
+    failures: list[Failure] = field(default_factory=list)
+    successes: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def failure_statuses(self) -> Counter[int]:
+        return Counter(failure.status for failure in self.failures)
+
+
+class Traffic:
+    """`threads` loops of one create per `creates_every` redirects, each paced by `pause_s`."""
+
+    def __init__(
+        self, base_url: str, threads: int = 3, creates_every: int = 4, pause_s: float = 0.02
+    ) -> None:
+        self.base_url = base_url
+        self.threads = threads
+        self.creates_every = creates_every
+        self.pause_s = pause_s
+        self.log = TrafficLog()
+        self._stop = threading.Event()
+        self._workers: list[threading.Thread] = []
+
+    def __enter__(self) -> Traffic:
+        for number in range(self.threads):
+            worker = threading.Thread(target=self._loop, args=(number,), daemon=True)
+            worker.start()
+            self._workers.append(worker)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for worker in self._workers:
+            worker.join(timeout=30)
+
+    def _fail(self, kind: str, status: int, body: str) -> None:
+        with self.log.lock:
+            self.log.failures.append(Failure(time.monotonic(), kind, status, body[:300]))
+
+    def _loop(self, number: int) -> None:
+        rng = random.Random(number)
+        session = requests.Session()
+        step = 0
+        while not self._stop.is_set():
+            step += 1
+            with self.log.lock:
+                codes = list(self.log.created)
+            if not codes or step % self.creates_every == 0:
+                self._create(session)
+            else:
+                self._follow(session, rng.choice(codes))
+            time.sleep(self.pause_s)
+
+    def _create(self, session: requests.Session) -> None:
+        url = f"https://example.com/fault/{uuid.uuid4().hex}"
+        try:
+            response = session.post(f"{self.base_url}/api/links", json={"url": url}, timeout=20)
+        except requests.RequestException as error:
+            self._fail("create", NO_ANSWER, repr(error))
+            return
+        if response.status_code == 201:
+            with self.log.lock:
+                self.log.created[response.json()["code"]] = url
+                self.log.successes["create"] += 1
+        else:
+            self._fail("create", response.status_code, response.text)
+
+    def _follow(self, session: requests.Session, code: str) -> None:
+        try:
+            response = session.get(f"{self.base_url}/{code}", allow_redirects=False, timeout=20)
+        except requests.RequestException as error:
+            self._fail("redirect", NO_ANSWER, repr(error))
+            return
+        if response.status_code == 302:
+            with self.log.lock:
+                self.log.redirects[code] += 1
+                self.log.successes["redirect"] += 1
+        else:
+            self._fail("redirect", response.status_code, response.text)
