@@ -96,7 +96,7 @@ def test_dashboard_has_deploy_annotations(path: Path) -> None:
     annotations = load_dashboard(path)["annotations"]["list"]
     deploys = [item for item in annotations if item.get("name") == "Deploys"]
     assert len(deploys) == 1
-    assert "linkpulse_web_build_info" in deploys[0]["expr"]
+    assert "linkpulse_build_info" in deploys[0]["expr"]
 
 
 @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda path: path.name)
@@ -141,8 +141,8 @@ def test_deploy_annotation_marks_a_new_revision_once(tmp_path: Path) -> None:
         for item in load_dashboard(overview)["annotations"]["list"]
         if item.get("name") == "Deploys"
     ]
-    old = 'linkpulse_web_build_info{job="web", instance="w1:8000", version="1.0", revision="a"}'
-    new = 'linkpulse_web_build_info{job="web", instance="w2:8000", version="1.1", revision="b"}'
+    old = 'linkpulse_build_info{job="web", instance="w1:8000", version="1.0", revision="a"}'
+    new = 'linkpulse_build_info{job="web", instance="w2:8000", version="1.1", revision="b"}'
     unit_test = {
         "rule_files": [],
         "evaluation_interval": "30s",
