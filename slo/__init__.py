@@ -66,6 +66,8 @@ class SloSpec:
     objectives: tuple[Objective, ...]
     burn_rate_alerts: tuple[BurnRateAlert, ...]
     deploy_gate: DeployGate
+    # Requests a burn-rate alert's long window must hold before its ratio means anything.
+    alert_min_requests: int = 0
 
     def objective(self, name: str) -> Objective:
         for objective in self.objectives:
@@ -113,8 +115,9 @@ def parse_spec(text: str) -> SloSpec:
             objectives=tuple(_objective(o) for o in raw["objective"]),
             burn_rate_alerts=tuple(_burn_rate_alert(a) for a in raw["burn_rate_alert"]),
             deploy_gate=DeployGate(**raw["deploy_gate"]),
+            alert_min_requests=int(raw.get("alert_min_requests", 0)),
         )
-    except (tomllib.TOMLDecodeError, KeyError, TypeError) as error:
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as error:
         raise SpecError(f"slo/{SPEC_FILE}: {error}") from error
     for duration in (spec.deploy_gate.window, spec.deploy_gate.max_wait):
         duration_seconds(duration)

@@ -92,11 +92,12 @@ def test_live_routing_sends_critical_to_the_pager(live_alertmanager: str) -> Non
         live_alertmanager,
         [
             {"alertname": "ClickStreamNearCap", "severity": "critical", "job": "routing"},
-            {"alertname": "WebHighLatency", "severity": "warning", "job": "routing"},
+            {"alertname": "RedirectLatencyBudgetBurn", "severity": "warning", "job": "routing"},
         ],
     )
     assert [r["name"] for r in alerts["ClickStreamNearCap/routing"]["receivers"]] == ["team-pager"]
-    assert [r["name"] for r in alerts["WebHighLatency/routing"]["receivers"]] == ["team-warnings"]
+    ticket = alerts["RedirectLatencyBudgetBurn/routing"]
+    assert [r["name"] for r in ticket["receivers"]] == ["team-warnings"]
 
 
 def test_live_redis_down_silences_its_consequences_only(live_alertmanager: str) -> None:
