@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 PYTEST := $(BIN)/pytest
 
-.PHONY: help deps venv lint format test test-fast test-unit test-integration test-e2e test-config bench lock
+.PHONY: help deps venv lint format test test-fast test-unit test-integration test-e2e test-config monitoring bench lock
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ test: venv deps ## every test tier: lint, unit, integration, e2e, config, contai
 	$(MAKE) --no-print-directory lint
 	$(PYTEST) tests/unit tests/integration tests/e2e tests/config
 	$(MAKE) --no-print-directory test-stack
+
+monitoring: venv ## regenerate the SLO rules (from slo/objectives.toml) and the Grafana dashboards
+	$(BIN)/python -m monitoring
 
 bench: venv deps ## benchmarks; writes docs/benchmarks.md
 	$(BIN)/python -m bench
