@@ -131,7 +131,7 @@ test-stack: venv ## stack tier: fresh `make up`, then tests/stack against 127.0.
 
 # The images this project builds, by service (worker runs web's image). Building and pushing
 # needs no secret: placeholders only satisfy the compose file's required-variable checks.
-BUILT_SERVICES := nginx web prometheus alertmanager grafana
+BUILT_SERVICES := nginx web prometheus alertmanager alert-sink grafana
 RELEASE_COMPOSE := GIT_REVISION=$(GIT_REVISION) REDIS_PASSWORD=unused VISITOR_HASH_SALT=unused GRAFANA_ADMIN_PASSWORD=unused \
 	$(COMPOSE) -f docker-compose.yml
 

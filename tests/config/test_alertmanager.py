@@ -12,7 +12,7 @@ import yaml
 
 from tests.config.rules import alert_names
 from tests.config.services import alertmanager
-from tests.config.tools import ALERTMANAGER_CONFIG, binary, run
+from tests.config.tools import ALERTMANAGER_CONFIG, REPO_ROOT, binary, run
 
 
 def amtool(*args: str) -> str:
@@ -55,6 +55,16 @@ def test_webhooks_stay_inside_the_stack() -> None:
     for url in urls:
         host = urlsplit(url).hostname or ""
         assert "." not in host, f"{url} leaves the compose network"
+
+
+def test_every_receiver_delivers_to_the_stacks_alert_sink() -> None:
+    config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
+    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+    (port,) = {binding.rsplit(":", 1)[1] for binding in compose["services"]["alert-sink"]["ports"]}
+    for receiver in config["receivers"]:
+        for hook in receiver["webhook_configs"]:
+            assert urlsplit(hook["url"]).netloc == f"alert-sink:{port}", receiver["name"]
+            assert hook["send_resolved"] is True, receiver["name"]
 
 
 def test_inhibit_rules_name_real_alerts() -> None:
