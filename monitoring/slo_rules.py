@@ -51,7 +51,7 @@ def _requests(objective: Objective, window: str) -> str:
     return _rate(metric, _selector(objective), window)
 
 
-def _error_ratio(objective: Objective, window: str) -> str:
+def error_ratio(objective: Objective, window: str) -> str:
     total = _requests(objective, window)
     if objective.kind == "availability":
         errors = _rate(REQUESTS, _selector(objective, ', status=~"5.."'), window)
@@ -71,7 +71,7 @@ def recording_rules(spec: SloSpec) -> list[dict[str, Any]]:
             rules.append(
                 {
                     "record": f"slo:sli_error:ratio_rate{window}",
-                    "expr": _error_ratio(objective, window) + "\n",
+                    "expr": error_ratio(objective, window) + "\n",
                     "labels": labels,
                 }
             )

@@ -49,12 +49,14 @@ def test_rule_unit_tests_pass() -> None:
     promtool("test", "rules", *(str(path) for path in TEST_FILES))
 
 
-def test_retention_covers_the_longest_burn_rate_window() -> None:
-    # The 3d/6h ticket reads three days back; data older than retention is gone.
+def test_retention_covers_the_longest_slo_window() -> None:
+    # The 3d/6h ticket reads three days back, the error-budget panels the whole budget period;
+    # data older than the retention is gone.
     dockerfile = (PROMETHEUS_DIR / "Dockerfile").read_text()
     (retention,) = re.findall(r"--storage\.tsdb\.retention\.time=(\w+)", dockerfile)
-    longest = max(duration_seconds(alert.long_window) for alert in load_spec().burn_rate_alerts)
-    assert duration_seconds(retention) >= longest
+    spec = load_spec()
+    longest = max(duration_seconds(alert.long_window) for alert in spec.burn_rate_alerts)
+    assert duration_seconds(retention) >= max(longest, spec.budget_days * 86400)
 
 
 def test_config_loads_every_rule_file() -> None:
