@@ -9,7 +9,9 @@ two containers from their images again, with the shipped configuration.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +28,10 @@ WORK_DIR = REPO_ROOT / "build" / "stack-fast-alerting"
 ALERTMANAGER_IN_IMAGE = "/etc/alertmanager/alertmanager.yml"
 EVALUATION_INTERVAL = "5s"
 ALERT_FOR = "5s"
+# How far back an instant query looks for a series' last sample (default 5m). A Prometheus
+# restarted onto its volume (the stack tier's own volume outlives each run) would otherwise see
+# an earlier run's targets as up for five minutes, and absent() would wait for them.
+LOOKBACK = "30s"
 
 
 def _fast_rules(source: Path) -> dict[str, Any]:
@@ -51,6 +57,15 @@ def _fast_alertmanager() -> dict[str, Any]:
     return config
 
 
+def _prometheus_command() -> list[str]:
+    """The image's CMD (monitoring/prometheus/Dockerfile), plus the short lookback."""
+    dockerfile = (PROMETHEUS_DIR / "Dockerfile").read_text().replace("\\\n", "")
+    match = re.search(r"^CMD (\[.*?\])$", dockerfile, re.MULTILINE)
+    assert match, "no CMD in monitoring/prometheus/Dockerfile"
+    command: list[str] = json.loads(match.group(1))
+    return [*command, f"--query.lookback-delta={LOOKBACK}"]
+
+
 def _write(path: Path, document: dict[str, Any]) -> None:
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     path.chmod(0o644)  # read by the containers' unprivileged users
@@ -69,6 +84,7 @@ def _write_configuration() -> Path:
     override = {
         "services": {
             "prometheus": {
+                "command": _prometheus_command(),
                 "volumes": [
                     f"{WORK_DIR / 'prometheus.yml'}:/etc/prometheus/prometheus.yml:ro",
                     f"{rules_dir}:/etc/prometheus/rules:ro",
