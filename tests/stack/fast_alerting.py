@@ -88,7 +88,7 @@ def _write_configuration() -> Path:
                 "volumes": [
                     f"{WORK_DIR / 'prometheus.yml'}:/etc/prometheus/prometheus.yml:ro",
                     f"{rules_dir}:/etc/prometheus/rules:ro",
-                ]
+                ],
             },
             "alertmanager": {
                 "volumes": [f"{WORK_DIR / 'alertmanager.yml'}:{ALERTMANAGER_IN_IMAGE}:ro"]
