@@ -5,8 +5,8 @@ dashboard a stable uid, the deploy annotations and the same time settings."""
 from __future__ import annotations
 
 import string
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from grafana_foundation_sdk.builders import dashboard, prometheus, stat, table, timeseries
 from grafana_foundation_sdk.cog import builder as cogbuilder
@@ -29,71 +29,61 @@ class Query:
     legend: str = ""
 
 
-Panel = timeseries.Panel | stat.Panel | table.Panel
+PanelT = TypeVar("PanelT", timeseries.Panel, stat.Panel, table.Panel)
 
 
-def _targets(panel: Panel, queries: Sequence[Query], instant: bool = False) -> None:
-    for ref_id, query in zip(REF_IDS, queries, strict=False):
-        target = prometheus.Dataquery().expr(query.expr).ref_id(ref_id).datasource(PROMETHEUS)
-        if query.legend:
-            target.legend_format(query.legend)
-        if instant:
-            target.instant()
-        panel.with_target(target)
+@dataclass(frozen=True)
+class Frame:
+    """What every panel must say (title, description, unit) and its size."""
+
+    title: str
+    description: str
+    unit: str
+    width: int
+    height: int
+
+
+def _framed(panel: PanelT, frame: Frame) -> PanelT:
+    return (
+        panel.title(frame.title)
+        .description(frame.description)
+        .unit(frame.unit)
+        .datasource(PROMETHEUS)
+        .span(frame.width)
+        .height(frame.height)
+    )
+
+
+def _target(ref_id: str, query: Query) -> prometheus.Dataquery:
+    target = prometheus.Dataquery().expr(query.expr).ref_id(ref_id).datasource(PROMETHEUS)
+    if query.legend:
+        target.legend_format(query.legend)
+    return target
 
 
 def graph(
     title: str, description: str, unit: str, *queries: Query, width: int = 12, height: int = 8
 ) -> timeseries.Panel:
-    panel = (
-        timeseries.Panel()
-        .title(title)
-        .description(description)
-        .unit(unit)
-        .datasource(PROMETHEUS)
-        .span(width)
-        .height(height)
-    )
-    _targets(panel, queries)
+    panel = _framed(timeseries.Panel(), Frame(title, description, unit, width, height))
+    for ref_id, query in zip(REF_IDS, queries, strict=False):
+        panel.with_target(_target(ref_id, query))
     return panel
 
 
 def single(
     title: str, description: str, unit: str, *queries: Query, width: int = 6, height: int = 5
 ) -> stat.Panel:
-    panel = (
-        stat.Panel()
-        .title(title)
-        .description(description)
-        .unit(unit)
-        .datasource(PROMETHEUS)
-        .span(width)
-        .height(height)
-    )
-    _targets(panel, queries, instant=True)
+    panel = _framed(stat.Panel(), Frame(title, description, unit, width, height))
+    for ref_id, query in zip(REF_IDS, queries, strict=False):
+        panel.with_target(_target(ref_id, query).instant())
     return panel
 
 
 def listing(
     title: str, description: str, unit: str, query: Query, *, width: int = 12, height: int = 8
 ) -> table.Panel:
-    panel = (
-        table.Panel()
-        .title(title)
-        .description(description)
-        .unit(unit)
-        .datasource(PROMETHEUS)
-        .span(width)
-        .height(height)
-    )
-    panel.with_target(
-        prometheus.Dataquery()
-        .expr(query.expr)
-        .ref_id("A")
-        .datasource(PROMETHEUS)
-        .instant()
-        .format(PromQueryFormat.TABLE)
-    )
+    panel = _framed(table.Panel(), Frame(title, description, unit, width, height))
+    panel.with_target(_target("A", query).instant().format(PromQueryFormat.TABLE))
     return panel
 
 
