@@ -102,14 +102,16 @@ def test_every_dashboard_and_recording_rule_query_returns_series_on_live_data(
 
 def test_every_web_and_worker_target_reports_its_build(stack: Stack) -> None:
     def unlabelled() -> list[dict[str, Any]] | None:
-        # Each process's series join its build on (job, instance): none may be left without.
+        # Each running process's series join its build on (job, instance): none may be left
+        # without (a target that is down reports nothing, its build included).
+        now = time.time()
         body = _query(
             stack,
-            'up{job=~"web|worker"} unless on (job, instance) linkpulse_build_info',
-            time.time() - 60,
-            time.time(),
+            '(up{job=~"web|worker"} == 1) unless on (job, instance) linkpulse_build_info',
+            now,
+            now,
         )
-        builds = _query(stack, "count by (job) (linkpulse_build_info)", time.time(), time.time())
+        builds = _query(stack, "count by (job) (linkpulse_build_info)", now, now)
         jobs = {series["metric"]["job"] for series in builds["data"]["result"]}
         return body["data"]["result"] if jobs == {"web", "worker"} else None
 
