@@ -2,7 +2,8 @@
 
 `python -m monitoring` (make monitoring) writes monitoring/prometheus/rules/slo.yml from the SLO
 spec (slo/objectives.toml) and monitoring/grafana/dashboards/*.json from the dashboard modules.
-Both outputs are committed; the config tier fails when regenerating them would change them.
+Both outputs are committed; tests/unit/test_monitoring_generated.py fails when regenerating
+them would change them.
 """
 
 from __future__ import annotations
