@@ -101,18 +101,28 @@ def test_every_dashboard_and_recording_rule_query_returns_series_on_live_data(
 
 
 def test_every_web_and_worker_target_reports_its_build(stack: Stack) -> None:
-    def unlabelled() -> list[dict[str, Any]] | None:
-        # Each running process's series join its build on (job, instance): none may be left
-        # without (a target that is down reports nothing, its build included).
-        now = time.time()
-        body = _query(
-            stack,
-            '(up{job=~"web|worker"} == 1) unless on (job, instance) linkpulse_build_info',
-            now,
-            now,
-        )
-        builds = _query(stack, "count by (job) (linkpulse_build_info)", now, now)
-        jobs = {series["metric"]["job"] for series in builds["data"]["result"]}
-        return body["data"]["result"] if jobs == {"web", "worker"} else None
+    """Each running process's series join its build on (job, instance): none may be without."""
 
-    assert wait_until(unlabelled, "build info from web and worker", deadline_s=60) == []
+    def builds_of_live_targets() -> dict[tuple[str, str], list[str]] | None:
+        # The targets Prometheus scrapes now: its volume may still hold an earlier run's series.
+        response = requests.get(f"{stack.prometheus_url}/api/v1/targets", timeout=10)
+        live = [
+            (target["labels"]["job"], target["labels"]["instance"])
+            for target in response.json()["data"]["activeTargets"]
+            if target["labels"]["job"] in {"web", "worker"} and target["health"] == "up"
+        ]
+        if {job for job, _ in live} != {"web", "worker"}:
+            return None
+        now = time.time()
+        found = {}
+        for job, instance in live:
+            expr = f'linkpulse_build_info{{job="{job}", instance="{instance}"}}'
+            result = _query(stack, expr, now, now)["data"]["result"]
+            found[(job, instance)] = [series["metric"].get("version", "") for series in result]
+        return found
+
+    builds = wait_until(builds_of_live_targets, "web and worker targets up", deadline_s=60)
+    assert builds
+    for target, versions in builds.items():
+        assert len(versions) == 1, target
+        assert versions[0], target
