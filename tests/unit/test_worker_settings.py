@@ -45,7 +45,7 @@ def test_every_variable_is_read() -> None:
         200,
     )
     assert (settings.metrics_port, settings.consumer_name) == (9200, "worker-a")
-    assert (settings.stream_maxlen, settings.log_level) == (5000, "debug")
+    assert (settings.stream_maxlen, settings.log_level) == (5000, "DEBUG")
     assert (settings.app_version, settings.git_revision) == ("1.2.3", "abc1234")
 
 
