@@ -29,6 +29,13 @@ class AliasTakenError(Exception):
     pass
 
 
+class RedirectTooLateError(redis.TimeoutError):
+    """The redirect script reached Redis after its deadline and recorded nothing.
+
+    A timeout as far as callers go: the visitor gets a 503, as when the reply never came.
+    """
+
+
 class CodeSpaceExhaustedError(Exception):
     """Several random codes in a row were taken: a sign of a broken RNG or a full keyspace."""
 
@@ -108,6 +115,10 @@ def last_days(now_ms: int, count: int = STATS_DAYS) -> list[str]:
     return [(today - timedelta(days=offset)).isoformat() for offset in range(count - 1, -1, -1)]
 
 
+# The share of the Redis socket timeout within which a redirect's script must run.
+RECORD_DEADLINE_SHARE = 0.75
+# resolve_and_record.lua's answer for a call that ran after its deadline.
+_TOO_LATE = 0
 # create_link.lua's answers besides 1 (created).
 _CODE_TAKEN, _QUOTA_USED_UP, _STORAGE_FULL = 0, -1, -2
 
@@ -123,6 +134,10 @@ class LinkStore:
         self._create = client.register_script(scripts.load(scripts.CREATE_LINK))
         self._resolve = client.register_script(scripts.load(scripts.RESOLVE_AND_RECORD))
         self._delete = client.register_script(scripts.load(scripts.DELETE_LINK))
+        # A redirect's click is recorded only if its script runs within this much of the
+        # request's start: well inside the socket timeout, after which web has given up.
+        timeout_s = client.connection_pool.connection_kwargs.get("socket_timeout") or 2.0
+        self.record_deadline_ms = int(timeout_s * 1000 * RECORD_DEADLINE_SHARE)
         self._write_probe = client.register_script(scripts.load(scripts.WRITE_PROBE))
 
     def ping(self) -> bool:
@@ -244,7 +259,9 @@ class LinkStore:
 
         None for an unknown or expired code (and then no event is written). A Redis
         failure raises: the script either runs whole or not at all, so there is never a
-        redirect without its event, and the caller answers 503 instead of redirecting.
+        redirect without its event, and the caller answers 503 instead of redirecting. A
+        script that runs too late to answer in time records nothing and raises too (a
+        TimeoutError), so there is never an event without its redirect either.
         `attempt_id` names this redirect attempt: a retry of it appends no second event.
         """
         result = self._resolve(
@@ -259,9 +276,12 @@ class LinkStore:
                 contract.REDIRECT_ATTEMPT_TTL_MS,
                 *_LINK_FIELDS,
                 contract.LINK_CREATED_FIELD,
+                event.ts_ms + self.record_deadline_ms,
                 *event.field_values(),
             ],
         )
+        if result == _TOO_LATE:
+            raise RedirectTooLateError("the redirect reached Redis after its deadline")
         return None if result is None else str(result)
 
     def peek(self, code: str, now_ms: int) -> str | None:

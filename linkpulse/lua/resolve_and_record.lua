@@ -6,8 +6,15 @@
 -- KEYS: [1] link, [2] click stream, [3] redirect attempt.
 -- ARGV: [1] now in epoch ms, [2] stream maxlen, [3] attempt key ttl in ms, [4] [5] [6] the
 --       link hash's url, created_at and expires_at field names, [7] the event's link-created
---       field name, then the event's field/value pairs.
--- Returns the URL, or false for an unknown or expired link (and then appends nothing).
+--       field name, [8] the attempt's deadline in epoch ms, then the event's field/value pairs.
+-- Returns the URL, false for an unknown or expired link (and then appends nothing), or 0 when
+-- the call runs after its deadline with no event recorded yet (and then appends nothing).
+--
+-- The deadline: a call that reaches Redis late (Redis stalled, paused, or busy) has most likely
+-- been given up by web already, whose visitor then saw a 503. Recording its click would count a
+-- redirect nobody was served. web sets the deadline inside its socket timeout, so a call that
+-- runs in time also answers in time. It compares Redis's clock with web's: both must agree
+-- within a fraction of that (one host, as in the compose stack, or NTP).
 --
 -- `#!lua` makes Redis refuse the whole script up front when it is out of memory, so the
 -- attempt key is never set without its XADD.
@@ -19,8 +26,16 @@ end
 if expires_at and expires_at ~= '' and tonumber(expires_at) <= tonumber(ARGV[1]) then
   return false
 end
+local time = redis.call('TIME')
+if tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) > tonumber(ARGV[8]) then
+  -- Late. An earlier try of this attempt that ran in time has recorded the click: redirect.
+  if redis.call('EXISTS', KEYS[3]) == 1 then
+    return url
+  end
+  return 0
+end
 if not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[3]) then
   return url
 end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', ARGV[7], created_at, unpack(ARGV, 8))
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', ARGV[7], created_at, unpack(ARGV, 9))
 return url
