@@ -14,20 +14,21 @@ from collections.abc import Callable
 from tests.stack.stack import compose, docker, up
 
 # Kills processes inside a container by their command line, from a Python process there (the
-# app image has no ps/pkill). argv[1]: what the command line starts with; argv[2]: 'child'
-# to kill only processes whose parent is not PID 1 (gunicorn's workers, not its master).
+# app image has no ps/pkill). argv[1]: a part of the command line; argv[2]: 'child' to kill
+# only processes whose parent is not PID 1 (gunicorn's workers, not its master). PID 1 is
+# docker-init, whose command line names the same program: never it, nor this process.
 _KILL_BY_COMMAND = """
 import os, signal, sys
-prefix, only_children = sys.argv[1].encode(), sys.argv[2] == "child"
+part, only_children = sys.argv[1].encode(), sys.argv[2] == "child"
 for pid in filter(str.isdigit, os.listdir("/proc")):
-    if int(pid) == os.getpid():
+    if int(pid) in (1, os.getpid()):
         continue
     try:
         argv = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\\0", b" ")
         ppid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
     except OSError:
         continue
-    if argv.startswith(prefix) and (not only_children or ppid != 1):
+    if part in argv and (not only_children or ppid != 1):
         os.kill(int(pid), signal.SIGKILL)
         print(pid)
 """
@@ -37,15 +38,15 @@ def containers(service: str) -> list[str]:
     return compose("ps", "--quiet", "--status", "running", service).split()
 
 
-def _kill_inside(service: str, command_prefix: str, only_children: bool) -> int:
+def _kill_inside(service: str, command_part: str, only_children: bool) -> int:
     killed = 0
     for container in containers(service):
         output = docker(
-            "exec", container, "python", "-c", _KILL_BY_COMMAND, command_prefix,
+            "exec", container, "python", "-c", _KILL_BY_COMMAND, command_part,
             "child" if only_children else "all",
         )  # fmt: skip
         killed += len(output.split())
-    assert killed, f"no {command_prefix!r} process found in {service}"
+    assert killed, f"no {command_part!r} process found in {service}"
     return killed
 
 
@@ -69,7 +70,7 @@ def scale_workers() -> None:
 
 def kill_gunicorn_workers() -> None:
     """kill -9 every gunicorn worker process; the master forks new ones."""
-    _kill_inside("web", "gunicorn", only_children=True)
+    _kill_inside("web", "bin/gunicorn", only_children=True)
     time.sleep(3)
 
 
