@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import redis
 from flask import request
 
 from linkpulse.contract import ClickEvent
@@ -17,6 +18,11 @@ from web.schemas import CreateLinkRequest, LinkCreated
 from web.store import AliasTakenError, CreateQuota, QuotaExceededError, StorageFullError
 
 SECONDS_PER_DAY = 86_400
+# How long a redirect keeps trying while Redis refuses connections (a restart), and its pauses.
+# Short, so that an outage still answers 503 well before nginx's proxy_read_timeout.
+RECONNECT_WINDOW_S = 2.0
+RECONNECT_FIRST_PAUSE_S = 0.1
+RECONNECT_MAX_PAUSE_S = 0.5
 # What a 507 tells clients: space comes back as links expire or are deleted, not in a second.
 STORAGE_RETRY_AFTER_S = 60
 
@@ -119,12 +125,38 @@ def redirect_attempt_id() -> str:
     return request_id_from(request.headers.get(EDGE_REQUEST_ID_HEADER))
 
 
+def resolve_riding_out_reconnects(code: str, attempt_id: str) -> str | None:
+    """resolve_and_record, tried again with the same attempt while Redis is briefly away.
+
+    A Redis restart can run a redirect's script and close the connection before the reply is
+    written: the click is recorded, and redis-py's one resend finds Redis gone. Answering 503
+    then would count a click nobody was served. Trying the same attempt again once Redis is
+    back settles it either way (the attempt key says "recorded": redirect; else record now),
+    so for an outage shorter than RECONNECT_WINDOW_S the visitor is redirected and counted
+    once. Only connection failures are retried: a timeout means Redis stalled, and the
+    script's deadline already keeps a late run from recording anything.
+    """
+    store = services().store
+    give_up_at = time.monotonic() + RECONNECT_WINDOW_S
+    pause_s = RECONNECT_FIRST_PAUSE_S
+    while True:
+        try:
+            return store.resolve_and_record(click_event_for(code), attempt_id)
+        except redis.TimeoutError:
+            raise
+        except redis.ConnectionError:
+            if time.monotonic() + pause_s > give_up_at:
+                raise
+            time.sleep(pause_s)
+            pause_s = min(2 * pause_s, RECONNECT_MAX_PAUSE_S)
+
+
 def follow(code: str) -> str | None:
     """The destination for a redirect, its click event recorded; None if unknown/expired."""
     app_services = services()
     metrics = app_services.metrics
     try:
-        url = app_services.store.resolve_and_record(click_event_for(code), redirect_attempt_id())
+        url = resolve_riding_out_reconnects(code, redirect_attempt_id())
     except Exception:
         metrics.click_events.labels(result="failed").inc()
         raise

@@ -1,4 +1,7 @@
-"""A redirect whose script reaches Redis too late records no click (faults under load).
+"""Redirects under Redis faults: a click is recorded exactly when the redirect is served.
+
+A script that reaches Redis too late records nothing; a script whose reply died with a
+restarting Redis is tried again with the same attempt once Redis is back.
 
 When Redis stalls (paused, busy) for longer than web's socket timeout, web gives up and the
 visitor gets a 503; but the script it sent still sits in Redis's input buffer and runs once
@@ -20,6 +23,8 @@ import redis
 from linkpulse import contract
 from linkpulse.redis_client import connect
 from tests.support.redis_server import RedisServer, free_port
+from tests.support.reply_dropping_proxy import ReplyDroppingProxy
+from tests.support.web_app import MakeApp
 from web.store import LinkStore
 
 pytestmark = pytest.mark.integration
@@ -78,3 +83,25 @@ def test_a_late_retry_of_an_attempt_recorded_in_time_still_redirects(
     with pytest.raises(redis.TimeoutError):
         store.resolve_and_record(late, "attempt-2")
     assert redis.Redis.from_url(own_redis.url).xlen(contract.CLICK_STREAM) == 1
+
+
+def test_a_redirect_whose_reply_died_with_redis_is_served_once_redis_is_back(
+    redis_server: RedisServer, redis_url: str, make_app: MakeApp
+) -> None:
+    """A restart ran the script, lost its reply and refused the resend: redirect, count once."""
+    proxy = ReplyDroppingProxy(redis_server.port)
+    proxy.start()
+    try:
+        app = make_app(REDIS_URL=proxy.url)
+        client = app.test_client()
+        code = client.post("/api/links", json={"url": "https://example.org/"}).get_json()["code"]
+        assert client.get(f"/{code}").status_code == 302  # scripts loaded, connection made
+
+        proxy.drop_next_reply(then_refuse_s=0.5)
+        response = client.get(f"/{code}")
+    finally:
+        proxy.stop()
+
+    assert proxy.dropped.is_set()
+    assert response.status_code == 302
+    assert redis.Redis.from_url(redis_url).xlen(contract.CLICK_STREAM) == 2
