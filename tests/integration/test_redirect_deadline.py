@@ -14,15 +14,13 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis
 
 from linkpulse import contract
 from linkpulse.redis_client import connect
-from tests.support.redis_server import RedisServer, free_port
+from tests.support.redis_server import RedisServer
 from tests.support.reply_dropping_proxy import ReplyDroppingProxy
 from tests.support.web_app import MakeApp
 from web.store import LinkStore
@@ -30,14 +28,6 @@ from web.store import LinkStore
 pytestmark = pytest.mark.integration
 
 SOCKET_TIMEOUT_S = 0.4
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(port=free_port(), data_dir=tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 def _event(code: str) -> contract.ClickEvent:

@@ -10,28 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 import redis
 from flask.testing import FlaskClient
 
-from tests.support.redis_server import RedisServer, free_port
+from tests.support.redis_server import RedisServer
 from tests.support.web_app import MakeApp
 from tests.support.worker_harness import drain, make_worker, pending_count, total_clicks
 
 pytestmark = pytest.mark.integration
 
 URL = "https://example.org/a"
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A server whose maxmemory this test may change."""
-    server = RedisServer(port=free_port(), data_dir=tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

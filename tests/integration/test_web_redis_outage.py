@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 import redis
 from flask.testing import FlaskClient
 
 from linkpulse import contract
-from tests.support.redis_server import RedisServer, free_port
+from tests.support.redis_server import RedisServer
 from tests.support.web_app import MakeApp
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A server this test may stop and start on the same port."""
-    server = RedisServer(port=free_port(), data_dir=tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_redis_down_is_503_and_recovers_by_itself(
