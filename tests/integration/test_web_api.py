@@ -22,6 +22,7 @@ from web import codes, create_app, links
 from web.clicks import visitor_hash
 from web.config import WebSettings
 from web.extensions import services
+from web.security_headers import SECURITY_HEADERS
 
 pytestmark = pytest.mark.integration
 
@@ -528,11 +529,11 @@ def test_metrics_count_by_route_template(client: FlaskClient) -> None:
     assert "linkpulse_http_request_duration_seconds_bucket" in text
 
 
-def test_html_responses_carry_security_headers(client: FlaskClient) -> None:
-    headers = client.get("/").headers
-    assert "default-src 'none'" in headers["Content-Security-Policy"]
-    assert headers["X-Frame-Options"] == "DENY"
-    assert headers["X-Content-Type-Options"] == "nosniff"
+@pytest.mark.parametrize("path", ["/", "/s/nosuchcode", "/static/style.css", "/api/links/x1"])
+def test_every_response_carries_the_security_headers_once(client: FlaskClient, path: str) -> None:
+    headers = client.get(path).headers
+    for name, value in SECURITY_HEADERS.items():
+        assert headers.getlist(name) == [value], name
 
 
 def test_bare_api_path_is_a_json_404_not_a_link_lookup(client: FlaskClient) -> None:
