@@ -547,3 +547,37 @@ def test_head_answers_like_get_but_records_no_click(client: FlaskClient, db: red
     assert response.headers["Location"] == "https://example.org/landing"
     assert client.head("/nosuchcode").status_code == 404
     assert db.xlen(contract.CLICK_STREAM) == 0
+
+
+@pytest.mark.parametrize(
+    "target",
+    [f"{BASE}/abcdefg", "https://SHO.RT/x", "http://sho.rt:8443/s/abc", "https://sho.rt./"],
+)
+def test_links_to_the_shortener_itself_are_refused(client: FlaskClient, target: str) -> None:
+    """Review finding 4: a short link to a short link loops or hides the destination."""
+    body = _error(client.post("/api/links", json={"url": target}), 422, "validation_error")
+    assert body["field"] == "url"
+    assert "shortener" in body["message"]
+
+
+def test_a_subdomain_of_the_shortener_is_another_host(client: FlaskClient) -> None:
+    _create(client, url="https://docs.sho.rt/guide")
+
+
+@pytest.mark.parametrize(
+    ("path", "location"),
+    [("/s//abcdefg", f"{BASE}/s/abcdefg"), ("/api/links//abcdefg", f"{BASE}/api/links/abcdefg")],
+)
+def test_redirects_of_the_router_never_use_the_clients_host(
+    client: FlaskClient, path: str, location: str
+) -> None:
+    """Review finding 7: werkzeug built this Location from the Host header."""
+    response = client.get(path, headers={"Host": "evil.example"})
+    assert response.status_code == 308
+    assert response.headers["Location"] == location
+
+
+def test_requests_under_any_host_name_are_still_served(client: FlaskClient) -> None:
+    """Prometheus scrapes web:8000 and the health check asks localhost: no host is refused."""
+    for host in ("web:8000", "localhost:8000", "evil.example"):
+        assert client.get("/healthz", headers={"Host": host}).status_code == 200
