@@ -122,13 +122,32 @@ clean: ## remove the stack with its volumes (all data!); asks first unless FORCE
 	fi; \
 	$(COMPOSE) down --volumes --remove-orphans
 
-test-stack: venv ## stack tier: fresh `make up`, then tests/stack against 127.0.0.1 ports
+# The stack tier runs a stack of its own beside the user's: its own project name, env file (with
+# its own secrets), ports, edge subnet and image tag, so a stack started by `make up` keeps its
+# containers, data and ports. It checks that too: the user's project must look the same after.
+TEST_STACK_PROJECT := linkpulse-test
+TEST_STACK_ENV := $(CURDIR)/build/test-stack.env
+TEST_STACK_SETTINGS := HTTP_BIND=127.0.0.1 HTTP_PORT=18080 PROMETHEUS_PORT=19090 \
+	ALERTMANAGER_PORT=19093 GRAFANA_PORT=13000 EDGE_SUBNET=198.18.81.0/24 \
+	NGINX_EDGE_IP=198.18.81.10 IMAGE_TAG=test
+USER_STACK_PROJECT := linkpulse
+
+test-stack: export COMPOSE_PROJECT_NAME := $(TEST_STACK_PROJECT)
+test-stack: export COMPOSE_ENV_FILES := $(TEST_STACK_ENV)
+test-stack: export STACK_ENV_FILE := $(TEST_STACK_ENV)
+test-stack: export STACK_ENV_SETTINGS := $(TEST_STACK_SETTINGS)
+test-stack: venv ## stack tier: its own stack (project linkpulse-test, port 18080), then tests/stack
 	@scripts/docker-engine.sh
 	@scripts/stack-env.sh >/dev/null
+	@scripts/project-fingerprint.sh $(USER_STACK_PROJECT) >build/user-stack.before
 	$(COMPOSE) down --remove-orphans
 	$(MAKE) --no-print-directory up
 	status=0; $(PYTEST) -m stack tests/stack || status=$$?; \
-	$(COMPOSE) down --remove-orphans; exit $$status
+	$(COMPOSE) down --remove-orphans; \
+	scripts/project-fingerprint.sh $(USER_STACK_PROJECT) >build/user-stack.after; \
+	if ! diff -u build/user-stack.before build/user-stack.after; then \
+		echo "test-stack: the user's stack ($(USER_STACK_PROJECT)) changed during the stack tier"; status=1; \
+	fi; exit $$status
 
 # The images this project builds, by service (worker runs web's image). Building and pushing
 # needs no secret: placeholders only satisfy the compose file's required-variable checks.
