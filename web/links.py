@@ -25,7 +25,7 @@ def create_link(body: CreateLinkRequest) -> LinkCreated:
     """Store a new link; 409 when the alias is taken, 422 when it would point at us."""
     app_services = services()
     # A short link to a short link hides the destination and allows redirect loops.
-    if url_policy.same_host(body.url, app_services.settings.public_base_url):
+    if url_policy.points_at(body.url, app_services.settings.public_base_url):
         raise ApiError(
             422,
             "URL points at this link shortener; shorten the destination itself",

@@ -70,9 +70,24 @@ def normalise_url(raw: str) -> str:
     return normalised
 
 
-def same_host(stored_url: str, base_url: str) -> bool:
-    """Whether a stored-form URL points at base_url's host (any port or scheme)."""
-    return urlsplit(stored_url).hostname == urlsplit(normalise_url(base_url)).hostname
+_WEB_PORTS = frozenset({80, 443})
+
+
+def points_at(stored_url: str, base_url: str) -> bool:
+    """Whether a stored-form URL points at the service behind base_url: the same host, and
+    the same port, where 80 and 443 count as one (http on a TLS host is usually redirected to
+    https). Another port on the host is another service."""
+    target, base = urlsplit(stored_url), urlsplit(normalise_url(base_url))
+    if target.hostname != base.hostname:
+        return False
+    target_port, base_port = _port_of(target.scheme, target.port), _port_of(base.scheme, base.port)
+    return target_port == base_port or {target_port, base_port} <= _WEB_PORTS
+
+
+def _port_of(scheme: str, port: int | None) -> int:
+    if port is not None:
+        return port
+    return 443 if scheme == "https" else 80
 
 
 def _normalise_host(hostname: str) -> str:

@@ -551,7 +551,13 @@ def test_head_answers_like_get_but_records_no_click(client: FlaskClient, db: red
 
 @pytest.mark.parametrize(
     "target",
-    [f"{BASE}/abcdefg", "https://SHO.RT/x", "http://sho.rt:8443/s/abc", "https://sho.rt./"],
+    [
+        f"{BASE}/abcdefg",
+        "https://SHO.RT/x",
+        "http://sho.rt/s/abc",
+        "https://sho.rt:443/x",
+        "https://sho.rt./",
+    ],
 )
 def test_links_to_the_shortener_itself_are_refused(client: FlaskClient, target: str) -> None:
     """Review finding 4: a short link to a short link loops or hides the destination."""
@@ -560,8 +566,9 @@ def test_links_to_the_shortener_itself_are_refused(client: FlaskClient, target: 
     assert "shortener" in body["message"]
 
 
-def test_a_subdomain_of_the_shortener_is_another_host(client: FlaskClient) -> None:
-    _create(client, url="https://docs.sho.rt/guide")
+@pytest.mark.parametrize("target", ["https://docs.sho.rt/guide", "https://sho.rt:3000/grafana"])
+def test_another_host_or_port_is_another_service(client: FlaskClient, target: str) -> None:
+    _create(client, url=target)
 
 
 @pytest.mark.parametrize(
