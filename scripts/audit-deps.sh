@@ -15,7 +15,7 @@ cd "$REPO_ROOT"
 PIP_AUDIT=${PIP_AUDIT:-.venv/bin/pip-audit}
 REQUIRED=${AUDIT_REQUIRED:-0}
 status=0
-for lock in requirements/runtime.lock requirements/dev.lock; do
+for lock in requirements/*.lock; do
     report=$(mktemp)
     if "$PIP_AUDIT" --strict --require-hashes --disable-pip --progress-spinner off \
         --timeout 20 -r "$lock" >"$report" 2>&1; then
