@@ -1,3 +1,4 @@
+#!lua
 -- Move one unreadable click event to the dead-letter stream and acknowledge it, together.
 -- Copy and XACK run in one script and only while this consumer still owns the entry, so an
 -- entry is dead-lettered exactly once: a reclaimed entry (another consumer has it now) and a
@@ -5,7 +6,8 @@
 -- KEYS: [1] click stream, [2] dead-letter stream.
 -- ARGV: group, consumer, dead-letter maxlen, entry id, id field, reason field, reason,
 --       then the entry's own field/value pairs, byte for byte.
--- Returns 1 when moved, 0 when not owned.
+-- Returns 1 when moved, 0 when not owned. `#!lua` makes Redis refuse the whole script when out
+-- of memory, before the XADD, so the entry stays pending and is tried again.
 local stream, dead = KEYS[1], KEYS[2]
 local group, consumer, maxlen, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 if #redis.call('XPENDING', stream, group, id, id, 1, consumer) == 0 then
