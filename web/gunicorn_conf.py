@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from prometheus_client import multiprocess
 
 from linkpulse.settings import ConfigError, exit_on_config_error, load_settings
+from web import gunicorn_errors
 from web.config import ServerSettings, WebSettings
 
 try:
@@ -32,6 +33,9 @@ try:
     _server = load_settings(ServerSettings)
 except ConfigError as _error:
     exit_on_config_error(_error, "web")
+
+# Requests gunicorn itself refuses get the API's JSON envelope, not gunicorn's HTML page.
+gunicorn_errors.install()
 
 bind = _server.bind
 workers = _server.workers

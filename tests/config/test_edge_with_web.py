@@ -7,6 +7,9 @@ the client unchanged, with nginx's own responses carrying the same values (findi
 
 from __future__ import annotations
 
+import json
+import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,6 +76,37 @@ def test_every_api_error_for_a_long_header_is_json(edge: NginxInstance, length: 
     if length >= 9_000:
         assert response.status_code == 400
         assert response.json()["error"]["code"] == "bad_request"
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        (b"GET /api/links/\xc3\xa9t\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        (b"GET /api/links/\xff HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        (b"GET /api/links/abc HTTP/1.1\r\nHost: x\r\nX-Odd: a\x01b\r\n\r\n", 400),
+        (b"GET /api/links/abc HTTP/9.9\r\nHost: x\r\n\r\n", 505),
+        (b"GET /api/links/a b HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        (b"GET /api/links/abc HTTP/1.1\r\n\r\n", 400),
+    ],
+)
+def test_malformed_requests_get_the_json_envelope_from_whichever_refuses_them(
+    edge: NginxInstance, raw: bytes, status: int
+) -> None:
+    """Bytes no HTTP library sends: some nginx refuses, some it passes and gunicorn refuses."""
+    with socket.create_connection(("127.0.0.1", edge.public_port), timeout=10) as connection:
+        connection.sendall(raw)
+        answer = b""
+        # nginx may keep the connection open: read the head, then Content-Length bytes.
+        while b"\r\n\r\n" not in answer and (chunk := connection.recv(65536)):
+            answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        length = re.search(rb"\r\nContent-Length: (\d+)", head)
+        assert length is not None, head
+        while len(body) < int(length[1]) and (chunk := connection.recv(65536)):
+            body += chunk
+    assert int(head.split()[1]) == status
+    assert b"\r\nContent-Type: application/json\r\n" in head
+    assert set(json.loads(body)) == {"error"}
 
 
 def test_many_headers_reach_web_and_get_its_json(edge: NginxInstance) -> None:
