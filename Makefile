@@ -36,13 +36,13 @@ format: venv ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test-unit: venv
+test-unit: venv ## unit tier: pure logic, no servers
 	$(PYTEST) tests/unit
 
-test-integration: venv deps
+test-integration: venv deps ## integration tier: real redis-server, gunicorn and worker processes
 	$(PYTEST) tests/integration
 
-test-e2e: venv deps
+test-e2e: venv deps ## e2e tier: headless Chromium against real gunicorn + worker
 	$(PYTEST) tests/e2e
 
 test-config: venv deps ## nginx, Prometheus, Alertmanager and Grafana config under the real nginx/promtool/amtool
@@ -120,6 +120,8 @@ WHEEL_TARGET := --only-binary=:all: --python-version 3.13 --implementation cp --
 	--platform manylinux_2_28_x86_64 --platform manylinux_2_34_x86_64
 # Baked into image labels; passed to the builds only (web reads GIT_REVISION too, in tests).
 GIT_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+# The version has one home, pyproject.toml; the builds bake it into labels and APP_VERSION.
+APP_VERSION ?= $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' pyproject.toml)
 
 .PHONY: engine wheels images up down logs ps clean test-stack push deploy
 
@@ -139,7 +141,7 @@ images: engine wheels ## build every image; offline, first the local stand-ins o
 	@path=$$(scripts/stack-env.sh); \
 	if [ "$$path" = offline ]; then scripts/offline-images.sh; \
 	else $(COMPOSE) pull --ignore-buildable --quiet; fi
-	GIT_REVISION=$(GIT_REVISION) $(COMPOSE) build
+	APP_VERSION=$(APP_VERSION) GIT_REVISION=$(GIT_REVISION) $(COMPOSE) build
 
 up: images ## start the stack and wait until every service is healthy; prints the URLs
 	$(COMPOSE) up --detach --wait --wait-timeout 180 --remove-orphans
@@ -196,10 +198,10 @@ test-stack: venv deps ## stack tier: its own stack (project linkpulse-test, port
 # The images this project builds, by service (worker runs web's image). Building and pushing
 # needs no secret: placeholders only satisfy the compose file's required-variable checks.
 BUILT_SERVICES := nginx web prometheus alertmanager grafana
-RELEASE_COMPOSE := GIT_REVISION=$(GIT_REVISION) REDIS_PASSWORD=unused VISITOR_HASH_SALT=unused GRAFANA_ADMIN_PASSWORD=unused \
+RELEASE_COMPOSE := APP_VERSION=$(APP_VERSION) GIT_REVISION=$(GIT_REVISION) REDIS_PASSWORD=unused VISITOR_HASH_SALT=unused GRAFANA_ADMIN_PASSWORD=unused \
 	$(COMPOSE) -f docker-compose.yml
 
-push: wheels ## push the built images as $$IMAGE_PREFIX/<name>:$$IMAGE_TAG (release workflow; docker login first)
+push: wheels ## push the built images as IMAGE_PREFIX/<name>:IMAGE_TAG (release workflow; docker login first)
 	@test -n "$${IMAGE_PREFIX:-}" -a -n "$${IMAGE_TAG:-}" || { echo "push: set IMAGE_PREFIX (registry/namespace) and IMAGE_TAG (git sha)"; exit 1; }
 	$(RELEASE_COMPOSE) build $(BUILT_SERVICES)
 	$(RELEASE_COMPOSE) push $(BUILT_SERVICES)

@@ -18,10 +18,16 @@ from pathlib import Path
 
 from loadtest.chart import draw_chart
 from loadtest.settings import LoadTestSettings, SettingsError
+from slo import load_spec
 
 HERE = Path(__file__).resolve().parent
 LOCUSTFILE = HERE / "locustfile.py"
 RESULTS = HERE / "results"
+
+
+def _chart(folder: Path, title: str) -> None:
+    _, seconds = load_spec().latency_limit("/<code>")
+    draw_chart(folder / "locust_stats_history.csv", folder / "chart.png", title, seconds * 1000)
 
 
 def _locust() -> list[str]:
@@ -65,9 +71,8 @@ def run(settings: LoadTestSettings) -> int:
         f"{cpu_s / wall_s:.2f} of one core",
         flush=True,
     )
-    history = folder / "locust_stats_history.csv"
-    if history.exists():
-        draw_chart(history, folder / "chart.png", title=f"linkpulse load test: {folder.name}")
+    if (folder / "locust_stats_history.csv").exists():
+        _chart(folder, f"linkpulse load test: {folder.name}")
         print(f"chart: {folder / 'chart.png'}", flush=True)
     return code
 
@@ -80,8 +85,7 @@ def ui() -> int:
 def main(argv: list[str]) -> int:
     verb = argv[0] if argv else "run"
     if verb == "chart" and len(argv) == 2:
-        folder = Path(argv[1])
-        draw_chart(folder / "locust_stats_history.csv", folder / "chart.png", title=folder.name)
+        _chart(Path(argv[1]), f"linkpulse load test: {Path(argv[1]).name}")
         return 0
     if verb not in ("run", "ui"):
         print(__doc__, file=sys.stderr)

@@ -20,7 +20,9 @@ def _number(text: str) -> float:
         return float("nan")
 
 
-def draw_chart(history_csv: Path, out_png: Path, title: str) -> None:
+def draw_chart(
+    history_csv: Path, out_png: Path, title: str, p99_limit_ms: float | None = None
+) -> None:
     rows = [row for row in csv.DictReader(history_csv.open()) if row["Name"] == AGGREGATED]
     if not rows:
         raise ValueError(f"{history_csv}: no aggregated rows to draw")
@@ -50,7 +52,9 @@ def draw_chart(history_csv: Path, out_png: Path, title: str) -> None:
         latency.plot(
             seconds, [_number(r[column]) for r in rows], label=f"p{column[:-1]}", color=colour
         )
-    latency.set_ylabel("response time (ms)")
+    if p99_limit_ms is not None:
+        latency.axhline(p99_limit_ms, color="tab:red", linestyle=":", label="redirect p99 SLO")
+    latency.set_ylabel("response time (ms), all requests")
     latency.legend(loc="upper left")
 
     errors.plot(

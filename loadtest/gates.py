@@ -118,7 +118,7 @@ def _env_limit(environ: Mapping[str, str], metric: str, request_type: str) -> tu
 
 
 def thresholds(environ: Mapping[str, str] | None = None) -> list[Threshold]:
-    """Every gate of a run, in report order. Environment beats gates.toml beats the SLO spec."""
+    """Every gate of a run, in report order; the environment overrides the spec and the file."""
     env = os.environ if environ is None else environ
     spec = load_spec()
     quantile, latency_s = spec.latency_limit(REDIRECT_ROUTE)

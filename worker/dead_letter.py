@@ -2,16 +2,16 @@
 
 One bad entry must never stop the pipeline: it is copied, byte for byte, to
 DEAD_LETTER_STREAM with its id and the reason, and acknowledged in the same script run
-(worker/dead_letter.lua), so the valid entries around it are counted as usual.
+(linkpulse/lua/dead_letter.lua), so the valid entries around it are counted as usual.
 """
 
 from __future__ import annotations
 
-from importlib.resources import files
 from typing import cast
 
 import redis
 
+from linkpulse import scripts
 from linkpulse.contract import (
     CLICK_GROUP,
     CLICK_STREAM,
@@ -23,13 +23,12 @@ from linkpulse.contract import (
 from worker.batch import MalformedEntry
 
 _UTF8, _AS_READ = "utf-8", "surrogateescape"
-DEAD_LETTER_LUA = files("worker").joinpath("dead_letter.lua").read_text(encoding="utf-8")
 
 
 class DeadLetters:
     def __init__(self, client: redis.Redis, consumer: str) -> None:
         self.consumer = consumer
-        self._script = client.register_script(DEAD_LETTER_LUA)
+        self._script = client.register_script(scripts.load(scripts.DEAD_LETTER))
 
     def move(self, entry: MalformedEntry) -> bool:
         """Copy and acknowledge one entry; False if this consumer no longer owns it."""

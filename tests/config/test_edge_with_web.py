@@ -17,8 +17,8 @@ import pytest
 import requests
 
 from tests.config.nginx_instance import NginxInstance
-from tests.live_app import running_web
-from tests.redis_server import RedisServer, free_port
+from tests.support.live_app import running_web
+from tests.support.redis_server import RedisServer, free_port
 from web.security_headers import SECURITY_HEADERS
 
 # Around the limits: gunicorn's old 4094-byte request line, nginx's 8 KiB buffers.

@@ -19,9 +19,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from linkpulse.contract import CLICK_GROUP, CLICK_STREAM, DEAD_LETTER_STREAM, ClickEvent
 from linkpulse.redis_client import connect
-from tests.redis_server import RedisServer, free_port
-from tests.worker_harness import total_clicks
-from worker.throughput import append_events, create_links
+from tests.support.click_data import append_events, create_links
+from tests.support.redis_server import RedisServer, free_port
+from tests.support.worker_harness import total_clicks
 
 pytestmark = pytest.mark.integration
 

@@ -48,7 +48,7 @@ def test_a_malformed_override_names_the_variable() -> None:
 
 
 def _figures(**changes: float) -> gates.Figures:
-    values = {"requests": 1000, "failures": 0, "p95_ms": 20.0, "p99_ms": 40.0, "rps": 50.0}
+    values = {"requests": 1000, "failures": 0, "p95_ms": 20.0, "p99_ms": 40.0, "rps": 500.0}
     values.update(changes)
     return gates.Figures(**values)  # type: ignore[arg-type]
 

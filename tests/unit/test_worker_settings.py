@@ -43,7 +43,7 @@ def test_every_variable_is_read() -> None:
         200,
     )
     assert (settings.metrics_port, settings.consumer_name) == (9200, "worker-a")
-    assert (settings.stream_maxlen, settings.log_level) == (5000, "debug")
+    assert (settings.stream_maxlen, settings.log_level) == (5000, "DEBUG")
 
 
 @pytest.mark.parametrize(
