@@ -90,11 +90,7 @@ loadtest-ui: venv ## Locust's web UI on 127.0.0.1:8089 against the running stack
 	$(BIN)/python -m loadtest ui
 
 $(LOADTEST_WHEELS)/.complete: requirements/loadtest.lock | venv
-	@echo "wheels: downloading the Locust image's wheels (cp313, hash-checked) into $(LOADTEST_WHEELS)/"
-	@rm -rf $(LOADTEST_WHEELS) && mkdir -p $(LOADTEST_WHEELS)
-	$(BIN)/pip download --quiet --no-deps $(WHEEL_TARGET) --require-hashes \
-		-r requirements/loadtest.lock --dest $(LOADTEST_WHEELS)
-	@touch $@
+	$(call download_wheels,requirements/loadtest.lock,$(LOADTEST_WHEELS))
 
 loadtest-wheels: $(LOADTEST_WHEELS)/.complete
 
@@ -131,12 +127,16 @@ APP_VERSION ?= $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' pyproject.toml)
 engine: ## make sure a Docker engine and compose v2 answer (installs and starts them as root on Debian)
 	@scripts/docker-engine.sh
 
+# $(call download_wheels,LOCK,DIR): the wheels LOCK pins, hash-checked, for the images' Python.
+define download_wheels
+	@echo "wheels: downloading hash-checked wheels of $(1) for the image's Python (cp313) into $(2)/"
+	@rm -rf $(2) && mkdir -p $(2)
+	$(BIN)/pip download --quiet --no-deps $(WHEEL_TARGET) --require-hashes -r $(1) --dest $(2)
+	@touch $(2)/.complete
+endef
+
 $(WHEELS)/.complete: requirements/runtime.lock | venv
-	@echo "wheels: downloading hash-checked wheels for the image's Python (cp313) into $(WHEELS)/"
-	@rm -rf $(WHEELS) && mkdir -p $(WHEELS)
-	$(BIN)/pip download --quiet --no-deps $(WHEEL_TARGET) --require-hashes \
-		-r requirements/runtime.lock --dest $(WHEELS)
-	@touch $@
+	$(call download_wheels,requirements/runtime.lock,$(WHEELS))
 
 wheels: $(WHEELS)/.complete ## download the app image's wheels (hash-checked) into build/wheels/
 

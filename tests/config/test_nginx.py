@@ -21,14 +21,6 @@ from web.security_headers import SECURITY_HEADERS
 GENERATED_REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[StubUpstream]:
-    stub = StubUpstream()
-    stub.start()
-    yield stub
-    stub.stop()
-
-
 def _started(workdir: Path, upstream_port: int) -> NginxInstance:
     instance = NginxInstance(workdir=workdir, upstream_port=upstream_port)
     instance.render()
