@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 PYTEST := $(BIN)/pytest
 
-.PHONY: help deps venv lint format test test-fast test-unit test-integration test-e2e test-config monitoring bench lock
+.PHONY: help deps venv lint format audit test test-fast test-unit test-integration test-e2e test-config monitoring bench lock
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ lint: venv ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+audit: venv ## pip-audit of requirements/*.lock; says SKIPPED when the vulnerability service is unreachable (AUDIT_REQUIRED=1: fail)
+	@scripts/audit-deps.sh
 
 format: venv ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .
@@ -49,8 +52,9 @@ test-fast: venv deps ## lint + unit + integration, without the slow chaos runs
 	$(MAKE) --no-print-directory lint
 	$(PYTEST) -m "not slow" tests/unit tests/integration
 
-test: venv deps ## every test tier: lint, unit, integration, e2e, config, container stack
+test: venv deps ## every test tier: lint, dependency audit, unit, integration, e2e, config, container stack
 	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory audit
 	$(PYTEST) tests/unit tests/integration tests/e2e tests/config
 	$(MAKE) --no-print-directory test-stack
 

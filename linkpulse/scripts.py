@@ -17,6 +17,7 @@ APPLY_BATCH = "apply_batch"
 REMOVE_IDLE_CONSUMER = "remove_idle_consumer"
 DELETE_LINK = "delete_link"
 WRITE_PROBE = "write_probe"
+DEAD_LETTER = "dead_letter"
 
 
 def _lua_dir() -> Traversable:

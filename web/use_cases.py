@@ -8,7 +8,7 @@ import redis
 from flask import request
 
 from linkpulse.contract import ClickEvent
-from web import clicks, quotas
+from web import clicks, quotas, url_policy
 from web.errors import ApiError
 from web.extensions import services
 from web.observability import current_request_id
@@ -63,9 +63,16 @@ def current_create_quota() -> CreateQuota | None:
 
 
 def create_link(body: CreateLinkRequest) -> LinkCreated:
-    """Store a new link; 409 when the alias is taken, 429/507 past the storage policy."""
+    """Store a new link: 409 alias taken, 422 pointing at us, 429/507 past the storage policy."""
     app_services = services()
     metrics = app_services.metrics
+    # A short link to a short link hides the destination and allows redirect loops.
+    if url_policy.points_at(body.url, app_services.settings.public_base_url):
+        raise ApiError(
+            422,
+            "URL points at this link shortener; shorten the destination itself",
+            field="url",
+        )
     expires_in = lifetime_within_policy(
         body.expires_in, app_services.settings.link_max_lifetime_days
     )

@@ -28,5 +28,6 @@ def test_the_lua_directory_holds_exactly_the_scripts_the_code_names() -> None:
         scripts.REMOVE_IDLE_CONSUMER,
         scripts.DELETE_LINK,
         scripts.WRITE_PROBE,
+        scripts.DEAD_LETTER,
     }
     assert set(scripts.all_names()) == named
