@@ -10,6 +10,7 @@ overlay file.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -23,16 +24,26 @@ Service = dict[str, Any]
 
 
 def compose_config(
-    compose_files: Sequence[Path], env_file: Path | None, cwd: Path
+    compose_files: Sequence[Path],
+    env_file: Path | None,
+    cwd: Path,
+    settings: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The merged, interpolated stack as `docker compose config` resolves it (profiles applied)."""
+    """The merged, interpolated stack as `docker compose config` resolves it (profiles applied).
+
+    SETTINGS override the env file's values, as variables set in the environment do.
+    """
     command = ["docker", "compose"]
     if env_file is not None:
         command += ["--env-file", str(env_file)]
     for path in compose_files:
         command += ["-f", str(path)]
     command += ["config", "--format", "json"]
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    environ = {**os.environ, **(settings or {})}
+    environ.pop("COMPOSE_FILE", None)
+    result = subprocess.run(
+        command, cwd=cwd, env=environ, capture_output=True, text=True, check=False
+    )
     if result.returncode != 0:
         lines = result.stderr.strip().splitlines() or ["no output"]
         raise RenderError(f"docker compose config failed: {lines[-1]}")
