@@ -118,10 +118,16 @@ def stack_file(config: Mapping[str, Any], image_for: Callable[[str], str]) -> di
         "version": "3.9",
         "services": services,
         "networks": {
-            name: network
+            name: _unnamed(network)
             for name, network in config.get("networks", {}).items()
             if name in used_networks
         },
-        "volumes": config.get("volumes", {}),
+        "volumes": {name: _unnamed(volume) for name, volume in config.get("volumes", {}).items()},
         "secrets": config.get("secrets", {}),
     }
+
+
+def _unnamed(resource: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Without compose's project-prefixed name: the stack prefixes its own (stack_edge), so a
+    compose project on the same engine keeps its networks and volumes."""
+    return {key: value for key, value in (resource or {}).items() if key != "name"}

@@ -280,11 +280,11 @@ class Cluster:
             subprocess.run(
                 ["docker", "swarm", "leave", "--force"], capture_output=True, check=False
             )
-        volumes = docker(
-            "volume", "ls", "--quiet", "--filter", f"label=com.docker.stack.namespace={STACK}"
-        ).split()
-        if volumes:
-            docker("volume", "rm", *volumes)
+        present = set(docker("volume", "ls", "--quiet").split())
+        stack = json.loads(self.stack_file.read_text()) if self.stack_file.exists() else {}
+        volumes = [f"{STACK}_{name}" for name in stack.get("volumes", {})]
+        if created := [volume for volume in volumes if volume in present]:
+            docker("volume", "rm", *created)
         if self.created_gwbridge:
             subprocess.run(
                 ["docker", "network", "rm", "docker_gwbridge"], capture_output=True, check=False
