@@ -81,8 +81,9 @@ def test_scaling_under_load_fails_no_request_and_every_replica_is_scraped(
         cluster.scale(SCALED)
         cluster.wait_converged(SCALED)
         elapsed = time.monotonic() - started
-        # The new replicas take traffic while the load still runs.
-        time.sleep(3)
+        # The new replicas take a share of the traffic before the load stops.
+        served = result.requests
+        wait_until(lambda: result.requests >= served + 100, "100 more requests on 4 replicas")
     _report("scale web 2->4, worker 1->3", result, elapsed)
     _merge(counted, result)
     assert result.failures == []
