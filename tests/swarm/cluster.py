@@ -215,19 +215,24 @@ class Cluster:
     def wait_converged(self, replicas: dict[str, int], deadline_s: float = 240) -> None:
         wait_until(lambda: self.converged(replicas), f"replicas {replicas}", deadline_s)
 
-    def update_state(self, name: str) -> str:
+    def update_status(self, name: str) -> tuple[str, str]:
+        """(state, started at) of the service's last update; ("", "") before its first."""
         status = docker(
             "service", "inspect", "--format", "{{json .UpdateStatus}}", self.service(name)
         )
         parsed = json.loads(status) or {}
-        return str(parsed.get("State", ""))
+        return str(parsed.get("State", "")), str(parsed.get("StartedAt", ""))
 
-    def wait_update(self, name: str, final: set[str], deadline_s: float = 300) -> str:
-        return wait_until(
-            lambda: (state := self.update_state(name)) in final and state,
-            f"the update of {name} to end in {sorted(final)}",
-            deadline_s,
-        )
+    def wait_update(
+        self, name: str, before: tuple[str, str], final: set[str], deadline_s: float = 300
+    ) -> str:
+        """The end state of the update that started after BEFORE (update_status of then)."""
+
+        def ended() -> str | None:
+            state, started = self.update_status(name)
+            return state if started != before[1] and state in final else None
+
+        return wait_until(ended, f"the update of {name} to end in {sorted(final)}", deadline_s)
 
     def task_images(self, name: str) -> set[str]:
         return {task["Config"]["Image"] for task in self.running_tasks(name)}

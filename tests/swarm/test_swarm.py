@@ -22,6 +22,8 @@ pytestmark = [pytest.mark.swarm, pytest.mark.timeout(900)]
 
 LINKS = 12
 SCALED = {"web": 4, "worker": 3}
+# The states an update ends in (docker service inspect's UpdateStatus.State).
+UPDATE_ENDS = {"completed", "paused", "rollback_completed", "rollback_paused"}
 
 
 @pytest.fixture(scope="module")
@@ -105,16 +107,12 @@ def test_a_rolling_update_under_load_fails_no_request(
     current = next(iter(cluster.task_images("web")))
     release = derived_image(current, "next", "ENV APP_VERSION=swarm-next")
     with Load(cluster.base_url, codes).running() as result:
+        before = {name: cluster.update_status(name) for name in ("web", "worker")}
         started = time.monotonic()
         cluster.update_image("web", release)
         cluster.update_image("worker", release)
-        assert (
-            cluster.wait_update("web", {"completed", "paused", "rollback_completed"}) == "completed"
-        )
-        assert (
-            cluster.wait_update("worker", {"completed", "paused", "rollback_completed"})
-            == "completed"
-        )
+        ends = {name: cluster.wait_update(name, before[name], UPDATE_ENDS) for name in before}
+        assert ends == {"web": "completed", "worker": "completed"}
         cluster.wait_converged(SCALED)
         elapsed = time.monotonic() - started
     _report("rolling update of web (4) and worker (3)", result, elapsed)
@@ -130,11 +128,10 @@ def test_a_broken_image_is_rolled_back_automatically_under_load(
     current = next(iter(cluster.task_images("web")))
     broken = derived_image(current, "broken", BROKEN_HEALTHCHECK)
     with Load(cluster.base_url, codes).running() as result:
+        before = cluster.update_status("web")
         started = time.monotonic()
         cluster.update_image("web", broken)
-        final = cluster.wait_update(
-            "web", {"completed", "paused", "rollback_completed", "rollback_paused"}
-        )
+        final = cluster.wait_update("web", before, UPDATE_ENDS)
         cluster.wait_converged({"web": SCALED["web"]})
         elapsed = time.monotonic() - started
     _report("broken web image rolled back", result, elapsed)
