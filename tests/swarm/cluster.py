@@ -136,6 +136,7 @@ class Cluster:
 
     @classmethod
     def create(cls, env_file: Path, build_dir: Path) -> Cluster:
+        """Refuses an engine already in swarm mode: that swarm is not this tier's to remove."""
         state = docker("info", "--format", "{{.Swarm.LocalNodeState}}").strip()
         if state != "inactive":
             raise AssertionError(
@@ -149,6 +150,11 @@ class Cluster:
             base_url=f"http://127.0.0.1:{env['HTTP_PORT']}",
             created_gwbridge=not had_gwbridge,
         )
+        return cluster
+
+    def init(self) -> None:
+        """Swarm mode on this engine, the state label, and the stack's secrets."""
+        env = read_env(self.env_file)
         docker("swarm", "init", "--advertise-addr", "127.0.0.1")
         node = docker("info", "--format", "{{.Swarm.NodeID}}").strip()
         docker("node", "update", "--label-add", "linkpulse.state=true", node)
@@ -159,7 +165,6 @@ class Cluster:
             "linkpulse_visitor_hash_salt": env["VISITOR_HASH_SALT"],
         }.items():
             docker("secret", "create", name, "-", stdin=value)
-        return cluster
 
     def render(self, **settings: str) -> None:
         """Write the stack file: compose's config of the image path plus the Swarm overlay."""

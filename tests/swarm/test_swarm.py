@@ -33,6 +33,7 @@ def cluster() -> Iterator[Cluster]:
         pytest.skip("no swarm env file (make test-swarm creates build/test-swarm.env)")
     cluster = Cluster.create(env_file, REPO_ROOT / "build")
     try:
+        cluster.init()
         cluster.render(WEB_REPLICAS="2", WORKER_REPLICAS="1")
         cluster.deploy()
         cluster.wait_converged({"redis": 1, "web": 2, "worker": 1, "nginx": 1, "prometheus": 1})
