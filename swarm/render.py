@@ -114,6 +114,10 @@ def stack_file(config: Mapping[str, Any], image_for: Callable[[str], str]) -> di
         for name, service in config["services"].items()
     }
     used_networks = {net for service in services.values() for net in service.get("networks", {})}
+    # Only the secrets a deployed service uses must exist (Grafana's, say, only where it runs).
+    used_secrets = {
+        secret["source"] for service in services.values() for secret in service.get("secrets", [])
+    }
     return {
         "version": "3.9",
         "services": services,
@@ -123,7 +127,11 @@ def stack_file(config: Mapping[str, Any], image_for: Callable[[str], str]) -> di
             if name in used_networks
         },
         "volumes": {name: _unnamed(volume) for name, volume in config.get("volumes", {}).items()},
-        "secrets": config.get("secrets", {}),
+        "secrets": {
+            name: secret
+            for name, secret in config.get("secrets", {}).items()
+            if name in used_secrets
+        },
     }
 
 

@@ -16,12 +16,21 @@ import pytest
 import requests
 
 from tests.stack.stack import REPO_ROOT, wait_until
-from tests.swarm.cluster import BROKEN_HEALTHCHECK, Cluster, Load, LoadResult, derived_image
+from tests.swarm.cluster import (
+    BROKEN_HEALTHCHECK,
+    Cluster,
+    Load,
+    LoadResult,
+    derived_image,
+    docker,
+    read_env,
+)
 
 pytestmark = [pytest.mark.swarm, pytest.mark.timeout(900)]
 
 LINKS = 12
 SCALED = {"web": 4, "worker": 3}
+SERVICES_WITH_SECRETS = ("redis", "web", "worker")
 # The states an update ends in (docker service inspect's UpdateStatus.State).
 UPDATE_ENDS = {"completed", "paused", "rollback_completed", "rollback_paused"}
 
@@ -74,6 +83,14 @@ def _report(step: str, result: LoadResult, seconds: float) -> None:
         f"\nswarm {step}: {seconds:.1f} s, {result.requests} requests, "
         f"{len(result.failures)} failed"
     )
+
+
+def test_no_secret_is_in_the_stack_file_or_a_service_spec(cluster: Cluster) -> None:
+    env = read_env(cluster.env_file)
+    secrets = [env["REDIS_PASSWORD"], env["VISITOR_HASH_SALT"]]
+    specs = docker("service", "inspect", *(cluster.service(name) for name in SERVICES_WITH_SECRETS))
+    for text in (cluster.stack_file.read_text(), specs):
+        assert not [secret for secret in secrets if secret in text]
 
 
 def test_scaling_under_load_fails_no_request_and_every_replica_is_scraped(

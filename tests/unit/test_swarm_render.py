@@ -19,6 +19,7 @@ COMPOSE_SERVICE: dict[str, Any] = {
     "tmpfs": ["/tmp:size=64m"],
     "ports": [{"target": 8080, "published": "38080", "mode": "host"}],
     "networks": {"edge": None},
+    "secrets": [{"source": "used", "target": "/run/secrets/used"}],
     "deploy": {
         "resources": {"limits": {"cpus": 0.5}, "reservations": {"cpus": 1}},
         "placement": {},
@@ -65,11 +66,13 @@ def test_networks_and_volumes_lose_compose_project_names_and_unused_networks_go(
             "loadgen": {"name": "linkpulse_loadgen"},
         },
         "volumes": {"redis-data": {"name": "linkpulse_redis-data"}},
+        "secrets": {"used": {"external": True}, "unused": {"external": True}},
         "x-logging": {},
     }
     rendered = stack_file(config, lambda image: f"local/{image}")
     assert rendered["networks"] == {"edge": {"driver": "overlay"}}
     assert rendered["volumes"] == {"redis-data": {}}
+    assert rendered["secrets"] == {"used": {"external": True}}
     assert rendered["services"]["web"]["image"] == "local/linkpulse/app:dev"
     assert "name" not in rendered
     assert "x-logging" not in rendered
