@@ -52,11 +52,12 @@ test-fast: venv deps ## lint + unit + integration, without the slow chaos runs
 	$(MAKE) --no-print-directory lint
 	$(PYTEST) -m "not slow" tests/unit tests/integration
 
-test: venv deps ## every test tier: lint, dependency audit, unit, integration, e2e, config, container stack
+test: venv deps ## every test tier: lint, dependency audit, unit, integration, e2e, config, container stack, swarm
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory audit
 	$(PYTEST) tests/unit tests/integration tests/e2e tests/config
 	$(MAKE) --no-print-directory test-stack
+	$(MAKE) --no-print-directory test-swarm
 
 monitoring: venv ## regenerate the SLO rules (from slo/objectives.toml) and the Grafana dashboards
 	$(BIN)/python -m monitoring
@@ -122,7 +123,7 @@ GIT_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 # The version has one home, pyproject.toml; the builds bake it into labels and APP_VERSION.
 APP_VERSION ?= $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' pyproject.toml)
 
-.PHONY: engine wheels images up down logs ps clean test-stack chaos push deploy
+.PHONY: engine wheels images up down logs ps clean test-stack chaos test-swarm push deploy
 
 engine: ## make sure a Docker engine and compose v2 answer (installs and starts them as root on Debian)
 	@scripts/docker-engine.sh
@@ -202,6 +203,21 @@ test-stack: venv deps ## stack tier: its own stack (project linkpulse-test, port
 
 chaos: ## the fault tier with every fault (make test runs the cheapest three); figures in build/faults/
 	FAULT_PROFILE=all $(MAKE) --no-print-directory test-stack STACK_TESTS=tests/stack/test_faults.py
+
+# The swarm tier: the same stack on a single-node Docker Swarm on this engine (docs/scaling.md),
+# with its own env file (secrets become Swarm secrets), port 38080 and image tag. It leaves swarm
+# mode and removes what it created before it ends, so compose stacks on the engine are untouched.
+TEST_SWARM_ENV := $(CURDIR)/build/test-swarm.env
+TEST_SWARM_SETTINGS := HTTP_PORT=38080 IMAGE_TAG=swarm
+test-swarm: export COMPOSE_PROJECT_NAME := linkpulse-swarm
+test-swarm: export COMPOSE_ENV_FILES := $(TEST_SWARM_ENV)
+test-swarm: export STACK_ENV_FILE := $(TEST_SWARM_ENV)
+test-swarm: export STACK_ENV_SETTINGS := $(TEST_SWARM_SETTINGS)
+test-swarm: venv deps ## swarm tier: docker stack deploy, scale, rolling update and rollback under load
+	@scripts/docker-engine.sh
+	@scripts/stack-env.sh >/dev/null
+	$(MAKE) --no-print-directory images
+	SWARM_ENV_FILE=$(TEST_SWARM_ENV) $(PYTEST) -m swarm -s tests/swarm
 
 # The images this project builds, by service (worker runs web's image). Building and pushing
 # needs no secret: placeholders only satisfy the compose file's required-variable checks.
