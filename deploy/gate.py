@@ -122,8 +122,10 @@ def _scalar(prometheus_url: str, query: str) -> float:
         )
         response.raise_for_status()
         result = response.json()["data"]["result"]
-    except (requests.RequestException, ValueError, KeyError) as error:
-        raise DeployError(f"Prometheus query failed: {error}") from error
+    except requests.RequestException as error:
+        raise DeployError(f"Prometheus on the VM did not answer ({type(error).__name__})") from error
+    except (ValueError, KeyError) as error:
+        raise DeployError(f"Prometheus answered something unexpected: {error}") from error
     if not result:
         return math.nan
     return float(result[0]["value"][1])

@@ -106,16 +106,11 @@ def provision(config: Config, repo: Path, stages: Stages) -> None:
                 stdin=public_key + "\n",
             )
         with stages.stage(f"release directories under {layout.root}"):
-            for directory in (
-                layout.root,
-                layout.releases,
-                layout.bundles,
-                layout.nginx_conf_d,
-                layout.nginx_upstream_d,
-            ):
-                admin.run(
-                    ["install", "-d", "-m", "750", "-o", host.user, "-g", host.user, directory]
-                )
+            for directory in (layout.root, layout.releases, layout.bundles):
+                admin.run(["install", "-d", "-m", "750", "-o", host.user, "-g", host.user, directory])
+            # Mounted into nginx, whose unprivileged user must read them.
+            for directory in (f"{layout.root}/nginx", layout.nginx_conf_d, layout.nginx_upstream_d):
+                admin.run(["install", "-d", "-m", "755", "-o", host.user, "-g", host.user, directory])
         with stages.stage("secrets (.env generated on the VM, kept there)"):
             admin.shell(secrets_script(layout.secrets_env, host.user))
             stages.note(f"{layout.secrets_env}: {', '.join(SECRETS)} (values never leave the VM)")

@@ -163,8 +163,12 @@ class Rollout:
             self._sync_conf(release_conf, live)
         if not nginx:
             self.vm.compose(sha, "up", "--detach", "--no-deps", EDGE_SERVICE)
-            started = self.vm.containers(EDGE_SERVICE)
-            self.vm.wait_healthy([c.id for c in started], self.health_timeout_s)
+            started = self.vm.containers(EDGE_SERVICE, include_stopped=True)
+            try:
+                self.vm.wait_healthy([c.id for c in started], self.health_timeout_s)
+            except HealthFailure as failure:
+                self.on_failed_containers(failure.containers)
+                raise
             self.stages.note("nginx: started")
             return
         if same_base(self.vm.image_layers(nginx[0].image_id), self.vm.image_layers(image)):

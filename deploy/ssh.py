@@ -11,6 +11,7 @@ import contextlib
 import io
 import shlex
 import socket
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,4 +149,14 @@ class Remote:
     def forward(self, local_port: int, remote_port: int) -> Iterator[None]:
         """127.0.0.1:local_port here reaches 127.0.0.1:remote_port on the VM."""
         with self._connection.forward_local(local_port, remote_port=remote_port):
+            # fabric listens from a thread: wait until it accepts before anyone connects.
+            deadline = time.monotonic() + 5
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", local_port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise DeployError(f"port forward to the VM's port {remote_port} failed") from None
+                    time.sleep(0.05)
             yield
