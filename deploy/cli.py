@@ -55,13 +55,17 @@ def cli(ctx: click.Context, config_path: Path) -> None:
     "--source", type=click.Path(path_type=Path, file_okay=False), default=".", show_default=True
 )
 @click.option("--allow-dirty", is_flag=True, help="Release a checkout with uncommitted changes.")
+@click.option("--image-prefix", default="", help="registry/namespace; default: the config's.")
+@click.option(
+    "--bake", is_flag=True, help="CI: docker buildx bake with cache, SBOM and provenance."
+)
 @pass_context
-def release(context: Context, source: Path, allow_dirty: bool) -> None:
+def release(
+    context: Context, source: Path, allow_dirty: bool, image_prefix: str, bake: bool
+) -> None:
     """Build every image at the checkout's sha, push it, mirror upstream images."""
-    config = context.config()
-    report = run_release(
-        source, config.registry.image_prefix, context.stages, allow_dirty=allow_dirty
-    )
+    prefix = image_prefix or context.config().registry.image_prefix
+    report = run_release(source, prefix, context.stages, allow_dirty=allow_dirty, bake=bake)
     click.echo(f"released {report.sha}: {len(report.pushed)} image tags pushed")
     for image, reason in report.left_out.items():
         click.echo(f"left out of this release: {image} ({reason[:120]})")

@@ -123,7 +123,9 @@ def _scalar(prometheus_url: str, query: str) -> float:
         response.raise_for_status()
         result = response.json()["data"]["result"]
     except requests.RequestException as error:
-        raise DeployError(f"Prometheus on the VM did not answer ({type(error).__name__})") from error
+        raise DeployError(
+            f"Prometheus on the VM did not answer ({type(error).__name__})"
+        ) from error
     except (ValueError, KeyError) as error:
         raise DeployError(f"Prometheus answered something unexpected: {error}") from error
     if not result:

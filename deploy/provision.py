@@ -107,10 +107,14 @@ def provision(config: Config, repo: Path, stages: Stages) -> None:
             )
         with stages.stage(f"release directories under {layout.root}"):
             for directory in (layout.root, layout.releases, layout.bundles):
-                admin.run(["install", "-d", "-m", "750", "-o", host.user, "-g", host.user, directory])
+                admin.run(
+                    ["install", "-d", "-m", "750", "-o", host.user, "-g", host.user, directory]
+                )
             # Mounted into nginx, whose unprivileged user must read them.
             for directory in (f"{layout.root}/nginx", layout.nginx_conf_d, layout.nginx_upstream_d):
-                admin.run(["install", "-d", "-m", "755", "-o", host.user, "-g", host.user, directory])
+                admin.run(
+                    ["install", "-d", "-m", "755", "-o", host.user, "-g", host.user, directory]
+                )
         with stages.stage("secrets (.env generated on the VM, kept there)"):
             admin.shell(secrets_script(layout.secrets_env, host.user))
             stages.note(f"{layout.secrets_env}: {', '.join(SECRETS)} (values never leave the VM)")

@@ -157,6 +157,8 @@ class Remote:
                     break
                 except OSError:
                     if time.monotonic() > deadline:
-                        raise DeployError(f"port forward to the VM's port {remote_port} failed") from None
+                        raise DeployError(
+                            f"port forward to the VM's port {remote_port} failed"
+                        ) from None
                     time.sleep(0.05)
             yield

@@ -51,9 +51,12 @@ def docker(*args: str, check: bool = True, input_text: str | None = None) -> str
 
 
 def exists(kind: str, name: str) -> bool:
-    return subprocess.run(
-        ["docker", kind, "inspect", name], capture_output=True, check=False
-    ).returncode == 0
+    return (
+        subprocess.run(
+            ["docker", kind, "inspect", name], capture_output=True, check=False
+        ).returncode
+        == 0
+    )
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,10 @@ class Rehearsal:
 
     def build_images(self) -> None:
         base = OFFLINE_BASE if exists("image", OFFLINE_BASE) else UPSTREAM_BASE
-        for image, dockerfile in ((VM_IMAGE, "vm.Dockerfile"), (REGISTRY_IMAGE, "registry.Dockerfile")):
+        for image, dockerfile in (
+            (VM_IMAGE, "vm.Dockerfile"),
+            (REGISTRY_IMAGE, "registry.Dockerfile"),
+        ):
             docker("build", "--quiet", "--build-arg", f"BASE={base}", "-t", image,
                    "-f", str(HERE / dockerfile), str(HERE))  # fmt: skip
 
@@ -122,17 +128,23 @@ class Rehearsal:
             )
         )
         key_file.chmod(0o600)
-        public = private.public_key().public_bytes(
-            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
-        ).decode()
+        public = (
+            private.public_key()
+            .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+            .decode()
+        )
         (self.workdir / "id_ed25519.pub").write_text(public + " rehearsal\n")
         return public
 
     def _wait_sshd(self) -> None:
         for _ in range(100):
-            if docker("exec", VM, "test", "-S", "/run/sshd.pid", check=False) == "" and subprocess.run(
-                ["docker", "exec", VM, "pgrep", "-x", "sshd"], capture_output=True, check=False
-            ).returncode == 0:
+            if (
+                docker("exec", VM, "test", "-S", "/run/sshd.pid", check=False) == ""
+                and subprocess.run(
+                    ["docker", "exec", VM, "pgrep", "-x", "sshd"], capture_output=True, check=False
+                ).returncode
+                == 0
+            ):
                 return
             time.sleep(0.2)
         raise RuntimeError("the VM's sshd did not start")
@@ -140,7 +152,9 @@ class Rehearsal:
     def _pin_host_key(self) -> None:
         """Out of band, as from a cloud console: the VM's host key, pinned before the first SSH."""
         public = docker("exec", VM, "cat", "/etc/ssh/ssh_host_ed25519_key.pub").split()
-        (self.workdir / "known_hosts").write_text(f"[127.0.0.1]:{SSH_PORT} {public[0]} {public[1]}\n")
+        (self.workdir / "known_hosts").write_text(
+            f"[127.0.0.1]:{SSH_PORT} {public[0]} {public[1]}\n"
+        )
 
     def _write_config(self) -> None:
         self.config_file.write_text(

@@ -32,7 +32,8 @@ class LoadLoop:
     base_url: str
     readers: int = 3
     pause_s: float = 0.03
-    create_every_s: float = 2.0
+    create_every_s: float = 3.0
+    max_links: int = 100
     samples: list[Sample] = field(default_factory=list)
     links: dict[str, str] = field(default_factory=dict)  # code -> url
     redirects: Counter[str] = field(default_factory=Counter)
@@ -53,7 +54,9 @@ class LoadLoop:
         url = f"https://example.org/rehearsal/{code}"
         started = time.monotonic()
         try:
-            response = session.post(f"{self.base_url}/api/links", json={"url": url, "alias": code}, timeout=10)
+            response = session.post(
+                f"{self.base_url}/api/links", json={"url": url, "alias": code}, timeout=10
+            )
             ok, detail = response.status_code == 201, str(response.status_code)
         except requests.RequestException as error:
             ok, detail = False, type(error).__name__
@@ -79,7 +82,10 @@ class LoadLoop:
             started = time.monotonic()
             try:
                 response = session.get(f"{self.base_url}/{code}", allow_redirects=False, timeout=10)
-                ok = response.status_code == 302 and response.headers.get("Location") == self.links[code]
+                ok = (
+                    response.status_code == 302
+                    and response.headers.get("Location") == self.links[code]
+                )
                 detail = str(response.status_code)
             except requests.RequestException as error:
                 ok, detail = False, type(error).__name__
@@ -91,7 +97,7 @@ class LoadLoop:
 
     def _writer(self) -> None:
         session = requests.Session()
-        while not self._stop.wait(self.create_every_s):
+        while not self._stop.wait(self.create_every_s) and len(self.links) < self.max_links:
             self.create_link(session)
 
     def start(self, initial_links: int = 5) -> None:
@@ -99,7 +105,9 @@ class LoadLoop:
         for _ in range(initial_links):
             if not self.create_link(session):
                 raise RuntimeError(f"cannot create links through {self.base_url}")
-        self._threads = [threading.Thread(target=self._reader, daemon=True) for _ in range(self.readers)]
+        self._threads = [
+            threading.Thread(target=self._reader, daemon=True) for _ in range(self.readers)
+        ]
         self._threads.append(threading.Thread(target=self._writer, daemon=True))
         for thread in self._threads:
             thread.start()

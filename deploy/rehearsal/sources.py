@@ -1,9 +1,9 @@
 """The rehearsal's four versions, as commits of a scratch repository made from this checkout:
 
-    A  this checkout's HEAD, as committed
-    B  A plus a harmless change to web (a new app image)
-    C  B with a readiness check that always answers 503: fails its health check
-    D  B with redirects slowed to 300 ms: healthy, but over the p99 objective
+A  this checkout's HEAD, as committed
+B  A plus a harmless change to web (a new app image)
+C  B with a readiness check that always answers 503: fails its health check
+D  B with redirects slowed to 300 ms: healthy, but over the p99 objective
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ def _replace_once(path: Path, old: str, new: str) -> None:
     if text.count(old) != 1:
         raise RuntimeError(f"rehearsal patch: {path.name} no longer has exactly one {old!r}")
     path.write_text(text.replace(old, new))
-
-
 
 
 def make_versions(checkout: Path, dest: Path) -> dict[str, str]:
