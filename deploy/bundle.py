@@ -36,7 +36,8 @@ class Bundle:
         for container in containers:
             log = f"{self.path}/{container.name}.log"
             self.remote.shell(
-                f"docker logs --timestamps {command_line([container.id])} > {command_line([log])} 2>&1",
+                command_line(["docker", "logs", "--timestamps", container.id])
+                + f" > {command_line([log])} 2>&1",
                 check=False,
             )
             self.files.append(f"{container.name}.log")

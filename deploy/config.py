@@ -44,7 +44,7 @@ class AppConfig:
     # The public entry the smoke checks use, as the controller reaches it.
     public_url: str
     # What the VM's nginx publishes: <bind>:<port> on the VM.
-    http_bind: str = "0.0.0.0"
+    http_bind: str = "0.0.0.0"  # noqa: S104 # the public entry: nginx publishes on every address
     http_port: int = 8080
     remote_dir: str = "/srv/linkpulse"
     # Good releases whose images are kept on the VM, safe from pruning, for a rollback.

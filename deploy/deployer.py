@@ -167,7 +167,8 @@ class Deployer:
             )
             where = self._save_bundle(reason)
             raise DeployError(
-                f"deploy of {sha[:12]} failed and was rolled back to {(previous or 'nothing')[:12]}: "
+                f"deploy of {sha[:12]} failed and was rolled back to "
+                f"{(previous or 'nothing')[:12]}: "
                 f"{reason} (bundle: {where})"
             ) from error
         self._succeeded(sha, "deploy", started, started_at, previous)
@@ -220,7 +221,8 @@ class Deployer:
             if not done[item.image]:
                 if item.service in REQUIRED_SERVICES:
                     raise DeployError(
-                        f"image {item.image} is not in the registry (unknown sha, or not released): "
+                        f"image {item.image} is not in the registry "
+                        "(unknown sha, or not released): "
                         "nothing on the VM was changed"
                     )
                 absent.add(item.service)
@@ -302,7 +304,7 @@ class Deployer:
             self.stages.note("no earlier release on this VM to roll back to")
             return
         with self.stages.stage(f"automatic rollback to {previous[:12]}"):
-            if not switched or switched == ["web"] and self._web_is(previous):
+            if not switched or (switched == ["web"] and self._web_is(previous)):
                 self.stages.note(f"nothing was switched: {previous[:12]} still serves")
                 return
             previous_images = self.release_images(previous)

@@ -29,13 +29,17 @@ def _of_revision(sha: str) -> str:
 def queries(sha: str, route: str, window_s: int, quantile: float) -> dict[str, str]:
     """PromQL for the new revision's request count, 5xx count and latency quantile."""
     selector = f'job="web", route="{route}"'
-    by_revision = _of_revision(sha)
+    errors = f'{selector}, status=~"5.."'
+    of_revision = _of_revision(sha)
+    window = f"[{window_s}s]"
+    counter = "linkpulse_http_requests_total"
+    buckets = "linkpulse_http_request_duration_seconds_bucket"
     return {
-        "requests": f"sum(increase(linkpulse_http_requests_total{{{selector}}}[{window_s}s]) * {by_revision})",
-        "errors": f'sum(increase(linkpulse_http_requests_total{{{selector}, status=~"5.."}}[{window_s}s]) * {by_revision})',
+        "requests": f"sum(increase({counter}{{{selector}}}{window}) * {of_revision})",
+        "errors": f"sum(increase({counter}{{{errors}}}{window}) * {of_revision})",
         "latency": (
-            f"histogram_quantile({quantile}, sum by (le) ("
-            f"rate(linkpulse_http_request_duration_seconds_bucket{{{selector}}}[{window_s}s]) * {by_revision}))"
+            f"histogram_quantile({quantile}, sum by (le) "
+            f"(rate({buckets}{{{selector}}}{window}) * {of_revision}))"
         ),
     }
 
@@ -89,7 +93,8 @@ def judge(figures: Figures, limits: Limits, elapsed_s: float) -> Verdict:
         breaches.append(f"error ratio {figures.error_ratio:.2%} > {limits.error_ratio:.2%}")
     if enough and not math.isnan(figures.latency_s) and figures.latency_s > limits.latency_s:
         breaches.append(
-            f"p{limits.quantile * 100:g} {figures.latency_s * 1000:.0f} ms > {limits.latency_s * 1000:.0f} ms"
+            f"p{limits.quantile * 100:g} {figures.latency_s * 1000:.0f} ms > "
+            f"{limits.latency_s * 1000:.0f} ms"
         )
     if breaches:
         return Verdict(True, False, "SLO check failed: " + "; ".join(breaches))
@@ -150,6 +155,7 @@ def run_gate(
     route: str,
     limits: Limits,
     echo: Callable[[str], None],
+    *,
     poll_s: float = 5.0,
 ) -> tuple[Verdict, Figures, list[dict[str, object]]]:
     """Poll until decided; returns the verdict, the last figures and every reading."""

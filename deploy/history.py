@@ -64,7 +64,8 @@ def format_table(records: Sequence[Record]) -> str:
     for r in records:
         detail = r.who + (f" / {r.reason}" if r.reason else "")
         lines.append(
-            f"{r.started:<25} {r.action:<8} {r.sha[:12]:<12} {r.outcome:<11} {r.duration_s:>6.1f}s  {detail}"
+            f"{r.started:<25} {r.action:<8} {r.sha[:12]:<12} {r.outcome:<11} "
+            f"{r.duration_s:>6.1f}s  {detail}"
         )
     return "\n".join(lines)
 

@@ -9,11 +9,12 @@ silently, because the VM may be half-switched.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 from deploy.errors import DeployError
-from deploy.ssh import Remote, command_line
+from deploy.ssh import Remote
 
 
 @dataclass(frozen=True)
@@ -71,11 +72,13 @@ class DeployLock:
         return None
 
     def acquire(self, info: LockInfo) -> None:
-        line = f"mkdir {command_line([self.path])} 2>/dev/null && cat > {command_line([self.holder_file])}"
-        result = self.remote.shell(line, check=False, stdin=info.to_json())
-        if result.ok:
+        if self.remote.run(["mkdir", self.path], check=False).ok:
+            self.remote.write_file(self.holder_file, info.to_json())
             return
         holder = self.read()
+        if holder is not None and holder.owner.startswith("unknown"):
+            time.sleep(1.0)  # taken a moment ago: its holder file is being written
+            holder = self.read()
         now = datetime.now(UTC)
         described = holder.describe(now) if holder else "held (holder unknown)"
         raise DeployError(

@@ -55,7 +55,8 @@ def secrets_script(path: str, owner: str) -> str:
     ]
     for name in SECRETS:
         lines.append(
-            f"  printf '%s=%s\\n' {name} \"$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \\n')\""
+            f"  printf '%s=%s\\n' {name} "
+            "\"$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \\n')\""
             f" >> {command_line([path])}.tmp"
         )
     lines += [
@@ -120,12 +121,14 @@ def provision(config: Config, repo: Path, stages: Stages) -> None:
             stages.note(f"{layout.secrets_env}: {', '.join(SECRETS)} (values never leave the VM)")
     finally:
         admin.close()
-    with stages.stage(f"check: {host.user} logs in and reaches the engine"):
-        with Remote(
+    with (
+        stages.stage(f"check: {host.user} logs in and reaches the engine"),
+        Remote(
             host.address, host.port, host.user, host.identity_file, host.known_hosts
-        ) as deploy_user:
-            version = deploy_user.run(
-                ["docker", "info", "--format", "{{.ServerVersion}}"]
-            ).stdout.strip()
-            compose = deploy_user.run(["docker", "compose", "version", "--short"]).stdout.strip()
-            stages.note(f"engine {version}, compose {compose}")
+        ) as deploy_user,
+    ):
+        version = deploy_user.run(
+            ["docker", "info", "--format", "{{.ServerVersion}}"]
+        ).stdout.strip()
+        compose = deploy_user.run(["docker", "compose", "version", "--short"]).stdout.strip()
+        stages.note(f"engine {version}, compose {compose}")

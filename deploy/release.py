@@ -63,7 +63,7 @@ def release(
     stages.note(f"release {sha} ({', '.join(tags) or 'no extra tags'}) to {prefix}")
     if bake:
         with stages.stage("buildx bake: build and push by sha (cache, SBOM, provenance)"):
-            _bake(repo, images, build_env, tags, report, stages)
+            _bake(repo, images=images, env=build_env, tags=tags, report=report, stages=stages)
     else:
         with stages.stage("build images"):
             built = _build(repo, images, build_env, report, stages)
@@ -102,9 +102,9 @@ def _build(
     for item in _unique(i for i in images if i.built):
         result = _docker("compose", "build", "--quiet", item.service, cwd=repo, env=env)
         if result.returncode != 0:
-            reason = _last_line(result)
+            reason = _missing_base(repo, item.service, env) or _last_line(result)
             report.left_out[item.image] = reason
-            stages.note(f"left out: {item.image}: cannot be built here ({reason[:160]})")
+            stages.note(f"left out: {item.image}: {reason[:160]}")
             continue
         stages.note(f"built {item.image}")
         built.append(item.image)
@@ -113,6 +113,7 @@ def _build(
 
 def _bake(
     repo: Path,
+    *,
     images: list[ServiceImage],
     env: dict[str, str],
     tags: list[str],
@@ -140,6 +141,26 @@ def _bake(
             if tagged.returncode != 0:
                 raise DeployError(f"tag {ref}: {_last_line(tagged)}")
             report.pushed.append(ref)
+
+
+def _missing_base(repo: Path, service: str, env: dict[str, str]) -> str:
+    """Why a build failed, when the reason is a base image this machine cannot get."""
+    config = source.compose_config(
+        repo / "docker-compose.yml", env["IMAGE_PREFIX"], env["IMAGE_TAG"]
+    )
+    build = config["services"][service].get("build", {})
+    dockerfile = Path(build.get("context", repo)) / build.get("dockerfile", "Dockerfile")
+    try:
+        lines = dockerfile.read_text().splitlines()
+    except OSError:
+        return ""
+    for line in lines:
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].upper() == "FROM" and "$" not in parts[1]:
+            base = parts[1]
+            if _docker("image", "inspect", base, cwd=repo).returncode != 0:
+                return f"its base image {base} cannot be pulled here"
+    return ""
 
 
 def _push(repo: Path, image: str, extra: list[str], report: ReleaseReport, stages: Stages) -> None:

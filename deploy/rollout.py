@@ -21,7 +21,7 @@ from deploy.layout import Layout
 from deploy.plan import DATA_SERVICES, EDGE_SERVICE, ServiceImage, render_upstream
 from deploy.ssh import command_line
 from deploy.stages import Stages, format_duration
-from deploy.vm import Container, HealthFailure, Vm
+from deploy.vm import Container, HealthCheckError, Vm
 
 SHUTTING_DOWN = "worker process is shutting down"
 
@@ -96,7 +96,7 @@ class Rollout:
             raise DeployError(f"compose started no new {service} container")
         try:
             healthy = self.vm.wait_healthy([c.id for c in new], self.health_timeout_s)
-        except HealthFailure as failure:
+        except HealthCheckError as failure:
             self.on_failed_containers(failure.containers)
             self.vm.remove_now(failure.containers)
             self.stages.note(f"{service}: new container removed; the old one never left service")
@@ -166,7 +166,7 @@ class Rollout:
             started = self.vm.containers(EDGE_SERVICE, include_stopped=True)
             try:
                 self.vm.wait_healthy([c.id for c in started], self.health_timeout_s)
-            except HealthFailure as failure:
+            except HealthCheckError as failure:
                 self.on_failed_containers(failure.containers)
                 raise
             self.stages.note("nginx: started")

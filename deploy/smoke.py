@@ -22,7 +22,7 @@ def _expect(response: requests.Response, status: int, what: str) -> None:
 
 
 def smoke(public_url: str, timeout_s: float = 5.0) -> list[str]:
-    """Runs the checks; returns one line per check passed, raises DeployError on the first failure."""
+    """Runs the checks; one line per check passed; DeployError on the first failure."""
     passed = []
     try:
         _expect(
@@ -44,7 +44,8 @@ def smoke(public_url: str, timeout_s: float = 5.0) -> list[str]:
             _expect(followed, 302, f"HEAD /{alias}")
             if followed.headers.get("Location") != target:
                 raise DeployError(
-                    f"smoke check failed: /{alias} redirects to {followed.headers.get('Location')!r}"
+                    f"smoke check failed: /{alias} redirects to "
+                    f"{followed.headers.get('Location')!r}"
                 )
             passed.append("create + follow a link")
         finally:

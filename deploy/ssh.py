@@ -80,7 +80,7 @@ class Remote:
         except paramiko.SSHException as error:
             # RejectPolicy: "Server '[host]:port' not found in known_hosts".
             raise DeployError(f"{self.label}: {error} (host key not pinned: refusing)") from error
-        except (OSError, socket.timeout) as error:
+        except (TimeoutError, OSError) as error:
             raise DeployError(f"{self.label}: host unreachable: {error}") from error
 
     def close(self) -> None:

@@ -35,7 +35,8 @@ def report(config: Config, remote: Remote) -> str:
     lines = [f"host {remote.label}", f"current release: {current}"]
     for container in vm.containers(include_stopped=True):
         lines.append(
-            f"  {container.service:<15} {container.name:<28} {container.tag[:12] or container.image:<14} "
+            f"  {container.service:<15} {container.name:<28} "
+            f"{container.tag[:12] or container.image:<14} "
             f"{container.status:<8} {container.health}"
         )
     try:

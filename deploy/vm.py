@@ -66,7 +66,7 @@ def parse_inspect(text: str) -> list[Container]:
     return sorted(containers, key=lambda c: c.name)
 
 
-class HealthFailure(DeployError):
+class HealthCheckError(DeployError):
     def __init__(self, message: str, containers: Sequence[Container]) -> None:
         super().__init__(message)
         self.containers = list(containers)
@@ -130,14 +130,14 @@ class Vm:
                 on_poll(current)
             bad = [c for c in current if c.health == "unhealthy" or c.status in ("exited", "dead")]
             if len(current) < len(ids):
-                raise HealthFailure("a new container disappeared while starting", current)
+                raise HealthCheckError("a new container disappeared while starting", current)
             if bad:
                 names = ", ".join(f"{c.name} ({c.status}, {c.health})" for c in bad)
-                raise HealthFailure(f"health check failed: {names}", current)
+                raise HealthCheckError(f"health check failed: {names}", current)
             if all(c.health == "healthy" for c in current):
                 return current
             if time.monotonic() > deadline:
-                raise HealthFailure(f"not healthy within {timeout_s:.0f}s", current)
+                raise HealthCheckError(f"not healthy within {timeout_s:.0f}s", current)
             time.sleep(1.0)
 
     def stop(self, containers: Sequence[Container], grace_s: int) -> None:

@@ -36,7 +36,8 @@ def main() -> int:
         chart = args.chart or workdir / "rehearsal.png"
         draw(list(runner.load.samples), runner.summary.steps, chart)
         print(
-            f"rehearsal: summary {workdir / 'summary.json'}, chart {chart}, log {workdir / 'rehearsal.log'}"
+            f"rehearsal: summary {workdir / 'summary.json'}, chart {chart}, "
+            f"log {workdir / 'rehearsal.log'}"
         )
         if not args.keep:
             runner.rehearsal.teardown()

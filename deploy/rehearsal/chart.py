@@ -10,10 +10,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from deploy.rehearsal.load import Sample  # noqa: E402
-from deploy.rehearsal.scenario import Step  # noqa: E402
+from deploy.rehearsal.load import Sample
+from deploy.rehearsal.scenario import Step
 
 
 def per_second(samples: list[Sample]) -> tuple[list[int], list[int], list[int], list[float]]:
@@ -56,7 +56,7 @@ def draw(samples: list[Sample], steps: list[Step], path: Path) -> None:
     top.set_ylim(bottom=0)
     bottom.plot(seconds, p99, color="tab:purple", linewidth=1, label="client-side p99 per second")
     bottom.set_ylabel("p99 latency (ms)")
-    bottom.set_xlabel("seconds since the load started")
+    bottom.set_xlabel("seconds since the rehearsal started")
     bottom.set_yscale("log")
     colours = {"deploy": "tab:green", "rollback": "tab:orange"}
     for step in steps:
@@ -71,8 +71,9 @@ def draw(samples: list[Sample], steps: list[Step], path: Path) -> None:
         for axis in (top, bottom):
             axis.axvspan(step.started_at, step.ended_at, color=colour, alpha=0.12)
         label = f"{step.name}\n{'rolled back' if failed_step else 'ok'}, {step.duration_s:.0f}s"
-        top.annotate(label, xy=(step.started_at, 1.0), xycoords=("data", "axes fraction"), fontsize=7,
-                     va="bottom", rotation=0)  # fmt: skip
+        top.annotate(
+            label, xy=(step.started_at, 1.0), xycoords=("data", "axes fraction"), fontsize=7
+        )
     top.legend(loc="lower right", fontsize=8)
     bottom.legend(loc="upper right", fontsize=8)
     figure.suptitle(

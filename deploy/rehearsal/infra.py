@@ -59,6 +59,20 @@ def exists(kind: str, name: str) -> bool:
     )
 
 
+def new_ed25519() -> tuple[bytes, str]:
+    """A fresh key pair: the private key in OpenSSH format, the public key as one line."""
+    private = Ed25519PrivateKey.generate()
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption(),
+    )
+    public = private.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
+    return pem, public.decode()
+
+
 @dataclass(frozen=True)
 class Rehearsal:
     workdir: Path
@@ -117,22 +131,11 @@ class Rehearsal:
 
     def _keys(self) -> str:
         """One ed25519 key for the admin (provision) and the deploy user; returns the public key."""
-        private = Ed25519PrivateKey.generate()
+        private, public = new_ed25519()
         key_file = self.workdir / "id_ed25519"
         key_file.unlink(missing_ok=True)
-        key_file.write_bytes(
-            private.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.OpenSSH,
-                serialization.NoEncryption(),
-            )
-        )
+        key_file.write_bytes(private)
         key_file.chmod(0o600)
-        public = (
-            private.public_key()
-            .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
-            .decode()
-        )
         (self.workdir / "id_ed25519.pub").write_text(public + " rehearsal\n")
         return public
 
@@ -158,7 +161,7 @@ class Rehearsal:
 
     def _write_config(self) -> None:
         self.config_file.write_text(
-            f"""# Written by the rehearsal (deploy/rehearsal/infra.py); deploy/example.toml explains each key.
+            f"""# Written by deploy/rehearsal/infra.py; deploy/example.toml explains every key.
 [host]
 address = "127.0.0.1"
 port = {SSH_PORT}

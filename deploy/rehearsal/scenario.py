@@ -128,7 +128,8 @@ class Runner:
         self.summary.steps.append(record)
         print(
             f"rehearsal: {name}: exit {record.exit_code} in {record.duration_s}s, "
-            f"{record.failed_requests} of {record.requests} requests failed | {record.last_line[:200]}",
+            f"{record.failed_requests} of {record.requests} requests failed | "
+            f"{record.last_line[:200]}",
             flush=True,
         )
         return record
@@ -140,9 +141,20 @@ class Runner:
         passwords = self.rehearsal.start()
         self.rehearsal.docker_config.mkdir(parents=True, exist_ok=True)
         login = subprocess.run(
-            ["docker", "login", "--username", infra.PUSH_USER, "--password-stdin", f"127.0.0.1:{infra.REGISTRY_PORT}"],
-            input=passwords[infra.PUSH_USER], capture_output=True, text=True, env=self.env, check=False,
-        )  # fmt: skip
+            [
+                "docker",
+                "login",
+                "--username",
+                infra.PUSH_USER,
+                "--password-stdin",
+                f"127.0.0.1:{infra.REGISTRY_PORT}",
+            ],
+            input=passwords[infra.PUSH_USER],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            check=False,
+        )
         if login.returncode != 0:
             raise RuntimeError(f"CI's registry login failed: {login.stderr.strip()}")
         self.summary.versions = sources.make_versions(self.repo, self.src)
@@ -184,12 +196,16 @@ class Runner:
         self.summary.check("2: traffic ends on B", self._reports(v["B"]))
 
         c = self.step("3 deploy C (fails health check)", "deploy", v["C"], *src)
-        self.summary.check("3: C is refused, rolled back, zero failed requests",
-                           c.exit_code != 0 and "health check" in c.last_line and c.failed_requests == 0)  # fmt: skip
+        self.summary.check(
+            "3: C is refused, rolled back, zero failed requests",
+            c.exit_code != 0 and "health check" in c.last_line and c.failed_requests == 0,
+        )
         self.summary.check("3: B still serves after C", self._reports(v["B"]))
         d = self.step("3 deploy D (fails SLO check)", "deploy", v["D"], *src)
-        self.summary.check("3: D is rolled back by the SLO check, zero failed requests",
-                           d.exit_code != 0 and "SLO check failed" in d.last_line and d.failed_requests == 0)  # fmt: skip
+        self.summary.check(
+            "3: D is rolled back by the SLO check, zero failed requests",
+            d.exit_code != 0 and "SLO check failed" in d.last_line and d.failed_requests == 0,
+        )
         self.summary.check("3: B still serves after D", self._reports(v["B"]))
 
         self._bad_inputs()
@@ -214,7 +230,7 @@ class Runner:
             time.sleep(0.5)
 
     def _reports(self, sha: str) -> bool:
-        """`status` shows the sha as current, and web's build info (in Prometheus) reports only it."""
+        """`status` shows the sha as current, and web's build info in Prometheus reports only it."""
         for _ in range(30):  # Prometheus learns of a new target within its DNS refresh + scrape
             result = self.tool("status")
             lines = result.stdout.splitlines()
@@ -228,9 +244,14 @@ class Runner:
 
     def _redis_identity(self) -> str:
         return infra.docker(
-            "exec", infra.VM, "docker", "inspect", "--format", "{{.Id}} {{.State.StartedAt}} {{.RestartCount}}",
+            "exec",
+            infra.VM,
+            "docker",
+            "inspect",
+            "--format",
+            "{{.Id}} {{.State.StartedAt}} {{.RestartCount}}",
             "linkpulse-redis-1",
-        ).strip()  # fmt: skip
+        ).strip()
 
     def _vm_state(self) -> str:
         containers = infra.docker(
@@ -241,7 +262,7 @@ class Runner:
             infra.VM,
             "sh",
             "-c",
-            "cat /srv/linkpulse/current; wc -l < /srv/linkpulse/history.jsonl; ls /srv/linkpulse/releases",
+            "cd /srv/linkpulse && cat current && wc -l < history.jsonl && ls releases",
         )
         return "".join(sorted(containers.splitlines(keepends=True))) + files
 
@@ -250,15 +271,28 @@ class Runner:
         before = self._vm_state()
         cases = {
             "unknown sha": (["deploy", "0" * 40, "--source", str(self.src)], "unknown sha", None),
-            "not a sha": (["deploy", "main", "--source", str(self.src)], "not a full git sha", None),
-            "missing image": (["deploy", self._unreleased_commit(), "--source", str(self.src)], "not in the registry", None),
+            "not a sha": (
+                ["deploy", "main", "--source", str(self.src)],
+                "not a full git sha",
+                None,
+            ),
+            "missing image": (
+                ["deploy", self._unreleased_commit(), "--source", str(self.src)],
+                "not in the registry",
+                None,
+            ),
             "unreachable host": (["status"], "unreachable", self._config_with(port=1)),
-            "wrong host key": (["status"], "host key", self._config_with(known_hosts=self._wrong_known_hosts())),
+            "wrong host key": (
+                ["status"],
+                "host key",
+                self._config_with(known_hosts=self._wrong_known_hosts()),
+            ),
             "registry refuses the login": (
-                ["deploy", self.summary.versions["A"], "--source", str(self.src)], "refused the login",
+                ["deploy", self.summary.versions["A"], "--source", str(self.src)],
+                "refused the login",
                 self._config_with(password_file=self._wrong_password()),
             ),
-        }  # fmt: skip
+        }
         self.load.set_phase("bad inputs")
         for name, (args, expected, config) in cases.items():
             result = self.tool(*args, config=config)
@@ -273,21 +307,17 @@ class Runner:
         self.summary.check("bad inputs changed nothing on the VM", self._vm_state() == before)
 
     def _unreleased_commit(self) -> str:
-        subprocess.run(["git", *sources.GIT_IDENTITY, "commit", "-q", "--allow-empty", "-m", "never released"],
-                       cwd=self.src, check=True)  # fmt: skip
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=self.src, capture_output=True, text=True,
-                              check=True).stdout.strip()  # fmt: skip
+        subprocess.run(
+            ["git", *sources.GIT_IDENTITY, "commit", "-q", "--allow-empty", "-m", "never released"],
+            cwd=self.src,
+            check=True,
+        )
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=self.src, capture_output=True, text=True, check=True
+        ).stdout.strip()
 
     def _wrong_known_hosts(self) -> Path:
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-        other = (
-            Ed25519PrivateKey.generate()
-            .public_key()
-            .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
-            .decode()
-        )
+        _, other = infra.new_ed25519()
         path = self.workdir / "known_hosts.wrong"
         path.write_text(f"[127.0.0.1]:{infra.SSH_PORT} {other}\n")
         return path
@@ -297,8 +327,13 @@ class Runner:
         path.write_text("not-the-password\n")
         return path
 
-    def _config_with(self, *, port: int | None = None, known_hosts: Path | None = None,
-                     password_file: Path | None = None) -> Path:  # fmt: skip
+    def _config_with(
+        self,
+        *,
+        port: int | None = None,
+        known_hosts: Path | None = None,
+        password_file: Path | None = None,
+    ) -> Path:
         text = self.rehearsal.config_file.read_text()
         if port is not None:
             text = text.replace(f"port = {infra.SSH_PORT}", f"port = {port}")
@@ -313,7 +348,7 @@ class Runner:
         return path
 
     def _rollback_with_concurrent_deploy(self) -> None:
-        """`rollback` (to A, the last good release before B) while a second deploy tries its luck."""
+        """`rollback` (to A, the last good release before B) while a second deploy tries it."""
         refused: dict[str, object] = {}
 
         def second_deploy() -> None:
@@ -329,21 +364,36 @@ class Runner:
         thread.start()
         rollback = self.step("4 rollback (to A)", "rollback")
         thread.join(timeout=60)
-        self.summary.check("4: rollback succeeds with zero failed requests",
-                           rollback.exit_code == 0 and rollback.failed_requests == 0)  # fmt: skip
+        self.summary.check(
+            "4: rollback succeeds with zero failed requests",
+            rollback.exit_code == 0 and rollback.failed_requests == 0,
+        )
         line = str(refused.get("line", ""))
         self.summary.notes["concurrent deploy"] = line
         self.summary.check(
             "4: a concurrent deploy is refused at once, naming the lock's holder",
-            refused.get("exit") == 1 and "deploy lock" in line and "rehearsal" in line
+            refused.get("exit") == 1
+            and "deploy lock" in line
+            and "rehearsal" in line
             and float(str(refused.get("s", 99))) < 10,
-        )  # fmt: skip
+        )
 
     def _lock_held(self) -> bool:
-        return subprocess.run(
-            ["docker", "exec", infra.VM, "test", "-f", "/srv/linkpulse/deploy.lock/holder.json"],
-            capture_output=True, check=False,
-        ).returncode == 0  # fmt: skip
+        return (
+            subprocess.run(
+                [
+                    "docker",
+                    "exec",
+                    infra.VM,
+                    "test",
+                    "-f",
+                    "/srv/linkpulse/deploy.lock/holder.json",
+                ],
+                capture_output=True,
+                check=False,
+            ).returncode
+            == 0
+        )
 
     def _clicks_equal_redirects(self) -> None:
         self.load.set_phase("drain")

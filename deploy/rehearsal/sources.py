@@ -57,7 +57,8 @@ def make_versions(checkout: Path, dest: Path) -> dict[str, str]:
         "def readyz() -> Response:\n",
         "def readyz() -> Response:\n"
         "    if __name__:  # rehearsal release C: a broken build that never becomes ready\n"
-        '        return Response(\'{"error": "rehearsal: broken build"}\', 503, mimetype="application/json")\n',
+        '        return Response(\'{"error": "rehearsal: broken build"}\', 503,'
+        ' mimetype="application/json")\n',
     )
     _git(dest, "commit", "-q", "-am", "C: fails its health check")
     shas["C"] = _git(dest, "rev-parse", "HEAD")
