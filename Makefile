@@ -63,6 +63,49 @@ lock: ## re-resolve requirements/*.lock (needs network to the package index)
 	@test -x build/uv/bin/uv || { $(PYTHON) -m venv build/uv && build/uv/bin/pip install --quiet uv==$(UV_VERSION); }
 	build/uv/bin/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --no-header -q -o requirements/runtime.lock
 	build/uv/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes --no-header -q -o requirements/dev.lock
+	build/uv/bin/uv pip compile requirements/loadtest.in --universal --python-version 3.11 --generate-hashes --no-header -q -o requirements/loadtest.lock
+
+# --- Load tests (docs/loadtesting.md) ------------------------------------------------------------
+# Host-side runs target the running stack's published ports unless LOADTEST_HOST /
+# LOADTEST_PROMETHEUS_URL say otherwise; every other LOADTEST_* setting passes through.
+published_url = $(shell test -f .env && docker compose port $(1) $(2) 2>/dev/null | head -n 1 | sed 's|^0\.0\.0\.0:|127.0.0.1:|; s|^|http://|')
+LOADTEST_WHEELS := build/loadtest-wheels
+WORKERS ?= 2
+
+.PHONY: loadtest loadtest-ui loadtest-wheels loadtest-distributed
+
+loadtest: venv ## headless Locust run against the running stack, SLO gates on; results in loadtest/results/
+	LOADTEST_HOST=$${LOADTEST_HOST:-$(call published_url,nginx,8080)} \
+	LOADTEST_PROMETHEUS_URL=$${LOADTEST_PROMETHEUS_URL:-$(call published_url,prometheus,9090)} \
+	$(BIN)/python -m loadtest run
+
+loadtest-ui: venv ## Locust's web UI on 127.0.0.1:8089 against the running stack
+	LOADTEST_HOST=$${LOADTEST_HOST:-$(call published_url,nginx,8080)} \
+	LOADTEST_PROMETHEUS_URL=$${LOADTEST_PROMETHEUS_URL:-$(call published_url,prometheus,9090)} \
+	$(BIN)/python -m loadtest ui
+
+$(LOADTEST_WHEELS)/.complete: requirements/loadtest.lock | venv
+	@echo "wheels: downloading the Locust image's wheels (cp313, hash-checked) into $(LOADTEST_WHEELS)/"
+	@rm -rf $(LOADTEST_WHEELS) && mkdir -p $(LOADTEST_WHEELS)
+	$(BIN)/pip download --quiet --no-deps $(WHEEL_TARGET) --require-hashes \
+		-r requirements/loadtest.lock --dest $(LOADTEST_WHEELS)
+	@touch $@
+
+loadtest-wheels: $(LOADTEST_WHEELS)/.complete
+
+# Workers first (they wait for the master), then the master in the foreground: its exit code is
+# the gates' verdict. The results folder is writable by the image's unprivileged user.
+loadtest-distributed: engine loadtest-wheels ## Locust master + WORKERS (2) workers inside the running stack; one combined report
+	@test -f .env || { echo "loadtest-distributed: no .env: start the stack with make up"; exit 1; }
+	GIT_REVISION=$(GIT_REVISION) $(COMPOSE) --profile loadtest build locust-master locust-worker
+	results=loadtest/results/$$(date -u +%Y%m%dT%H%M%SZ)-distributed; \
+	install -d -m 0777 $$results; \
+	export LOADTEST_RESULTS=./$$results LOADTEST_WORKERS=$(WORKERS); \
+	$(COMPOSE) --profile loadtest up --detach --no-deps --scale locust-worker=$(WORKERS) locust-worker; \
+	status=0; $(COMPOSE) --profile loadtest run --rm --no-deps --use-aliases locust-master || status=$$?; \
+	$(COMPOSE) --profile loadtest rm --stop --force locust-worker; \
+	$(BIN)/python -m loadtest chart $$results && echo "chart: $$results/chart.png"; \
+	exit $$status
 
 # --- Container stack (docs/containers.md) ----------------------------------------------------
 # Every compose command runs from the repository root, where .env (made by scripts/stack-env.sh)
@@ -120,13 +163,33 @@ clean: ## remove the stack with its volumes (all data!); asks first unless FORCE
 	fi; \
 	$(COMPOSE) down --volumes --remove-orphans
 
-test-stack: venv ## stack tier: fresh `make up`, then tests/stack against 127.0.0.1 ports
+# The stack tier runs a stack of its own beside the user's: its own project name, env file (with
+# its own secrets), ports, edge subnet and image tag, so a stack started by `make up` keeps its
+# containers, data and ports. It checks that too: the user's project must look the same after.
+TEST_STACK_PROJECT := linkpulse-test
+TEST_STACK_ENV := $(CURDIR)/build/test-stack.env
+TEST_STACK_SETTINGS := HTTP_BIND=127.0.0.1 HTTP_PORT=18080 PROMETHEUS_PORT=19090 \
+	ALERTMANAGER_PORT=19093 GRAFANA_PORT=13000 EDGE_SUBNET=198.18.81.0/24 \
+	NGINX_EDGE_IP=198.18.81.10 LOADGEN_SUBNET=198.18.91.0/24 IMAGE_TAG=test \
+	RATE_LIMIT_EXEMPT=198.18.81.1/32
+USER_STACK_PROJECT := linkpulse
+
+test-stack: export COMPOSE_PROJECT_NAME := $(TEST_STACK_PROJECT)
+test-stack: export COMPOSE_ENV_FILES := $(TEST_STACK_ENV)
+test-stack: export STACK_ENV_FILE := $(TEST_STACK_ENV)
+test-stack: export STACK_ENV_SETTINGS := $(TEST_STACK_SETTINGS)
+test-stack: venv deps ## stack tier: its own stack (project linkpulse-test, port 18080), then tests/stack
 	@scripts/docker-engine.sh
 	@scripts/stack-env.sh >/dev/null
+	@scripts/project-fingerprint.sh $(USER_STACK_PROJECT) >build/user-stack.before
 	$(COMPOSE) down --remove-orphans
 	$(MAKE) --no-print-directory up
 	status=0; $(PYTEST) -m stack tests/stack || status=$$?; \
-	$(COMPOSE) down --remove-orphans; exit $$status
+	$(COMPOSE) down --remove-orphans; \
+	scripts/project-fingerprint.sh $(USER_STACK_PROJECT) >build/user-stack.after; \
+	if ! diff -u build/user-stack.before build/user-stack.after; then \
+		echo "test-stack: the user's stack ($(USER_STACK_PROJECT)) changed during the stack tier"; status=1; \
+	fi; exit $$status
 
 # --- Delivery (docs/deploy.md): the deploy tool, CI's thin entry points, the rehearsal ---------
 DEPLOY := $(BIN)/python -m deploy

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test tiers and benchmarks run for real: redis-server,
-# Chromium + ChromeDriver, wrk, redis-benchmark, nginx, promtool, amtool.
+# Chromium + ChromeDriver, wrk, redis-benchmark, nginx, promtool, amtool, and curl (the stack
+# tier's floods use its --parallel).
 # Idempotent; quiet when all are present.
 set -euo pipefail
 
@@ -13,6 +14,7 @@ declare -A wanted=(
   [nginx]=nginx
   [promtool]=prometheus
   [amtool]=prometheus-alertmanager
+  [curl]=curl
 )
 missing=()
 for cmd in "${!wanted[@]}"; do

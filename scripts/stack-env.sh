@@ -2,6 +2,8 @@
 # Prepares .env for the compose stack: secrets on first run, and the image path.
 #
 #   1. .env missing: copy .env.example and fill every secret with a fresh random value.
+#      STACK_ENV_FILE names another file instead of .env (the stack tier's own, see Makefile),
+#      and STACK_ENV_SETTINGS ("KEY=VALUE KEY=VALUE") sets values in it on every run.
 #   2. Choose the image path and record it as COMPOSE_FILE in .env, so that `make` and a plain
 #      `docker compose ...` agree on it:
 #        upstream  docker-compose.yml                            (pinned upstream images)
@@ -14,7 +16,7 @@ set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO_ROOT"
 
-ENV_FILE=.env
+ENV_FILE=${STACK_ENV_FILE:-.env}
 # Any pinned upstream image the stack runs unchanged will do; redis is the smallest.
 PROBE_IMAGE=redis:8.0.2
 STAND_IN_LABEL=org.linkpulse.stand-in
@@ -23,16 +25,36 @@ say() { echo "stack-env: $*" >&2; }
 
 random_secret() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 
+# set_setting FILE KEY VALUE: replace KEY's line in FILE, or append it.
+set_setting() {
+  if grep -q "^$2=" "$1"; then
+    sed -i "s|^$2=.*|$2=$3|" "$1"
+  else
+    printf '%s=%s\n' "$2" "$3" >>"$1"
+  fi
+}
+
 create_env_file() {
   [ -f "$ENV_FILE" ] && return 0
   say "creating $ENV_FILE from .env.example with new random secrets"
   local secret
+  mkdir -p "$(dirname "$ENV_FILE")"
   cp .env.example "$ENV_FILE.tmp"
   for secret in REDIS_PASSWORD VISITOR_HASH_SALT GRAFANA_ADMIN_PASSWORD; do
-    sed -i "s/^$secret=.*/$secret=$(random_secret)/" "$ENV_FILE.tmp"
+    set_setting "$ENV_FILE.tmp" "$secret" "$(random_secret)"
   done
   chmod 600 "$ENV_FILE.tmp"
   mv "$ENV_FILE.tmp" "$ENV_FILE"
+}
+
+apply_settings() {
+  local setting
+  for setting in ${STACK_ENV_SETTINGS:-}; do
+    case "$setting" in
+      *=*) set_setting "$ENV_FILE" "${setting%%=*}" "${setting#*=}" ;;
+      *) echo "stack-env: STACK_ENV_SETTINGS entry '$setting' is not KEY=VALUE" >&2; exit 1 ;;
+    esac
+  done
 }
 
 choose_path() {
@@ -66,15 +88,13 @@ choose_path() {
 record_compose_file() {
   local files=docker-compose.yml
   [ "$1" = offline ] && files=docker-compose.yml:docker-compose.offline.yml
-  if grep -q '^COMPOSE_FILE=' "$ENV_FILE"; then
-    sed -i "s|^COMPOSE_FILE=.*|COMPOSE_FILE=$files|" "$ENV_FILE"
-  else
-    printf '\n# Written by scripts/stack-env.sh: the image path of this machine.\nCOMPOSE_FILE=%s\n' \
-      "$files" >>"$ENV_FILE"
-  fi
+  grep -q '^COMPOSE_FILE=' "$ENV_FILE" ||
+    printf '\n# Written by scripts/stack-env.sh: the image path of this machine.\n' >>"$ENV_FILE"
+  set_setting "$ENV_FILE" COMPOSE_FILE "$files"
 }
 
 create_env_file
+apply_settings
 path=$(choose_path)
 record_compose_file "$path"
 echo "$path"

@@ -8,6 +8,7 @@ to those lines fails here instead of silently testing something else.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -21,6 +22,19 @@ from tests.processes import stop_process
 from tests.redis_server import free_port
 
 MIME_TYPES = Path("/etc/nginx/mime.types")
+
+
+def render_limits(runtime_dir: Path, limits: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run the image's render-limits.sh the way its entrypoint does, into RUNTIME_DIR."""
+    environment = {"PATH": os.environ["PATH"], "NGINX_RUNTIME_DIR": str(runtime_dir), **limits}
+    return subprocess.run(
+        [str(NGINX_DIR / "render-limits.sh")],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
 
 
 def _replace_once(path: Path, old: str, new: str, count: int = 1) -> None:
@@ -37,6 +51,8 @@ class NginxInstance:
     upstream_port: int
     public_port: int = field(default_factory=free_port)
     status_port: int = field(default_factory=free_port)
+    # RATE_LIMIT_* settings for render-limits.sh; empty: the shipped defaults.
+    limits: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -80,6 +96,7 @@ class NginxInstance:
         _replace_once(
             conf_d / "status.conf", "listen 8081;", f"listen 127.0.0.1:{self.status_port};"
         )
+        render_limits(self.workdir / "runtime", self.limits)
 
     def nginx_args(self) -> list[str]:
         return [binary("nginx", "nginx"), "-p", str(self.workdir), "-c", str(self.conf_file)]

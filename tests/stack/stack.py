@@ -7,6 +7,7 @@ containers goes through the Docker CLI (inspect, exec, logs), never through cont
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from collections.abc import Callable
@@ -37,6 +38,11 @@ def compose(*args: str, timeout: float = 240) -> str:
             f"docker compose {' '.join(args)} failed ({result.returncode}):\n{result.stderr}"
         )
     return result.stdout
+
+
+def env_file() -> Path:
+    """The env file compose reads for this stack: the stack tier's own, else the user's .env."""
+    return Path(os.environ.get("COMPOSE_ENV_FILES") or REPO_ROOT / ".env")
 
 
 def docker(*args: str, timeout: float = 120) -> str:

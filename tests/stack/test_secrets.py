@@ -1,4 +1,4 @@
-"""No secret from .env is baked into an image or written to a log."""
+"""No secret from the stack's env file is baked into an image or written to a log."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.stack.stack import REPO_ROOT, compose, docker, image_exists
+from tests.stack.stack import compose, docker, env_file, image_exists
 
 pytestmark = pytest.mark.stack
 
@@ -17,7 +17,7 @@ SECRET_NAMES = ("REDIS_PASSWORD", "VISITOR_HASH_SALT", "GRAFANA_ADMIN_PASSWORD")
 @pytest.fixture(scope="module")
 def secrets() -> dict[str, str]:
     values: dict[str, str] = {}
-    for line in (REPO_ROOT / ".env").read_text().splitlines():
+    for line in env_file().read_text().splitlines():
         name, sep, value = line.partition("=")
         if sep and name.strip() in SECRET_NAMES and value.strip():
             values[name.strip()] = value.strip()

@@ -1,0 +1,1 @@
+"""Locust load tests for linkpulse: realistic traffic, named shapes, SLO gates."""

@@ -1,0 +1,102 @@
+"""`python -m loadtest [run|ui|chart DIR]`: the entry points behind `make loadtest*`.
+
+run    headless, gates on; results in loadtest/results/<UTC time>-<shape>/ (report.html, Locust's
+       CSV files, chart.png, gates.txt); exits with the gates' verdict
+ui     Locust's web UI on 127.0.0.1:8089 (LOADTEST_* settings apply)
+chart  redraw DIR/chart.png from DIR's CSV history
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from loadtest.chart import draw_chart
+from loadtest.settings import LoadTestSettings, SettingsError
+from slo import load_spec
+
+HERE = Path(__file__).resolve().parent
+LOCUSTFILE = HERE / "locustfile.py"
+RESULTS = HERE / "results"
+
+
+def _chart(folder: Path, title: str) -> None:
+    _, seconds = load_spec().latency_limit("/<code>")
+    draw_chart(folder / "locust_stats_history.csv", folder / "chart.png", title, seconds * 1000)
+
+
+def _locust() -> list[str]:
+    return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE)]
+
+
+def run(settings: LoadTestSettings) -> int:
+    folder = (
+        Path(settings.results_dir)
+        if settings.results_dir
+        else RESULTS / (datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + f"-{settings.shape}")
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    print(
+        f"loadtest: {settings.shape} to {settings.users} users for {settings.duration_s} s "
+        f"against {settings.host}; results in {folder}",
+        flush=True,
+    )
+    command = [
+        *_locust(),
+        "--headless",
+        "--only-summary",
+        # The gates decide the exit code, not Locust's "any failure at all" rule.
+        "--exit-code-on-error",
+        "0",
+        "--csv",
+        str(folder / "locust"),
+        "--csv-full-history",
+        "--html",
+        str(folder / "report.html"),
+    ]
+    started = time.monotonic()
+    code = subprocess.run(
+        command, env={**os.environ, "LOADTEST_RESULTS_DIR": str(folder)}, check=False
+    ).returncode
+    wall_s = time.monotonic() - started
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = usage.ru_utime + usage.ru_stime
+    print(
+        f"generator: Locust used {cpu_s:.1f} CPU-seconds in {wall_s:.0f} s, "
+        f"{cpu_s / wall_s:.2f} of one core",
+        flush=True,
+    )
+    if (folder / "locust_stats_history.csv").exists():
+        _chart(folder, f"linkpulse load test: {folder.name}")
+        print(f"chart: {folder / 'chart.png'}", flush=True)
+    return code
+
+
+def ui() -> int:
+    command = [*_locust(), "--web-host", "127.0.0.1", "--web-port", "8089"]
+    return subprocess.run(command, check=False).returncode
+
+
+def main(argv: list[str]) -> int:
+    verb = argv[0] if argv else "run"
+    if verb == "chart" and len(argv) == 2:
+        _chart(Path(argv[1]), f"linkpulse load test: {Path(argv[1]).name}")
+        return 0
+    if verb not in ("run", "ui"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    try:
+        settings = LoadTestSettings.from_environ()
+    except SettingsError as error:
+        print(f"loadtest: {error}", file=sys.stderr)
+        return 2
+    return run(settings) if verb == "run" else ui()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

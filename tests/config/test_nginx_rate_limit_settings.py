@@ -1,0 +1,107 @@
+"""Rate limits as settings: rendered from RATE_LIMIT_* by the image's entrypoint, read by nginx."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.config.nginx_instance import NginxInstance, render_limits
+from tests.config.stub_upstream import StubUpstream
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[StubUpstream]:
+    stub = StubUpstream()
+    stub.start()
+    yield stub
+    stub.stop()
+
+
+@pytest.fixture
+def make_edge(tmp_path: Path, upstream: StubUpstream) -> Iterator[Callable[..., NginxInstance]]:
+    started: list[NginxInstance] = []
+
+    def start(**limits: str) -> NginxInstance:
+        instance = NginxInstance(tmp_path / f"nginx{len(started)}", upstream.port, limits=limits)
+        instance.render()
+        instance.start()
+        started.append(instance)
+        return instance
+
+    yield start
+    for instance in started:
+        instance.stop()
+
+
+def _post_until_limited(base_url: str, attempts: int) -> list[int]:
+    statuses: list[int] = []
+    with requests.Session() as session:
+        while len(statuses) < attempts and 429 not in statuses:
+            statuses.append(session.post(f"{base_url}/api/links", data="{}", timeout=5).status_code)
+    return statuses
+
+
+def test_defaults_are_as_strict_as_before(tmp_path: Path) -> None:
+    assert render_limits(tmp_path, {}).returncode == 0
+    http = (tmp_path / "limits-http.conf").read_text()
+    assert "zone=api_write:10m rate=20r/s" in http
+    assert "zone=api_read:10m rate=100r/s" in http
+    assert "zone=pages:10m rate=300r/s" in http
+    assert "default 0;\n}" in http  # nobody exempt
+    assert "burst=100 nodelay" in (tmp_path / "limits-api.conf").read_text()
+    assert "burst=400 nodelay" in (tmp_path / "limits-api.conf").read_text()
+    assert "burst=600 nodelay" in (tmp_path / "limits-pages.conf").read_text()
+
+
+def test_a_flood_from_an_address_not_exempt_gets_429(
+    make_edge: Callable[..., NginxInstance],
+) -> None:
+    edge = make_edge(RATE_LIMIT_EXEMPT="10.0.0.0/8, 192.0.2.7/32")
+
+    statuses = _post_until_limited(edge.base_url, 2_000)
+
+    assert statuses[-1] == 429
+
+
+def test_an_exempt_generator_is_never_limited(make_edge: Callable[..., NginxInstance]) -> None:
+    edge = make_edge(RATE_LIMIT_EXEMPT="10.0.0.0/8,127.0.0.1/32")
+
+    statuses = _post_until_limited(edge.base_url, 1_000)
+    with requests.Session() as session:
+        pages = {
+            session.get(f"{edge.base_url}/abc123", timeout=5).status_code for _ in range(1_000)
+        }
+
+    assert statuses == [200] * 1_000  # ten times the write burst, none refused
+    assert pages == {200}
+
+
+def test_a_lower_burst_setting_limits_sooner(make_edge: Callable[..., NginxInstance]) -> None:
+    edge = make_edge(RATE_LIMIT_WRITE="1r/m", RATE_LIMIT_WRITE_BURST="3")
+
+    statuses = _post_until_limited(edge.base_url, 100)
+
+    assert statuses == [200, 200, 200, 200, 429]  # one at the rate, three of burst
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("RATE_LIMIT_WRITE", "20", "RATE_LIMIT_WRITE='20' is not a rate like 20r/s"),
+        ("RATE_LIMIT_READ", "fast", "RATE_LIMIT_READ='fast' is not a rate"),
+        ("RATE_LIMIT_PAGES_BURST", "-1", "RATE_LIMIT_PAGES_BURST='-1' is not a whole number"),
+        ("RATE_LIMIT_EXEMPT", "10.0.0.0/8,everyone", "entry 'everyone' is not an address or CIDR"),
+        ("RATE_LIMIT_EXEMPT", "10.0.0.0/", "entry '10.0.0.0/' is not an address or CIDR"),
+    ],
+)
+def test_a_malformed_setting_is_refused_with_its_name(
+    tmp_path: Path, setting: str, value: str, message: str
+) -> None:
+    result = render_limits(tmp_path, {setting: value})
+
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert not (tmp_path / "limits-http.conf").exists()
