@@ -33,6 +33,17 @@ class Context:
 
 
 pass_context = click.make_pass_decorator(Context)
+# The git checkout a release is built from, or a deploy reads its compose file and config from.
+source_option = click.option(
+    "--source", type=click.Path(path_type=Path, file_okay=False), default=".", show_default=True
+)
+# Where a failed deploy's bundle is copied on this machine (CI uploads it as an artifact).
+bundle_dir_option = click.option(
+    "--bundle-dir",
+    type=click.Path(path_type=Path),
+    default="build/deploy-bundles",
+    show_default=True,
+)
 
 
 @click.group()
@@ -51,9 +62,7 @@ def cli(ctx: click.Context, config_path: Path) -> None:
 
 
 @cli.command()
-@click.option(
-    "--source", type=click.Path(path_type=Path, file_okay=False), default=".", show_default=True
-)
+@source_option
 @click.option("--allow-dirty", is_flag=True, help="Release a checkout with uncommitted changes.")
 @click.option("--image-prefix", default="", help="registry/namespace; default: the config's.")
 @click.option(
@@ -72,9 +81,7 @@ def release(
 
 
 @cli.command()
-@click.option(
-    "--source", type=click.Path(path_type=Path, file_okay=False), default=".", show_default=True
-)
+@source_option
 @pass_context
 def provision(context: Context, source: Path) -> None:
     """Prepare a fresh Debian VM: engine, deploy user, directories, secrets."""
@@ -89,15 +96,8 @@ def _deployer(context: Context, bundle_dir: Path) -> Deployer:
 
 @cli.command()
 @click.argument("sha")
-@click.option(
-    "--source", type=click.Path(path_type=Path, file_okay=False), default=".", show_default=True
-)
-@click.option(
-    "--bundle-dir",
-    type=click.Path(path_type=Path),
-    default="build/deploy-bundles",
-    show_default=True,
-)
+@source_option
+@bundle_dir_option
 @pass_context
 def deploy(context: Context, sha: str, source: Path, bundle_dir: Path) -> None:
     """Ship release SHA; roll back automatically if it fails its checks."""
@@ -113,12 +113,7 @@ def deploy(context: Context, sha: str, source: Path, bundle_dir: Path) -> None:
 
 @cli.command()
 @click.argument("sha", required=False)
-@click.option(
-    "--bundle-dir",
-    type=click.Path(path_type=Path),
-    default="build/deploy-bundles",
-    show_default=True,
-)
+@bundle_dir_option
 @pass_context
 def rollback(context: Context, sha: str | None, bundle_dir: Path) -> None:
     """Switch back to SHA, or by default to the last release that passed its checks."""

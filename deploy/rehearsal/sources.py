@@ -15,6 +15,41 @@ from pathlib import Path
 GIT_IDENTITY = ["-c", "user.name=rehearsal", "-c", "user.email=rehearsal@localhost"]
 
 
+_REDIRECT = (
+    '    return Response(status=302, headers={"Location": url, "Cache-Control": "no-store"})'
+)
+# (version, made from, file, exact text, replacement, commit message)
+PATCHES = (
+    (
+        "B",
+        "A",
+        "web/redirects.py",
+        '"""GET /{code}: the hot path, one Redis round trip per redirect."""',
+        '"""GET /{code}: the hot path, one Redis round trip per redirect (rehearsal release B)."""',
+        "B: a healthy new version",
+    ),
+    (
+        "C",
+        "B",
+        "web/ops.py",
+        "def readyz() -> Response:\n",
+        "def readyz() -> Response:\n"
+        "    if __name__:  # rehearsal release C: a broken build that never becomes ready\n"
+        '        return Response(\'{"error": "rehearsal: broken build"}\', 503,'
+        ' mimetype="application/json")\n',
+        "C: fails its health check",
+    ),
+    (
+        "D",
+        "B",
+        "web/redirects.py",
+        _REDIRECT,
+        "    __import__('time').sleep(0.3)  # rehearsal release D: healthy but slow\n" + _REDIRECT,
+        "D: healthy, fails the SLO check",
+    ),
+)
+
+
 def _git(repo: Path, *args: str) -> str:
     return subprocess.run(
         ["git", *GIT_IDENTITY, *args], cwd=repo, capture_output=True, text=True, check=True
@@ -42,36 +77,11 @@ def make_versions(checkout: Path, dest: Path) -> dict[str, str]:
     _git(dest, "commit", "-q", "-m", "A: the checkout under test")
     shas = {"A": _git(dest, "rev-parse", "HEAD")}
 
-    _git(dest, "checkout", "-q", "-b", "rehearsal-b")
-    _replace_once(
-        dest / "web" / "redirects.py",
-        '"""GET /{code}: the hot path, one Redis round trip per redirect."""',
-        '"""GET /{code}: the hot path, one Redis round trip per redirect (rehearsal release B)."""',
-    )
-    _git(dest, "commit", "-q", "-am", "B: a healthy new version")
-    shas["B"] = _git(dest, "rev-parse", "HEAD")
-
-    _git(dest, "checkout", "-q", "-b", "rehearsal-c", shas["B"])
-    _replace_once(
-        dest / "web" / "ops.py",
-        "def readyz() -> Response:\n",
-        "def readyz() -> Response:\n"
-        "    if __name__:  # rehearsal release C: a broken build that never becomes ready\n"
-        '        return Response(\'{"error": "rehearsal: broken build"}\', 503,'
-        ' mimetype="application/json")\n',
-    )
-    _git(dest, "commit", "-q", "-am", "C: fails its health check")
-    shas["C"] = _git(dest, "rev-parse", "HEAD")
-
-    _git(dest, "checkout", "-q", "-b", "rehearsal-d", shas["B"])
-    _replace_once(
-        dest / "web" / "redirects.py",
-        '    return Response(status=302, headers={"Location": url, "Cache-Control": "no-store"})',
-        "    __import__('time').sleep(0.3)  # rehearsal release D: healthy but slow\n"
-        '    return Response(status=302, headers={"Location": url, "Cache-Control": "no-store"})',
-    )
-    _git(dest, "commit", "-q", "-am", "D: healthy, fails the SLO check")
-    shas["D"] = _git(dest, "rev-parse", "HEAD")
+    for letter, base, path, old, new, message in PATCHES:
+        _git(dest, "checkout", "-q", "-b", f"rehearsal-{letter.lower()}", shas[base])
+        _replace_once(dest / path, old, new)
+        _git(dest, "commit", "-q", "-am", message)
+        shas[letter] = _git(dest, "rev-parse", "HEAD")
 
     shutil.copytree(checkout / "build" / "wheels", dest / "build" / "wheels")
     return shas
