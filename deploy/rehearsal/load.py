@@ -1,6 +1,10 @@
 """A small, bounded load loop through the VM's public port, recording every request.
 
 Readers follow short links (GET, no redirect following); one writer creates a link now and then.
+Each request is a new visitor on a new connection, as the clicks on a short link are. (A client
+that reuses a keep-alive connection can, rarely, have it closed under a request it is sending when
+nginx's old workers exit after a reload; browsers retry an idempotent request then, and a client
+library must be told to. docs/deploy.md says more.)
 Every request is recorded with the phase it ran in, so each rehearsal step gets its own count
 of failed requests, and the 302s per link are what the worker's click counts must equal.
 """
@@ -49,12 +53,12 @@ class LoadLoop:
     def now(self) -> float:
         return time.monotonic() - self.started
 
-    def create_link(self, session: requests.Session) -> bool:
+    def create_link(self) -> bool:
         code = f"r{secrets.token_hex(5)}"
         url = f"https://example.org/rehearsal/{code}"
         started = time.monotonic()
         try:
-            response = session.post(
+            response = requests.post(
                 f"{self.base_url}/api/links", json={"url": url, "alias": code}, timeout=10
             )
             ok, detail = response.status_code == 201, str(response.status_code)
@@ -71,7 +75,6 @@ class LoadLoop:
             self.samples.append(Sample(self.now(), self.phase, kind, ok, latency_s, detail))
 
     def _reader(self) -> None:
-        session = requests.Session()
         while not self._stop.is_set():
             with self._lock:
                 codes = list(self.links)
@@ -81,7 +84,12 @@ class LoadLoop:
             code = random.choice(codes)
             started = time.monotonic()
             try:
-                response = session.get(f"{self.base_url}/{code}", allow_redirects=False, timeout=10)
+                response = requests.get(
+                    f"{self.base_url}/{code}",
+                    allow_redirects=False,
+                    timeout=10,
+                    headers={"Connection": "close"},
+                )
                 ok = (
                     response.status_code == 302
                     and response.headers.get("Location") == self.links[code]
@@ -96,14 +104,12 @@ class LoadLoop:
             time.sleep(self.pause_s)
 
     def _writer(self) -> None:
-        session = requests.Session()
         while not self._stop.wait(self.create_every_s) and len(self.links) < self.max_links:
-            self.create_link(session)
+            self.create_link()
 
     def start(self, initial_links: int = 5) -> None:
-        session = requests.Session()
         for _ in range(initial_links):
-            if not self.create_link(session):
+            if not self.create_link():
                 raise RuntimeError(f"cannot create links through {self.base_url}")
         self._threads = [
             threading.Thread(target=self._reader, daemon=True) for _ in range(self.readers)

@@ -83,7 +83,7 @@ class Runner:
         self.src = workdir / "src"
         self.summary = Summary()
         self.load = LoadLoop(PUBLIC_URL)
-        self.log = (workdir / "rehearsal.log").open("a")
+        self.log = (workdir / "rehearsal.log").open("w")
         self.env = {
             **os.environ,
             "DOCKER_CONFIG": str(self.rehearsal.docker_config),
@@ -426,6 +426,6 @@ class Runner:
         self.summary.notes["requests"] = len(self.load.samples)
         self.summary.notes["failed requests (all steps)"] = len(failures)
         self.summary.notes["failed request details"] = [
-            f"{s.phase}: {s.kind} {s.detail}" for s in failures[:20]
+            f"{s.at:.1f}s {s.phase}: {s.kind} {s.detail}" for s in failures[:20]
         ]
         self.summary.check("5: zero failed requests across every step", not failures)
