@@ -210,6 +210,7 @@ class Runner:
 
         self._bad_inputs()
         self._rollback_with_concurrent_deploy()
+        self._stale_lock()
         self.summary.check("4: A serves after the rollback", self._reports(v["A"]))
         self.summary.check("Redis was never restarted", self._redis_identity() == redis_before)
         self._clicks_equal_redirects()
@@ -376,6 +377,32 @@ class Runner:
             and "deploy lock" in line
             and "rehearsal" in line
             and float(str(refused.get("s", 99))) < 10,
+        )
+
+    def _stale_lock(self) -> None:
+        """A lock left by a killed deploy: seen by `lock status`, refused, then released."""
+        holder = (
+            '{"owner": "ci@killed-runner", "action": "deploy 0123", '
+            '"started": "2026-01-01T00:00:00+00:00", "expires": "2026-01-01T00:30:00+00:00"}'
+        )
+        infra.docker(
+            "exec", "-i", "--user", "deploy", infra.VM, "sh", "-c",
+            "mkdir /srv/linkpulse/deploy.lock && cat > /srv/linkpulse/deploy.lock/holder.json",
+            input_text=holder,
+        )  # fmt: skip
+        status = self.tool("lock", "status").stdout
+        refused = self.tool("deploy", self.summary.versions["B"], "--source", str(self.src))
+        released = self.tool("lock", "release")
+        free = self.tool("lock", "status").stdout.strip()
+        self.summary.notes["stale lock status"] = status.strip()
+        self.summary.check(
+            "4: a lock left by a killed deploy shows as expired, blocks, and can be released",
+            "EXPIRED" in status
+            and "ci@killed-runner" in status
+            and refused.returncode == 1
+            and "ci@killed-runner" in refused.stderr
+            and released.returncode == 0
+            and free == "free",
         )
 
     def _lock_held(self) -> bool:
