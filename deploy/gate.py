@@ -3,7 +3,9 @@
 Only series of web instances whose build info carries the new revision count, so requests the
 old version answered during the switch judge nothing. Thresholds come from slo/objectives.toml;
 below the request floor a window decides nothing and the check keeps waiting (up to max_wait).
-A version that is already over a limit with enough requests fails at once.
+A version whose error ratio is already over the limit with enough requests fails at once; its
+latency is judged over the full window only, so the first requests of freshly started workers
+(imports, connection set-up) cannot fail a healthy version on their own.
 """
 
 from __future__ import annotations
@@ -85,20 +87,23 @@ class Verdict:
 
 
 def judge(figures: Figures, limits: Limits, elapsed_s: float) -> Verdict:
-    """Pass only after a full window with enough requests; fail as soon as enough requests
-    show a breach; fail when max_wait passes without enough requests to judge."""
+    """Pass only after a full window with enough requests; fail as soon as enough requests show
+    too many errors, or at the end of a full window over the latency limit; fail when max_wait
+    passes without enough requests to judge."""
     enough = figures.requests >= limits.min_requests
+    full_window = enough and elapsed_s >= limits.window_s
     breaches = []
     if enough and figures.error_ratio > limits.error_ratio:
         breaches.append(f"error ratio {figures.error_ratio:.2%} > {limits.error_ratio:.2%}")
-    if enough and not math.isnan(figures.latency_s) and figures.latency_s > limits.latency_s:
+    slow = not math.isnan(figures.latency_s) and figures.latency_s > limits.latency_s
+    if full_window and slow:
         breaches.append(
             f"p{limits.quantile * 100:g} {figures.latency_s * 1000:.0f} ms > "
             f"{limits.latency_s * 1000:.0f} ms"
         )
     if breaches:
         return Verdict(True, False, "SLO check failed: " + "; ".join(breaches))
-    if enough and elapsed_s >= limits.window_s:
+    if full_window:
         return Verdict(True, True, "SLO check passed")
     if elapsed_s >= limits.max_wait_s:
         return Verdict(

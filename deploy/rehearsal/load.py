@@ -34,8 +34,8 @@ class Sample:
 @dataclass
 class LoadLoop:
     base_url: str
-    readers: int = 3
-    pause_s: float = 0.03
+    readers: int = 2
+    pause_s: float = 0.05
     create_every_s: float = 3.0
     max_links: int = 100
     samples: list[Sample] = field(default_factory=list)

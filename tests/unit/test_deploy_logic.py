@@ -186,7 +186,8 @@ LIMITS = Limits(
         (Figures(1000, 0, 0.02), 60, False, False, "waiting"),  # the window is not over yet
         (Figures(100, 50, 0.02), 130, False, False, "waiting"),  # too few requests: decides nothing
         (Figures(1000, 5, 0.02), 30, True, False, "error ratio"),  # enough requests: fails at once
-        (Figures(1000, 0, 0.3), 30, True, False, "p99 300 ms > 100 ms"),
+        (Figures(1000, 0, 0.3), 30, False, False, "waiting"),  # latency: only a full window
+        (Figures(1000, 0, 0.3), 130, True, False, "p99 300 ms > 100 ms"),
         (Figures(10, 0, math.nan), 601, True, False, "too few to judge"),
     ],
 )
