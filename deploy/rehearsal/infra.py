@@ -187,7 +187,7 @@ drain_timeout_s = 15
 # Shorter than slo/objectives.toml's deploy_gate so the rehearsal fits in `make test`; the
 # thresholds (error ratio, p99) still come from the spec.
 [gate]
-window = "30s"
+window = "45s"
 min_requests = 150
 max_wait = "3m"
 
