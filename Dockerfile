@@ -42,7 +42,7 @@ EXPOSE 8000 9101
 
 # Only the interpreter is needed to check health; the worker sets HEALTHCHECK_URL to its
 # metrics port. Python as PID 1 ignores SIGTERM: run it under an init (compose: init: true).
-HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
+HEALTHCHECK --interval=3s --timeout=3s --start-period=15s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(os.environ['HEALTHCHECK_URL'], timeout=2)"]
 CMD ["gunicorn", "-c", "web/gunicorn_conf.py", "web:create_app()"]
 

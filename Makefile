@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 PYTEST := $(BIN)/pytest
 
-.PHONY: help deps venv lint format test test-fast test-unit test-integration test-e2e test-config bench lock
+.PHONY: help deps venv lint format test test-fast test-unit test-integration test-e2e test-config monitoring bench lock
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -34,13 +34,13 @@ format: venv ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test-unit: venv
+test-unit: venv ## unit tier: pure logic, no servers
 	$(PYTEST) tests/unit
 
-test-integration: venv deps
+test-integration: venv deps ## integration tier: real redis-server, gunicorn and worker processes
 	$(PYTEST) tests/integration
 
-test-e2e: venv deps
+test-e2e: venv deps ## e2e tier: headless Chromium against real gunicorn + worker
 	$(PYTEST) tests/e2e
 
 test-config: venv deps ## nginx, Prometheus, Alertmanager and Grafana config under the real nginx/promtool/amtool
@@ -55,6 +55,9 @@ test: venv deps ## every test tier: lint, unit, integration, e2e, config, contai
 	$(PYTEST) tests/unit tests/integration tests/e2e tests/config
 	$(MAKE) --no-print-directory test-stack
 	$(MAKE) --no-print-directory test-rehearsal
+
+monitoring: venv ## regenerate the SLO rules (from slo/objectives.toml) and the Grafana dashboards
+	$(BIN)/python -m monitoring
 
 bench: venv deps ## benchmarks; writes docs/benchmarks.md
 	$(BIN)/python -m bench
@@ -118,6 +121,8 @@ WHEEL_TARGET := --only-binary=:all: --python-version 3.13 --implementation cp --
 	--platform manylinux_2_28_x86_64 --platform manylinux_2_34_x86_64
 # Baked into image labels; passed to the builds only (web reads GIT_REVISION too, in tests).
 GIT_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+# The version has one home, pyproject.toml; the builds bake it into labels and APP_VERSION.
+APP_VERSION ?= $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' pyproject.toml)
 
 .PHONY: engine wheels images up down logs ps clean test-stack deploy
 
@@ -137,7 +142,7 @@ images: engine wheels ## build every image; offline, first the local stand-ins o
 	@path=$$(scripts/stack-env.sh); \
 	if [ "$$path" = offline ]; then scripts/offline-images.sh; \
 	else $(COMPOSE) pull --ignore-buildable --quiet; fi
-	GIT_REVISION=$(GIT_REVISION) $(COMPOSE) build
+	APP_VERSION=$(APP_VERSION) GIT_REVISION=$(GIT_REVISION) $(COMPOSE) build
 
 up: images ## start the stack and wait until every service is healthy; prints the URLs
 	$(COMPOSE) up --detach --wait --wait-timeout 180 --remove-orphans
@@ -169,7 +174,7 @@ clean: ## remove the stack with its volumes (all data!); asks first unless FORCE
 TEST_STACK_PROJECT := linkpulse-test
 TEST_STACK_ENV := $(CURDIR)/build/test-stack.env
 TEST_STACK_SETTINGS := HTTP_BIND=127.0.0.1 HTTP_PORT=18080 PROMETHEUS_PORT=19090 \
-	ALERTMANAGER_PORT=19093 GRAFANA_PORT=13000 EDGE_SUBNET=198.18.81.0/24 \
+	ALERTMANAGER_PORT=19093 ALERT_SINK_PORT=19095 GRAFANA_PORT=13000 EDGE_SUBNET=198.18.81.0/24 \
 	NGINX_EDGE_IP=198.18.81.10 LOADGEN_SUBNET=198.18.91.0/24 IMAGE_TAG=test \
 	RATE_LIMIT_EXEMPT=198.18.81.1/32
 USER_STACK_PROJECT := linkpulse

@@ -19,12 +19,12 @@ from pathlib import Path
 import redis
 import requests
 
+from bench.drain import measure_drain
 from bench.report import render, write_section
 from bench.request_cost import measure as measure_request_cost
 from bench.wrk import LoadResult, run_wrk
-from tests.live_app import REPO_ROOT, running_web
-from tests.redis_server import RedisServer, free_port
-from worker.throughput import measure_drain
+from tests.support.live_app import REPO_ROOT, running_web
+from tests.support.redis_server import RedisServer, free_port
 
 WORKER_CLASSES = (("sync", "1"), ("gthread", "4"))
 BATCH_SIZES = (100, 500, 1000)

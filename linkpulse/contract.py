@@ -20,13 +20,19 @@ LINK_CREATED_FIELD = "lc"
 
 
 def link_key(code: str) -> str:
-    """Hash: url, created_at, expires_at ('' when never), token_hash.
+    """Hash: the LINK_*_FIELD fields below: url, created_at, expires_at ('' when never), token_hash.
 
     created_at and expires_at are epoch milliseconds as decimal strings; token_hash is the
     sha256 hex digest of the manage token. A key with an expiry also carries a Redis
     PEXPIREAT at expires_at, so an expired link disappears by itself.
     """
     return f"{KEY_PREFIX}:link:{code}"
+
+
+LINK_URL_FIELD = "url"
+LINK_CREATED_AT_FIELD = "created_at"
+LINK_EXPIRES_AT_FIELD = "expires_at"
+LINK_TOKEN_HASH_FIELD = "token_hash"  # noqa: S105 - a field name, not a secret
 
 
 def stats_key(code: str) -> str:
@@ -101,32 +107,9 @@ class ClickEvent:
             fields[LINK_CREATED_FIELD] = self.link_created
         return fields
 
-    @classmethod
-    def from_fields(cls, fields: dict[str, str]) -> ClickEvent:
-        """Parse stream fields; raises ValueError for an event this version cannot read."""
-        if fields.get("v") != EVENT_SCHEMA_VERSION:
-            raise ValueError(f"unsupported click event version {fields.get('v')!r}")
-        try:
-            return cls(
-                code=fields["code"],
-                ts_ms=int(fields["ts"]),
-                referrer_host=fields.get("ref", ""),
-                ua_class=fields.get("ua", "other"),
-                visitor_hash=fields["vh"],
-                request_id=fields.get("rid", ""),
-                link_created=fields.get(LINK_CREATED_FIELD, ""),
-            )
-        except (KeyError, ValueError) as exc:
-            raise ValueError(f"malformed click event: {exc}") from exc
-
     def field_values(self) -> list[str]:
         """Flattened field/value pairs, for XADD inside a Lua script."""
         flat: list[str] = []
         for name, value in self.to_fields().items():
             flat.extend((name, value))
         return flat
-
-
-def stream_id_ms(entry_id: str) -> int:
-    """Milliseconds part of a stream entry id ('1700000000000-0')."""
-    return int(entry_id.split("-", 1)[0])

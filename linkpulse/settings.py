@@ -10,11 +10,29 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from typing import NoReturn, TypeVar
+from typing import Annotated, Literal, NoReturn, TypeVar
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ValidationError
 
 SettingsT = TypeVar("SettingsT", bound=BaseModel)
+
+
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
+def _redis_scheme(value: str) -> str:
+    if urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
+        raise ValueError("must be a redis://, rediss:// or unix:// URL")
+    return value
+
+
+# The setting types both services share, so LOG_LEVEL and REDIS_URL take and refuse the same.
+LogLevel = Annotated[
+    Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)
+]
+RedisUrl = Annotated[str, AfterValidator(_redis_scheme)]
 
 
 class ConfigError(Exception):
@@ -32,7 +50,9 @@ def load_settings(model: type[SettingsT], environ: Mapping[str, str] | None = No
         variable = ".".join(str(part) for part in problem["loc"]) or model.__name__
         if problem["type"] == "missing":
             raise ConfigError(f"{variable} is required but not set") from None
-        raise ConfigError(f"{variable} is invalid: {problem['msg']}") from None
+        # A validator's own ValueError reads better without pydantic's "Value error, " prefix.
+        reason = problem.get("ctx", {}).get("error") if problem["type"] == "value_error" else None
+        raise ConfigError(f"{variable} is invalid: {reason or problem['msg']}") from None
 
 
 def exit_on_config_error(error: ConfigError, service: str) -> NoReturn:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from flask import Response, current_app, jsonify, request
 from pydantic import BaseModel
 
-from web import codes, links, tokens
+from web import codes, tokens, use_cases
 from web.errors import ApiError
 from web.extensions import services
-from web.links import create_link
 from web.openapi import DocumentedBlueprint, build_openapi
 from web.schemas import (
     CreateLinkRequest,
@@ -18,6 +17,7 @@ from web.schemas import (
     LinkStats,
     ReferrerClicks,
 )
+from web.use_cases import create_link
 from web.validation import json_body
 
 bp = DocumentedBlueprint("api", __name__, url_prefix="/api")
@@ -57,7 +57,7 @@ def create() -> Response:
     errors=(404, 429),
 )
 def read(code: str) -> Response:
-    found = services().store.get(code, links.now_ms()) if codes.looks_like_code(code) else None
+    found = services().store.get(code, use_cases.now_ms()) if codes.looks_like_code(code) else None
     if found is None:
         raise _not_found(code)
     link, clicks = found
@@ -81,7 +81,9 @@ def read(code: str) -> Response:
     errors=(404, 429),
 )
 def stats(code: str) -> Response:
-    found = services().store.stats(code, links.now_ms()) if codes.looks_like_code(code) else None
+    found = (
+        services().store.stats(code, use_cases.now_ms()) if codes.looks_like_code(code) else None
+    )
     if found is None:
         raise _not_found(code)
     return model_response(

@@ -13,29 +13,23 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+from linkpulse.settings import LogLevel, RedisUrl
+
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class WebSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    redis_url: str = Field(alias="REDIS_URL")
+    redis_url: RedisUrl = Field(alias="REDIS_URL")
     public_base_url: str = Field(alias="PUBLIC_BASE_URL")
-    visitor_hash_salt: SecretStr = Field(alias="VISITOR_HASH_SALT", min_length=16)
+    visitor_hash_salt: SecretStr = Field(alias="VISITOR_HASH_SALT")
     click_stream_maxlen: int = Field(1_000_000, alias="CLICK_STREAM_MAXLEN", ge=1_000)
     log_level: LogLevel = Field("INFO", alias="LOG_LEVEL")
     app_version: str = Field("dev", alias="APP_VERSION", min_length=1)
     git_revision: str = Field("unknown", alias="GIT_REVISION", min_length=1)
     forwarded_allow_ips: str = Field("127.0.0.1", alias="FORWARDED_ALLOW_IPS")
     trusted_proxy_hops: int = Field(1, alias="TRUSTED_PROXY_HOPS", ge=1, le=5)
-
-    @field_validator("redis_url")
-    @classmethod
-    def _redis_scheme(cls, value: str) -> str:
-        if urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
-            raise ValueError("must be a redis://, rediss:// or unix:// URL")
-        return value
 
     @field_validator("public_base_url")
     @classmethod
@@ -47,10 +41,13 @@ class WebSettings(BaseModel):
             raise ValueError("must not have a query or fragment")
         return value.rstrip("/")
 
-    @field_validator("log_level", mode="before")
+    @field_validator("visitor_hash_salt")
     @classmethod
-    def _upper(cls, value: object) -> object:
-        return value.upper() if isinstance(value, str) else value
+    def _long_salt(cls, value: SecretStr) -> SecretStr:
+        # Checked here rather than with min_length, which would speak of "items".
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters")
+        return value
 
     @field_validator("forwarded_allow_ips")
     @classmethod
@@ -93,8 +90,3 @@ class ServerSettings(BaseModel):
     # gunicorn_conf.py gives this its default before prometheus_client is imported.
     metrics_dir: str = Field(alias="PROMETHEUS_MULTIPROC_DIR", min_length=1)
     log_level: LogLevel = Field("INFO", alias="LOG_LEVEL")
-
-    @field_validator("log_level", mode="before")
-    @classmethod
-    def _upper(cls, value: object) -> object:
-        return value.upper() if isinstance(value, str) else value

@@ -38,7 +38,8 @@ _CODES = {
     500: "internal_error",
     503: "service_unavailable",
 }
-_RETRY_SOON = {"Retry-After": "1"}
+# What a 503 for an unavailable Redis tells clients (and load balancers) to do.
+RETRY_SOON = {"Retry-After": "1"}
 _JSON_PATH_PREFIXES = ("/api/", "/healthz", "/readyz", "/metrics")
 
 
@@ -100,7 +101,7 @@ def _from_http_exception(exc: HTTPException) -> Response:
 def _from_redis_unavailable(exc: Exception) -> Response:
     log.warning("redis unavailable", extra={"error": repr(exc)})
     return error_response(
-        ApiError(503, "storage is temporarily unavailable, retry shortly", headers=_RETRY_SOON)
+        ApiError(503, "storage is temporarily unavailable, retry shortly", headers=RETRY_SOON)
     )
 
 

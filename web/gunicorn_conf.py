@@ -28,7 +28,7 @@ from linkpulse.settings import ConfigError, exit_on_config_error, load_settings
 from web.config import ServerSettings, WebSettings
 
 try:
-    load_settings(WebSettings)
+    _app = load_settings(WebSettings)
     _server = load_settings(ServerSettings)
 except ConfigError as _error:
     exit_on_config_error(_error, "web")
@@ -43,7 +43,7 @@ keepalive = 5
 # Worker heartbeats are file writes; on tmpfs they cannot stall on a slow disk.
 worker_tmp_dir = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # noqa: S108
 # Proxy headers (scheme here, client address in web.proxy) count only from these peers.
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+forwarded_allow_ips = _app.forwarded_allow_ips
 # gunicorn's control socket defaults to one path per user, which concurrent servers (tests,
 # benchmarks) would fight over and a read-only container cannot create; nothing here uses it.
 control_socket_disable = True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
-from web.errors import REDIS_UNAVAILABLE
+from web.errors import REDIS_UNAVAILABLE, RETRY_SOON, ApiError
 from web.extensions import services
 from web.metrics import CONTENT_TYPE
 from web.openapi import DocumentedBlueprint
@@ -30,11 +30,9 @@ def readyz() -> Response:
     try:
         services().store.ping()
     except REDIS_UNAVAILABLE:
-        response = jsonify(
-            {"error": {"code": "redis_unavailable", "message": "Redis is not reachable"}}
-        )
-        response.status_code = 503
-        return response
+        raise ApiError(
+            503, "Redis is not reachable", "redis_unavailable", headers=RETRY_SOON
+        ) from None
     return jsonify({"status": "ready"})
 
 

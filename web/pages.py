@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, Response, render_template, request
+from werkzeug.exceptions import NotFound
 
-from web import codes, links
+from web import codes, use_cases
 from web.chart import daily_chart_svg
 from web.errors import ApiError
 from web.extensions import services
-from web.links import create_link
 from web.schemas import CreateLinkRequest
+from web.use_cases import create_link
 from web.validation import validate
 
 bp = Blueprint("pages", __name__)
@@ -62,9 +63,11 @@ def shorten() -> Response:
 
 @bp.get("/s/<code>")
 def stats_page(code: str) -> Response:
-    stats = services().store.stats(code, links.now_ms()) if codes.looks_like_code(code) else None
+    stats = (
+        services().store.stats(code, use_cases.now_ms()) if codes.looks_like_code(code) else None
+    )
     if stats is None:
-        return Response(render_template("not_found.html"), status=404, mimetype="text/html")
+        raise NotFound()
     body = render_template(
         "stats.html",
         code=code,

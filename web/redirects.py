@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, request
 from werkzeug.exceptions import NotFound
 
-from web import codes, links
+from web import codes, use_cases
 from web.extensions import services
 from web.openapi import DocumentedBlueprint
 
@@ -24,9 +24,9 @@ def follow_link(code: str) -> Response:
         raise NotFound()
     # HEAD comes from link checkers and unfurlers, not visitors: answer it, count nothing.
     url = (
-        services().store.peek(code, links.now_ms())
+        services().store.peek(code, use_cases.now_ms())
         if request.method == "HEAD"
-        else links.follow(code)
+        else use_cases.follow(code)
     )
     if url is None:
         raise NotFound()

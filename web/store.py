@@ -11,51 +11,18 @@ from datetime import UTC, datetime, timedelta
 
 import redis
 
-from linkpulse import contract
+from linkpulse import contract, scripts
 from web import codes, tokens
 
 STATS_DAYS = 30
 TOP_REFERRERS = 10
 CODE_ATTEMPTS = 8
-
-# KEYS: contract.link_keys(code). ARGV: url, created_at, expires_at ('' = never), token_hash.
-# Claims the code only if no link holds it (SET NX semantics for a whole hash), and clears
-# aggregates a previous holder of the code may have left, so a reused alias starts at zero.
-# Redis does not roll back a script that fails halfway, so HSET, the one command Redis may
-# refuse (out of memory), goes first: if it fails, nothing has changed.
-_CREATE_LUA = """
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  return 0
-end
-redis.call('HSET', KEYS[1], 'url', ARGV[1], 'created_at', ARGV[2],
-           'expires_at', ARGV[3], 'token_hash', ARGV[4])
-if ARGV[3] ~= '' then
-  redis.call('PEXPIREAT', KEYS[1], ARGV[3])
-end
-redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
-return 1
-"""
-
-# KEYS: link key, click stream, redirect attempt key. ARGV: now_ms, stream maxlen, attempt ttl
-# ms, then the event's field/value pairs. One round trip per redirect: the URL is returned only
-# if its click event was appended, by this call or by an earlier try of the same attempt.
-# `#!lua` makes Redis refuse the whole script up front when it is out of memory, so the attempt
-# key is never set without its XADD.
-_RESOLVE_LUA = """#!lua
-local link = redis.call('HMGET', KEYS[1], 'url', 'expires_at', 'created_at')
-local url, expires_at = link[1], link[2]
-if not url then
-  return false
-end
-if expires_at and expires_at ~= '' and tonumber(expires_at) <= tonumber(ARGV[1]) then
-  return false
-end
-if not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[3]) then
-  return url
-end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'lc', link[3], unpack(ARGV, 4))
-return url
-"""
+# What _link_from_hash reads, in its order.
+_LINK_FIELDS = (
+    contract.LINK_URL_FIELD,
+    contract.LINK_CREATED_AT_FIELD,
+    contract.LINK_EXPIRES_AT_FIELD,
+)
 
 
 class AliasTakenError(Exception):
@@ -117,8 +84,8 @@ class LinkStore:
     def __init__(self, client: redis.Redis, click_stream_maxlen: int) -> None:
         self.redis = client
         self.click_stream_maxlen = click_stream_maxlen
-        self._create = client.register_script(_CREATE_LUA)
-        self._resolve = client.register_script(_RESOLVE_LUA)
+        self._create = client.register_script(scripts.load(scripts.CREATE_LINK))
+        self._resolve = client.register_script(scripts.load(scripts.RESOLVE_AND_RECORD))
 
     def ping(self) -> bool:
         return bool(self.redis.ping())
@@ -126,7 +93,17 @@ class LinkStore:
     def create(self, url: str, alias: str | None, expires_in: int | None, now_ms: int) -> NewLink:
         token = tokens.new_manage_token()
         expires_ms = "" if expires_in is None else str(now_ms + expires_in * 1000)
-        args = [url, str(now_ms), expires_ms, tokens.hash_token(token)]
+        args = [
+            expires_ms,
+            contract.LINK_URL_FIELD,
+            url,
+            contract.LINK_CREATED_AT_FIELD,
+            str(now_ms),
+            contract.LINK_EXPIRES_AT_FIELD,
+            expires_ms,
+            contract.LINK_TOKEN_HASH_FIELD,
+            tokens.hash_token(token),
+        ]
         candidates = (
             iter([alias]) if alias is not None else (codes.new_code() for _ in range(CODE_ATTEMPTS))
         )
@@ -142,7 +119,7 @@ class LinkStore:
     def get(self, code: str, now_ms: int) -> tuple[Link, int] | None:
         """The live link and its total clicks, or None when unknown or expired."""
         pipe = self.redis.pipeline(transaction=True)
-        pipe.hmget(contract.link_key(code), ["url", "created_at", "expires_at"])
+        pipe.hmget(contract.link_key(code), _LINK_FIELDS)
         pipe.hget(contract.stats_key(code), contract.TOTAL_CLICKS_FIELD)
         fields, clicks = pipe.execute()
         link = _link_from_hash(code, fields, now_ms)
@@ -153,7 +130,7 @@ class LinkStore:
     def stats(self, code: str, now_ms: int) -> Stats | None:
         days = last_days(now_ms)
         pipe = self.redis.pipeline(transaction=True)
-        pipe.hmget(contract.link_key(code), ["url", "created_at", "expires_at"])
+        pipe.hmget(contract.link_key(code), _LINK_FIELDS)
         pipe.hmget(
             contract.stats_key(code),
             [contract.TOTAL_CLICKS_FIELD, *(contract.day_field(day) for day in days)],
@@ -189,6 +166,8 @@ class LinkStore:
                 event.ts_ms,
                 self.click_stream_maxlen,
                 contract.REDIRECT_ATTEMPT_TTL_MS,
+                *_LINK_FIELDS,
+                contract.LINK_CREATED_FIELD,
                 *event.field_values(),
             ],
         )
@@ -196,7 +175,7 @@ class LinkStore:
 
     def peek(self, code: str, now_ms: int) -> str | None:
         """The destination URL without recording a click (for HEAD), None if unknown/expired."""
-        fields = self.redis.hmget(contract.link_key(code), ["url", "created_at", "expires_at"])
+        fields = self.redis.hmget(contract.link_key(code), _LINK_FIELDS)
         link = _link_from_hash(code, [None if f is None else str(f) for f in fields], now_ms)
         return None if link is None else link.url
 
@@ -212,7 +191,7 @@ class LinkStore:
             while True:
                 try:
                     pipe.watch(key)  # type: ignore[no-untyped-call]
-                    stored_hash = pipe.hget(key, "token_hash")
+                    stored_hash = pipe.hget(key, contract.LINK_TOKEN_HASH_FIELD)
                     if stored_hash is None:
                         return None
                     if not tokens.token_matches(token, str(stored_hash)):

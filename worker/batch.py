@@ -3,7 +3,7 @@
 Parsing and totalling happen here, in Python, so the Lua script does work per link
 rather than per event, and a malformed event becomes an entry to acknowledge instead of
 an error that would stall the whole batch. The argument layout is described in
-worker.apply_script.
+linkpulse/lua/apply_batch.lua.
 """
 
 from __future__ import annotations
@@ -15,18 +15,17 @@ from typing import cast
 
 from linkpulse.contract import (
     CLICK_STREAM,
+    LINK_CREATED_AT_FIELD,
     TOTAL_CLICKS_FIELD,
     day_field,
     day_of,
-    link_key,
-    referrers_key,
-    stats_key,
-    visitors_key,
+    link_keys,
 )
-from worker.apply_script import APPLIED
 from worker.click_fields import read_click_fields
 
 MS_PER_DAY = 86_400_000
+# The apply script's first reply element when it applied the call (0: it wrote nothing).
+APPLIED = 1
 
 # (entry id, fields) as redis-py returns it; fields is empty for an entry whose data was
 # deleted from the stream while it was pending.
@@ -83,20 +82,11 @@ class BatchOutcome:
             malformed=self.malformed + other.malformed,
         )
 
-    @property
-    def total(self) -> int:
-        return self.applied + self.dropped + self.skipped + self.malformed
-
 
 @lru_cache(maxsize=4096)
 def day_field_for_day_number(day_number: int) -> str:
     """The stats field of one UTC day; cached because a batch spans one or two days."""
     return day_field(day_of(day_number * MS_PER_DAY))
-
-
-def script_keys_for_link(code: str) -> tuple[str, str, str, str]:
-    """The four keys of one link, in the order the script expects them."""
-    return (link_key(code), stats_key(code), referrers_key(code), visitors_key(code))
 
 
 def parse_entries(entries: Sequence[StreamEntry]) -> ParsedBatch:
@@ -136,11 +126,12 @@ def build_apply_call(
     malformed_ids = [m.entry_id for m in batch.malformed if m.entry_id not in leave_out]
     entry_ids = [p[0] for p in events] + malformed_ids
     keys = [CLICK_STREAM]
-    args = [group, consumer, TOTAL_CLICKS_FIELD, str(len(entry_ids)), *entry_ids]
+    args = [group, consumer, TOTAL_CLICKS_FIELD, LINK_CREATED_AT_FIELD, str(len(entry_ids))]
+    args.extend(entry_ids)
     args.append(str(len(malformed_ids)))
     tallies = tally_by_link(events)
     for (code, link_created), tally in tallies.items():
-        keys.extend(script_keys_for_link(code))
+        keys.extend(link_keys(code))
         args.extend((link_created, str(tally.clicks), str(len(tally.days))))
         for day, clicks in tally.days.items():
             args.extend((day, str(clicks)))

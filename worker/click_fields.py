@@ -1,10 +1,10 @@
 """The parts of a click event the worker needs, read straight from the stream fields.
 
-ClickEvent.from_fields is the contract's parser; this reads the same fields with the
-same rules and raises ValueError for exactly the events it refuses, but skips building
-the frozen dataclass, which was most of the worker's per-event Python time. A property
-test (tests/unit/test_worker_click_fields.py) holds the two together, so a change to the
-contract's parser fails the build instead of drifting apart.
+The tests read whole events with tests.support.click_data.parse_click_event; this reads
+the same fields with the same rules and raises ValueError for exactly the events it
+refuses, but skips building the frozen ClickEvent, which was most of the worker's per-event
+Python time. A property test (tests/unit/test_worker_click_fields.py) holds the two
+together, so neither can drift from the other.
 """
 
 from __future__ import annotations

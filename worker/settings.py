@@ -7,6 +7,8 @@ import socket
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from linkpulse.settings import LogLevel, RedisUrl
+
 
 def default_consumer_name() -> str:
     """hostname-pid: unique per process, and stable across restarts of a container's pid 1."""
@@ -16,7 +18,7 @@ def default_consumer_name() -> str:
 class WorkerSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    redis_url: str = Field(alias="REDIS_URL", pattern=r"^(redis|rediss|unix)://")
+    redis_url: RedisUrl = Field(alias="REDIS_URL")
     batch_size: int = Field(500, alias="WORKER_BATCH_SIZE", ge=1, le=10_000)
     # BLOCK 0 would mean "forever", which would leave a stop signal unnoticed.
     batch_wait_ms: int = Field(1000, alias="WORKER_BATCH_WAIT_MS", ge=1, le=5_000)
@@ -29,8 +31,7 @@ class WorkerSettings(BaseModel):
         pattern=r"^[!-~]{1,200}$",
     )
     stream_maxlen: int = Field(1_000_000, alias="CLICK_STREAM_MAXLEN", ge=1)
-    log_level: str = Field(
-        "INFO",
-        alias="LOG_LEVEL",
-        pattern=r"(?i)^(debug|info|warning|error|critical)$",
-    )
+    # Set by the image build, as for web; exported as linkpulse_build_info.
+    app_version: str = Field("dev", alias="APP_VERSION", min_length=1)
+    git_revision: str = Field("unknown", alias="GIT_REVISION", min_length=1)
+    log_level: LogLevel = Field("INFO", alias="LOG_LEVEL")

@@ -20,8 +20,8 @@ from typing import Any, cast
 
 import redis
 
+from linkpulse import scripts
 from linkpulse.contract import CLICK_GROUP, CLICK_STREAM
-from worker.apply_script import APPLY_BATCH_LUA
 from worker.backoff import Backoff
 from worker.batch import (
     Applied,
@@ -32,7 +32,6 @@ from worker.batch import (
     read_reply,
 )
 from worker.metrics import Outcome, WorkerMetrics, WorkerState
-from worker.remove_consumer_script import REMOVE_IF_NO_PENDING_LUA
 from worker.schedule import Interval
 from worker.stream_status import NO_ID, StreamStatus, safe_trim_point
 
@@ -76,8 +75,10 @@ class Worker:
         self.metrics.stream_maxlen.set(stream_maxlen)
         self.backoff = Backoff() if backoff is None else backoff
         self.state = WorkerState.STARTING
-        self._apply_script = client.register_script(APPLY_BATCH_LUA)
-        self._remove_consumer_script = client.register_script(REMOVE_IF_NO_PENDING_LUA)
+        self._apply_script = client.register_script(scripts.load(scripts.APPLY_BATCH))
+        self._remove_consumer_script = client.register_script(
+            scripts.load(scripts.REMOVE_IDLE_CONSUMER)
+        )
         self._group_ready = False
         # Start with the entries this consumer name already holds (a restart under the same
         # name, e.g. pid 1 in a container), then move on to new ones.

@@ -18,8 +18,8 @@ from pathlib import Path
 import requests
 
 from tests.config.tools import NGINX_DIR, binary, run
-from tests.processes import stop_process
-from tests.redis_server import free_port
+from tests.support.processes import stop_process
+from tests.support.redis_server import free_port
 
 MIME_TYPES = Path("/etc/nginx/mime.types")
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import requests
 
 from tests.config.tools import ALERTMANAGER_CONFIG, PROMETHEUS_DIR, binary
-from tests.processes import stop_process
-from tests.redis_server import free_port
+from tests.support.processes import stop_process
+from tests.support.redis_server import free_port
 
 
 def alertmanager_binary() -> str:

@@ -14,7 +14,7 @@ import requests
 from tests.config.nginx_instance import NginxInstance
 from tests.config.stub_upstream import StubUpstream
 from tests.config.tools import NGINX_DIR, REPO_ROOT
-from tests.redis_server import free_port
+from tests.support.redis_server import free_port
 from web.request_id import is_valid_request_id
 
 SECURITY_HEADERS = {

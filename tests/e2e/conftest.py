@@ -10,8 +10,8 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-from tests.live_app import running_web, running_worker
-from tests.redis_server import RedisServer
+from tests.support.live_app import running_web, running_worker
+from tests.support.redis_server import RedisServer
 
 
 class _LandingPage(BaseHTTPRequestHandler):

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from flask.testing import FlaskClient
 
-from tests.worker_harness import drain, make_worker
-from web import create_app
-from web.config import WebSettings
+from tests.support.worker_harness import drain, make_worker
 
 pytestmark = pytest.mark.integration
 
 
-def test_queued_clicks_of_a_deleted_link_do_not_count_for_its_successor(redis_url: str) -> None:
-    app = create_app(
-        WebSettings(
-            REDIS_URL=redis_url,
-            PUBLIC_BASE_URL="https://sho.rt",
-            VISITOR_HASH_SALT="test-salt-0123456789abcdef",
-        )
-    )
-    client = app.test_client()
+def test_queued_clicks_of_a_deleted_link_do_not_count_for_its_successor(
+    redis_url: str, client: FlaskClient
+) -> None:
     body = {"url": "https://example.org/first", "alias": "reused"}
     token = client.post("/api/links", json=body).get_json()["manage_token"]
     for _ in range(3):

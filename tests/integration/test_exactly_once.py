@@ -38,8 +38,8 @@ from linkpulse.contract import (
     visitors_key,
 )
 from linkpulse.redis_client import connect
-from tests.redis_server import free_port
-from worker.throughput import append_events, create_links
+from tests.support.click_data import append_events, create_links
+from tests.support.redis_server import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -18,28 +18,16 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.test import TestResponse
 
 from linkpulse import contract
-from web import codes, create_app, links
+from tests.support.click_data import parse_click_event
+from tests.support.web_app import BASE_URL, SALT
+from web import codes, use_cases
 from web.clicks import visitor_hash
-from web.config import WebSettings
 from web.extensions import services
+from worker.stream_status import parse_id
 
 pytestmark = pytest.mark.integration
 
-SALT = "test-salt-0123456789abcdef"
-BASE = "https://sho.rt"
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
-
-
-@pytest.fixture
-def app(redis_url: str) -> Flask:
-    app = create_app(WebSettings(REDIS_URL=redis_url, PUBLIC_BASE_URL=BASE, VISITOR_HASH_SALT=SALT))
-    app.config["TESTING"] = True
-    return app
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 @pytest.fixture
@@ -81,7 +69,7 @@ def test_create_returns_the_documented_fields(client: FlaskClient, db: redis.Red
     body = response.get_json()
     assert set(body) == {"code", "short_url", "url", "created_at", "expires_at", "manage_token"}
     assert re.fullmatch(r"[A-Za-z0-9]{7}", body["code"])
-    assert body["short_url"] == f"{BASE}/{body['code']}"
+    assert body["short_url"] == f"{BASE_URL}/{body['code']}"
     assert body["url"] == "https://xn--bcher-kva.example/%C3%A4?q=1"
     assert TIMESTAMP.match(body["created_at"])
     assert body["expires_at"] is None
@@ -200,7 +188,7 @@ def test_redirect_is_302_and_appends_one_click_event(client: FlaskClient, db: re
     assert response.headers["Cache-Control"] == "no-store"
     entries = db.xrange(contract.CLICK_STREAM)
     assert len(entries) == 1
-    event = contract.ClickEvent.from_fields(entries[0][1])
+    event = parse_click_event(entries[0][1])
     assert event.code == code
     assert event.referrer_host == "news.example.com"
     assert event.ua_class == "mobile"
@@ -209,7 +197,7 @@ def test_redirect_is_302_and_appends_one_click_event(client: FlaskClient, db: re
     # The test client's peer is 127.0.0.1, a trusted proxy, so the forwarded address counts.
     assert event.visitor_hash == visitor_hash(SALT, "198.51.100.23", user_agent)
     assert "198.51.100.23" not in str(entries)
-    assert abs(event.ts_ms - contract.stream_id_ms(entries[0][0])) < 5_000
+    assert abs(event.ts_ms - parse_id(entries[0][0])[0]) < 5_000
 
 
 def test_untrusted_peer_cannot_choose_its_visitor_identity(
@@ -221,7 +209,7 @@ def test_untrusted_peer_cannot_choose_its_visitor_identity(
         headers={"X-Forwarded-For": "198.51.100.23", "User-Agent": "UA"},
         environ_base={"REMOTE_ADDR": "203.0.113.9"},
     )
-    event = contract.ClickEvent.from_fields(db.xrange(contract.CLICK_STREAM)[0][1])
+    event = parse_click_event(db.xrange(contract.CLICK_STREAM)[0][1])
     assert event.visitor_hash == visitor_hash(SALT, "203.0.113.9", "UA")
 
 
@@ -277,7 +265,7 @@ def test_an_untrusted_peer_cannot_name_the_attempt_to_hide_clicks(
 def test_direct_visit_has_empty_referrer(client: FlaskClient, db: redis.Redis) -> None:
     code = str(_create(client)["code"])
     client.get(f"/{code}", headers={"User-Agent": "curl/8.5"})
-    event = contract.ClickEvent.from_fields(db.xrange(contract.CLICK_STREAM)[0][1])
+    event = parse_click_event(db.xrange(contract.CLICK_STREAM)[0][1])
     assert event.referrer_host == ""
     assert event.ua_class == "bot"
 
@@ -307,8 +295,8 @@ def test_expired_link_is_404_everywhere(
     client: FlaskClient, db: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     code = str(_create(client, expires_in=60)["code"])
-    later = links.now_ms() + 61_000
-    monkeypatch.setattr(links, "now_ms", lambda: later)
+    later = use_cases.now_ms() + 61_000
+    monkeypatch.setattr(use_cases, "now_ms", lambda: later)
     # The key still exists in Redis (its own expiry is a minute away): our checks decide.
     assert db.exists(contract.link_key(code))
     assert client.get(f"/{code}").status_code == 404
@@ -329,7 +317,7 @@ def test_read_link_never_shows_the_token(client: FlaskClient, db: redis.Redis) -
     body = response.get_json()
     assert body == {
         "code": "readme",
-        "short_url": f"{BASE}/readme",
+        "short_url": f"{BASE_URL}/readme",
         "url": "https://example.org/landing",
         "created_at": created["created_at"],
         "expires_at": created["expires_at"],
@@ -524,7 +512,7 @@ def test_metrics_count_by_route_template(client: FlaskClient) -> None:
     assert 'linkpulse_redirects_total{result="found"} 1.0' in text
     assert 'linkpulse_redirects_total{result="not_found"} 1.0' in text
     assert 'linkpulse_click_events_total{result="written"} 1.0' in text
-    assert 'linkpulse_web_build_info{revision="unknown",version="dev"} 1.0' in text
+    assert 'linkpulse_build_info{revision="unknown",version="dev"} 1.0' in text
     assert "linkpulse_http_request_duration_seconds_bucket" in text
 
 

@@ -9,10 +9,6 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.redis_server import RedisServer
-from web import create_app
-from web.config import WebSettings
-
 pytestmark = pytest.mark.integration
 
 _json_values = st.recursive(
@@ -36,20 +32,9 @@ _bodies = st.one_of(
 _fuzz = settings(
     max_examples=60,
     deadline=None,
+    # Every example of a test runs against the same app: the point is that none gets a 500.
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-
-
-@pytest.fixture(scope="module")
-def app(redis_server: RedisServer) -> Flask:
-    # Module scope: hypothesis runs many examples per test, all against one app.
-    return create_app(
-        WebSettings(
-            REDIS_URL=redis_server.url,
-            PUBLIC_BASE_URL="https://sho.rt",
-            VISITOR_HASH_SALT="s" * 16,
-        )
-    )
 
 
 @_fuzz

@@ -18,8 +18,9 @@ import redis
 import requests
 
 from linkpulse import contract
-from tests.processes import stop_process
-from tests.redis_server import free_port
+from tests.support.click_data import parse_click_event
+from tests.support.processes import stop_process
+from tests.support.redis_server import free_port
 from web.clicks import visitor_hash
 
 pytestmark = pytest.mark.integration
@@ -130,9 +131,7 @@ def test_create_redirect_and_metrics_across_workers(server: Server, redis_url: s
     events = db.xrange(contract.CLICK_STREAM)
     assert len(events) == redirects
     expected_visitor = visitor_hash(SALT, "198.51.100.4", "UA")
-    assert {contract.ClickEvent.from_fields(fields).visitor_hash for _, fields in events} == {
-        expected_visitor
-    }
+    assert {parse_click_event(fields).visitor_hash for _, fields in events} == {expected_visitor}
 
     access = [json.loads(line) for line in server.log_lines() if '"web.access"' in line]
     redirect_pids = {line["pid"] for line in access if line["route"] == "/<code>"}
@@ -146,7 +145,7 @@ def test_create_redirect_and_metrics_across_workers(server: Server, redis_url: s
         assert _metric(text, 'linkpulse_redirects_total{result="found"}') == redirects
         assert _metric(text, 'linkpulse_click_events_total{result="written"}') == redirects
         assert _metric(text, "linkpulse_links_created_total") == 1
-        assert _metric(text, 'linkpulse_web_build_info{revision="abc1234",version="1.2.3"}') == 1
+        assert _metric(text, 'linkpulse_build_info{revision="abc1234",version="1.2.3"}') == 1
         assert (
             _metric(
                 text,

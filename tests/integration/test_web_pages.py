@@ -7,16 +7,12 @@ from html.parser import HTMLParser
 
 import pytest
 import redis
-from flask import Flask
 from flask.testing import FlaskClient
 
 from linkpulse import contract
-from web import create_app
-from web.config import WebSettings
+from tests.support.web_app import BASE_URL
 
 pytestmark = pytest.mark.integration
-
-BASE = "https://sho.rt"
 
 
 class _Elements(HTMLParser):
@@ -50,18 +46,6 @@ class _Elements(HTMLParser):
                 self.text[element_id] += data
 
 
-@pytest.fixture
-def app(redis_url: str) -> Flask:
-    return create_app(
-        WebSettings(REDIS_URL=redis_url, PUBLIC_BASE_URL=BASE, VISITOR_HASH_SALT="s" * 16)
-    )
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
 def test_start_page_has_the_form(client: FlaskClient) -> None:
     response = client.get("/")
     assert response.status_code == 200
@@ -81,7 +65,7 @@ def test_submitting_the_form_shows_the_link_and_token_once(client: FlaskClient) 
     assert response.status_code == 201
     page = _Elements(response.get_data(as_text=True))
     short_url = page.text["short-url"].strip()
-    assert short_url.startswith(f"{BASE}/")
+    assert short_url.startswith(f"{BASE_URL}/")
     token = page.text["manage-token"].strip()
     assert len(token) >= 43
     code = short_url.rsplit("/", 1)[1]

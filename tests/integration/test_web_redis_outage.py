@@ -7,20 +7,13 @@ from pathlib import Path
 
 import pytest
 import redis
-from flask import Flask
+from flask.testing import FlaskClient
 
 from linkpulse import contract
-from tests.redis_server import RedisServer, free_port
-from web import create_app
-from web.config import WebSettings
+from tests.support.redis_server import RedisServer, free_port
+from tests.support.web_app import MakeApp
 
 pytestmark = pytest.mark.integration
-
-
-def _app(url: str) -> Flask:
-    return create_app(
-        WebSettings(REDIS_URL=url, PUBLIC_BASE_URL="https://sho.rt", VISITOR_HASH_SALT="s" * 16)
-    )
 
 
 @pytest.fixture
@@ -32,8 +25,10 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     server.stop()
 
 
-def test_redis_down_is_503_and_recovers_by_itself(own_redis: RedisServer) -> None:
-    client = _app(own_redis.url).test_client()
+def test_redis_down_is_503_and_recovers_by_itself(
+    own_redis: RedisServer, make_app: MakeApp
+) -> None:
+    client = make_app(REDIS_URL=own_redis.url).test_client()
     code = client.post("/api/links", json={"url": "https://example.org"}).get_json()["code"]
     assert client.get(f"/{code}").status_code == 302
 
@@ -50,6 +45,7 @@ def test_redis_down_is_503_and_recovers_by_itself(own_redis: RedisServer) -> Non
     ready = client.get("/readyz")
     assert ready.status_code == 503
     assert ready.get_json()["error"]["code"] == "redis_unavailable"
+    assert ready.headers["Retry-After"] == "1"
     assert client.get("/healthz").status_code == 200
     metrics = client.get("/metrics").get_data(as_text=True)
     assert 'linkpulse_click_events_total{result="failed"} 1.0' in metrics
@@ -60,9 +56,8 @@ def test_redis_down_is_503_and_recovers_by_itself(own_redis: RedisServer) -> Non
     assert client.post("/api/links", json={"url": "https://example.org"}).status_code == 201
 
 
-def test_no_redirect_without_its_click_event(redis_url: str) -> None:
+def test_no_redirect_without_its_click_event(redis_url: str, client: FlaskClient) -> None:
     """Redis refusing the XADD (out of memory) fails the whole script: 503, no redirect."""
-    client = _app(redis_url).test_client()
     code = client.post("/api/links", json={"url": "https://example.org"}).get_json()["code"]
     db = redis.Redis.from_url(redis_url, decode_responses=True)
     db.config_set("maxmemory", "1")
@@ -77,8 +72,7 @@ def test_no_redirect_without_its_click_event(redis_url: str) -> None:
     assert 'linkpulse_click_events_total{result="written"} 0.0' in metrics
 
 
-def test_create_refused_for_memory_changes_nothing(redis_url: str) -> None:
-    client = _app(redis_url).test_client()
+def test_create_refused_for_memory_changes_nothing(redis_url: str, client: FlaskClient) -> None:
     db = redis.Redis.from_url(redis_url, decode_responses=True)
     db.hset(contract.stats_key("full"), contract.TOTAL_CLICKS_FIELD, 5)
     db.config_set("maxmemory", "1")

@@ -20,9 +20,9 @@ from linkpulse.contract import (
     visitors_key,
 )
 from linkpulse.redis_client import connect
-from tests.worker_harness import drain, make_worker, pending_count
+from tests.support.click_data import append_events, create_links
+from tests.support.worker_harness import drain, make_worker, pending_count
 from worker.batch import BatchOutcome
-from worker.throughput import append_events, create_links
 from worker.worker import Worker
 
 pytestmark = pytest.mark.integration

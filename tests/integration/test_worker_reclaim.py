@@ -7,9 +7,9 @@ import redis
 
 from linkpulse.contract import CLICK_GROUP, CLICK_STREAM, ClickEvent
 from linkpulse.redis_client import connect
-from tests.worker_harness import make_worker, total_clicks
+from tests.support.click_data import append_events, create_links
+from tests.support.worker_harness import make_worker, total_clicks
 from worker.batch import BatchOutcome
-from worker.throughput import append_events, create_links
 from worker.worker import Worker
 
 pytestmark = pytest.mark.integration

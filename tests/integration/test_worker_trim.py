@@ -7,8 +7,8 @@ import redis
 
 from linkpulse.contract import CLICK_GROUP, CLICK_STREAM, ClickEvent
 from linkpulse.redis_client import connect
-from tests.worker_harness import make_worker
-from worker.throughput import append_events, create_links
+from tests.support.click_data import append_events, create_links
+from tests.support.worker_harness import make_worker
 
 pytestmark = pytest.mark.integration
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from web import codes, create_app, tokens
-from web.config import WebSettings
+from tests.support.web_app import UNREACHABLE_REDIS_URL, MakeApp
+from web import codes, tokens
 
 
 def test_random_codes_are_seven_base62_characters() -> None:
@@ -37,14 +37,8 @@ def test_reserved_words_are_refused_in_any_case(word: str) -> None:
     assert codes.alias_problem(word) == f"alias {word!r} is reserved"
 
 
-def test_every_fixed_top_level_path_of_the_app_is_reserved() -> None:
-    app = create_app(
-        WebSettings(
-            REDIS_URL="redis://127.0.0.1:1/0",
-            PUBLIC_BASE_URL="http://localhost:8080",
-            VISITOR_HASH_SALT="x" * 16,
-        )
-    )
+def test_every_fixed_top_level_path_of_the_app_is_reserved(make_app: MakeApp) -> None:
+    app = make_app(REDIS_URL=UNREACHABLE_REDIS_URL)
     first_segments = {
         rule.rule.strip("/").split("/")[0]
         for rule in app.url_map.iter_rules()

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from web import create_app
-from web.config import WebSettings
+from tests.support.web_app import UNREACHABLE_REDIS_URL, MakeApp
 from web.openapi import build_openapi
 from web.schemas import CreateLinkRequest
 
@@ -19,15 +18,9 @@ METHODS = {"get", "post", "put", "patch", "delete"}
 
 
 @pytest.fixture
-def app() -> Flask:
-    # No request here reaches Redis, so an address nobody listens on is fine.
-    return create_app(
-        WebSettings(
-            REDIS_URL="redis://127.0.0.1:1/0",
-            PUBLIC_BASE_URL="https://sho.rt",
-            VISITOR_HASH_SALT="x" * 16,
-        )
-    )
+def app(make_app: MakeApp) -> Flask:
+    # No request here reaches Redis.
+    return make_app(REDIS_URL=UNREACHABLE_REDIS_URL)
 
 
 @pytest.fixture

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from linkpulse.contract import (
     CLICK_STREAM,
+    LINK_CREATED_AT_FIELD,
     TOTAL_CLICKS_FIELD,
     ClickEvent,
     day_field,
@@ -51,15 +52,17 @@ class DecodedCall:
     group: str
     consumer: str
     total_field: str
+    created_field: str
     entry_ids: list[str]
     malformed: int
     links: list[DecodedLink]
 
 
 def decode(call: BatchCall) -> DecodedCall:
-    """Read KEYS/ARGV the way the Lua script does (layout in worker.apply_script)."""
+    """Read KEYS/ARGV the way the Lua script does (layout in linkpulse/lua/apply_batch.lua)."""
     args = iter(call.args)
     group, consumer, total_field = next(args), next(args), next(args)
+    created_field = next(args)
     entry_ids = [next(args) for _ in range(int(next(args)))]
     malformed = int(next(args))
     links = []
@@ -78,7 +81,7 @@ def decode(call: BatchCall) -> DecodedCall:
         link.visitors = [next(args) for _ in range(int(next(args)))]
         links.append(link)
     assert next(args, None) is None, "arguments left over"
-    return DecodedCall(group, consumer, total_field, entry_ids, malformed, links)
+    return DecodedCall(group, consumer, total_field, created_field, entry_ids, malformed, links)
 
 
 click_events = st.builds(
@@ -107,6 +110,7 @@ def test_call_carries_per_link_totals_of_every_event(events: list[ClickEvent]) -
     assert call.keys[1::4] == [link_key(code) for code in call.codes]
     assert (decoded.group, decoded.consumer) == (GROUP, CONSUMER)
     assert decoded.total_field == TOTAL_CLICKS_FIELD
+    assert decoded.created_field == LINK_CREATED_AT_FIELD
     assert sorted(decoded.entry_ids) == sorted(entry_id for entry_id, _ in entries)
     assert decoded.malformed == 0
     by_code = {link.keys[0]: link for link in decoded.links}
@@ -202,4 +206,4 @@ def test_reply_not_owned_lists_the_ids() -> None:
 def test_outcomes_add_up() -> None:
     total = BatchOutcome(1, 2, 3, 4) + BatchOutcome(skipped=1)
     assert total == BatchOutcome(1, 2, 4, 4)
-    assert total.total == 11
+    assert sum(astuple(total)) == 11

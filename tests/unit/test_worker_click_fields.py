@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from linkpulse.contract import EVENT_SCHEMA_VERSION, ClickEvent
+from tests.support.click_data import parse_click_event
 from worker.click_fields import read_click_fields
 
 FIELD_NAMES = ("v", "code", "ts", "ref", "ua", "vh", "rid", "lc", "extra")
@@ -31,7 +32,7 @@ valid_dicts = st.builds(
 
 def contract_reading(fields: dict[str, str]) -> tuple[str, int, str, str, str] | None:
     try:
-        event = ClickEvent.from_fields(fields)
+        event = parse_click_event(fields)
     except ValueError:
         return None
     return (event.code, event.ts_ms, event.referrer_host, event.visitor_hash, event.link_created)

@@ -1,50 +1,45 @@
-"""The Lua script that applies one batch of click events together with its XACK.
-
-Why Lua: the aggregates and the acknowledgement must change together or not at all, and
-only for entries this consumer still owns at that instant. A worker killed before the
-script runs leaves its entries pending (they are reclaimed and counted once, later); a
-slow worker whose entries were reclaimed finds it no longer owns them and skips them.
-Running the script twice is harmless for the same reason, so a client-side retry of a
-call whose reply was lost cannot double count either.
-
-Redis does not roll back a script that fails halfway, so this one checks everything that
-could make a write fail before its first write: ownership, whether each link exists, and
-the types of its aggregate keys. A link whose keys hold something else (damaged by hand,
-say) is refused: its events are acknowledged and reported, never half counted. The
-`#!lua` line makes Redis refuse the whole script up front when it is out of memory,
-rather than failing at the first write.
-
-All or nothing on ownership: if this consumer no longer owns some entries of the call,
-the script writes nothing and returns their ids; the caller drops them ("skipped":
-another consumer has them now) and calls again with the rest. Ownership never comes back
-by itself, so that loop ends, and what gets applied is exactly the entries owned when the
-successful run happened.
-
-That lets Python total the batch per link beforehand, so the script works per link (one
-EXISTS and type check, one HINCRBY per day, one ZINCRBY per referrer, one PFADD), and per
-entry does nothing but the ownership check and the XACK. The script knows no key layout:
-every key comes from linkpulse.contract through KEYS.
-
-KEYS: [1] the stream, then per link: link, stats, referrers, visitors.
-ARGV: group, consumer, total-clicks field, n, n entry ids, malformed count (entries among
-      the ids that are acknowledged without being counted), then per link, in KEYS order:
-      link created_at ('' = no check), clicks, d, d x (day field, clicks),
-      r, r x (referrer, clicks), v, v x visitor hash.
-A link appears once per created_at its events carry: the clicks of a deleted link whose
-alias was taken again are dropped, not counted for the new link.
-Returns {1, applied, dropped, malformed, {refused link numbers}} after applying (refused
-links' clicks are included in dropped), or {0, {ids not owned}} having written nothing.
-"""
-
-from __future__ import annotations
-
-APPLIED = 1
-NOT_OWNED = 0
-
-APPLY_BATCH_LUA = """#!lua
-local stream, group, consumer, total_field = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
-local id_count = tonumber(ARGV[4])
-local first_id, last_id = 5, 4 + id_count
+#!lua
+-- Apply one batch of click events together with its XACK.
+--
+-- Why Lua: the aggregates and the acknowledgement must change together or not at all, and
+-- only for entries this consumer still owns at that instant. A worker killed before the
+-- script runs leaves its entries pending (they are reclaimed and counted once, later); a
+-- slow worker whose entries were reclaimed finds it no longer owns them and skips them.
+-- Running the script twice is harmless for the same reason, so a client-side retry of a
+-- call whose reply was lost cannot double count either.
+--
+-- Redis does not roll back a script that fails halfway, so this one checks everything that
+-- could make a write fail before its first write: ownership, whether each link exists, and
+-- the types of its aggregate keys. A link whose keys hold something else (damaged by hand,
+-- say) is refused: its events are acknowledged and reported, never half counted. The
+-- `#!lua` line makes Redis refuse the whole script up front when it is out of memory,
+-- rather than failing at the first write.
+--
+-- All or nothing on ownership: if this consumer no longer owns some entries of the call,
+-- the script writes nothing and returns their ids; the caller drops them ("skipped":
+-- another consumer has them now) and calls again with the rest. Ownership never comes back
+-- by itself, so that loop ends, and what gets applied is exactly the entries owned when the
+-- successful run happened.
+--
+-- That lets Python total the batch per link beforehand, so the script works per link (one
+-- EXISTS and type check, one HINCRBY per day, one ZINCRBY per referrer, one PFADD), and per
+-- entry does nothing but the ownership check and the XACK. The script knows no key layout:
+-- every key comes from linkpulse.contract through KEYS, every field name through ARGV.
+--
+-- KEYS: [1] the stream, then per link: link, stats, referrers, visitors.
+-- ARGV: group, consumer, the stats hash's total-clicks field, the link hash's created_at field,
+--       n, n entry ids, malformed count (entries among the ids that are acknowledged without
+--       being counted), then per link, in KEYS order:
+--       link created_at ('' = no check), clicks, d, d x (day field, clicks),
+--       r, r x (referrer, clicks), v, v x visitor hash.
+-- A link appears once per created_at its events carry: the clicks of a deleted link whose
+-- alias was taken again are dropped, not counted for the new link.
+-- Returns {1, applied, dropped, malformed, {refused link numbers}} after applying (refused
+-- links' clicks are included in dropped), or {0, {ids not owned}} having written nothing.
+local stream, group, consumer = KEYS[1], ARGV[1], ARGV[2]
+local total_field, created_field = ARGV[3], ARGV[4]
+local id_count = tonumber(ARGV[5])
+local first_id, last_id = 6, 5 + id_count
 
 -- One XPENDING listing of this consumer's entries usually answers for the whole call.
 -- Only if COUNT cut it short (the consumer holds more than this call) is an id it does
@@ -97,7 +92,7 @@ for key = 2, #KEYS, 4 do
     link.action = 'drop'
   elseif link.created ~= '' and not has_type(KEYS[key], 'hash') then
     link.action = 'refuse'
-  elseif link.created ~= '' and redis.call('HGET', KEYS[key], 'created_at') ~= link.created then
+  elseif link.created ~= '' and redis.call('HGET', KEYS[key], created_field) ~= link.created then
     -- Clicks on an earlier link under this code, deleted since: not this link's to count.
     link.action = 'drop'
   elseif has_type(KEYS[key + 1], 'hash') and has_type(KEYS[key + 2], 'zset')
@@ -146,4 +141,3 @@ for first = first_id, last_id, 1000 do
   redis.call('XACK', stream, group, unpack(ARGV, first, math.min(first + 999, last_id)))
 end
 return {1, applied, dropped, malformed, refused}
-"""

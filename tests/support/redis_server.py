@@ -11,7 +11,7 @@ from pathlib import Path
 
 import redis
 
-from tests.processes import stop_process
+from tests.support.processes import stop_process
 
 
 def free_port() -> int:

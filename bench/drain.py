@@ -1,22 +1,20 @@
-"""Sample click data and a rough drain-rate measurement of one worker (bench and tests).
+"""How fast one worker drains the click stream: sample events, then the real loop timed.
 
-It runs the same read/apply steps as the loop, in-process and without chores, against a
-Redis that it may write to freely (a scratch server: it replaces the click stream).
+The worker's real loop (chores and all) runs on its own thread against a Redis that this
+may write to freely (a scratch server: it replaces the click stream); this thread only
+watches the counters, which is cheap next to a batch.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
 
-import redis
-
-from linkpulse.contract import CLICK_STREAM, ClickEvent, link_key, link_keys
+from linkpulse.contract import CLICK_STREAM, ClickEvent, link_keys
 from linkpulse.redis_client import connect
+from tests.support.click_data import append_events, create_links
 from worker.worker import Worker
 
-XADD_CHUNK = 5_000
 DAY_MS = 86_400_000
 
 
@@ -35,29 +33,6 @@ def sample_events(count: int, *, links: int = 100, days: int = 3) -> list[ClickE
         )
         for i in range(count)
     ]
-
-
-def create_links(client: redis.Redis, codes: Iterable[str]) -> None:
-    """Write bare link hashes, enough for the worker to count their clicks."""
-    pipe = client.pipeline(transaction=False)
-    for code in codes:
-        pipe.hset(
-            link_key(code),
-            mapping={"url": "https://example.org/", "created_at": "", "expires_at": ""},
-        )
-    pipe.execute()
-
-
-def append_events(client: redis.Redis, events: Iterable[ClickEvent]) -> list[str]:
-    """XADD the events in pipelined chunks; returns their stream ids."""
-    ids: list[str] = []
-    pipe = client.pipeline(transaction=False)
-    for number, event in enumerate(events, start=1):
-        pipe.xadd(CLICK_STREAM, event.to_fields())  # type: ignore[arg-type]
-        if number % XADD_CHUNK == 0:
-            ids.extend(pipe.execute())
-    ids.extend(pipe.execute())
-    return ids
 
 
 def events_handled(worker: Worker) -> int:
@@ -86,8 +61,6 @@ def measure_drain(redis_url: str, events: int, batch_size: int) -> float:
     loop = threading.Thread(target=worker.run, name="worker-loop")
     started = time.perf_counter()
     loop.start()
-    # The real loop (chores and all) runs on its own thread; this one only
-    # watches the counters, which is cheap next to a batch.
     deadline = started + max(60.0, events / 1_000)
     while (handled := events_handled(worker)) < events and time.perf_counter() < deadline:
         time.sleep(0.01)

@@ -13,10 +13,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.processes import stop_process
-from tests.redis_server import free_port
+from tests.support.processes import stop_process
+from tests.support.redis_server import free_port
+from tests.support.web_app import SALT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -26,7 +27,7 @@ def app_env(redis_url: str, public_base_url: str, **extra: str) -> dict[str, str
         "PYTHONPATH": str(REPO_ROOT),
         "REDIS_URL": redis_url,
         "PUBLIC_BASE_URL": public_base_url,
-        "VISITOR_HASH_SALT": "test-salt-0123456789abcdef",
+        "VISITOR_HASH_SALT": SALT,
         "LOG_LEVEL": "WARNING",
     }
     env.update(extra)
