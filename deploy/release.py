@@ -55,6 +55,7 @@ def release(
     images = service_images(source.compose_config(compose_file, prefix, sha), prefix)
     build_env = {
         **source.PLACEHOLDER_SECRETS,
+        "APP_VERSION": source.app_version(repo),
         "IMAGE_PREFIX": prefix,
         "IMAGE_TAG": sha,
         "GIT_REVISION": sha,

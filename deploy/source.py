@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,14 @@ def export_files(repo: Path, sha: str, paths: list[str], dest: Path) -> None:
     if archive.returncode != 0:
         raise DeployError(f"git archive {sha[:12]}: {archive.stderr.decode().strip()}")
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+
+
+def app_version(repo: Path) -> str:
+    """The version has one home, pyproject.toml; images carry it as a label and APP_VERSION."""
+    try:
+        return str(tomllib.loads((repo / "pyproject.toml").read_text())["project"]["version"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError) as error:
+        raise DeployError(f"{repo}/pyproject.toml names no project version: {error}") from error
 
 
 def compose_config(compose_file: Path, prefix: str, sha: str) -> dict[str, Any]:
