@@ -21,6 +21,9 @@ HERE = Path(__file__).resolve().parent
 NETWORK = "linkpulse-rehearsal"
 # Outside Docker's automatic address pools, and outside the stack's own subnets.
 SUBNET = "10.231.7.0/24"
+# The VM reaches the registry at a fixed address: Docker's embedded DNS on a busy shared engine
+# has been seen to stop answering for a network, and the rehearsal must not depend on it.
+REGISTRY_IP = "10.231.7.10"
 REGISTRY = "linkpulse-rehearsal-registry"
 VM = "linkpulse-rehearsal-vm"
 VM_VOLUME = "linkpulse-rehearsal-vm-docker"
@@ -116,14 +119,14 @@ class Rehearsal:
         (self.workdir / "pull-password").write_text(passwords[PULL_USER] + "\n")
         key = self._keys()
         docker("network", "create", "--subnet", SUBNET, NETWORK)
-        docker("run", "--detach", "--name", REGISTRY, "--network", NETWORK,
+        docker("run", "--detach", "--name", REGISTRY, "--network", NETWORK, "--ip", REGISTRY_IP,
                "-p", f"127.0.0.1:{REGISTRY_PORT}:5000",
                "-v", f"{auth_dir}:/auth:ro", REGISTRY_IMAGE)  # fmt: skip
         docker("run", "--detach", "--name", VM, "--hostname", "rehearsal-vm", "--network", NETWORK,
                *VM_FLAGS, "-v", f"{VM_VOLUME}:/var/lib/docker",
                "-p", f"127.0.0.1:{SSH_PORT}:22", "-p", f"127.0.0.1:{HTTP_PORT}:8080",
                "-e", f"ROOT_AUTHORIZED_KEY={key}",
-               "-e", f"REGISTRY_UPSTREAM={REGISTRY}:5000", VM_IMAGE)  # fmt: skip
+               "-e", f"REGISTRY_UPSTREAM={REGISTRY_IP}:5000", VM_IMAGE)  # fmt: skip
         self._wait_sshd()
         self._pin_host_key()
         self._write_config()
