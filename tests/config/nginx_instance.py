@@ -86,7 +86,7 @@ class NginxInstance:
         _replace_once(main, "_temp_path /tmp/", f"_temp_path {self.workdir}/", count=5)
         conf_d = self.workdir / "conf.d"
         _replace_once(
-            conf_d / "linkpulse-http.conf",
+            self.workdir / "upstream.d" / "web.conf",
             "server web:8000 ",
             f"server 127.0.0.1:{self.upstream_port} ",
         )

@@ -1,0 +1,189 @@
+"""The command line: one verb per command; every failure is one line and exit status 1."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from deploy import status as status_module
+from deploy.config import Config, load_config
+from deploy.deployer import Deployer, remote_for
+from deploy.errors import DeployError
+from deploy.history import History, format_table
+from deploy.layout import Layout
+from deploy.lock import DeployLock
+from deploy.provision import provision as run_provision
+from deploy.release import release as run_release
+from deploy.stages import Stages, format_duration
+
+DEFAULT_CONFIG = "deploy.toml"
+
+
+class Context:
+    def __init__(self, config_path: Path) -> None:
+        self.config_path = config_path
+        self.stages = Stages()
+
+    def config(self) -> Config:
+        return load_config(self.config_path)
+
+
+pass_context = click.make_pass_decorator(Context)
+# The git checkout a release is built from, or a deploy reads its compose file and config from.
+source_option = click.option(
+    "--source", type=click.Path(path_type=Path, file_okay=False), default=".", show_default=True
+)
+# Where a failed deploy's bundle is copied on this machine (CI uploads it as an artifact).
+bundle_dir_option = click.option(
+    "--bundle-dir",
+    type=click.Path(path_type=Path),
+    default="build/deploy-bundles",
+    show_default=True,
+)
+
+
+@click.group()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=lambda: os.environ.get("DEPLOY_CONFIG", DEFAULT_CONFIG),
+    show_default="$DEPLOY_CONFIG or deploy.toml",
+    help="The deploy configuration (deploy/example.toml documents it).",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path) -> None:
+    """Release linkpulse's images by git sha and ship them to a VM with zero downtime."""
+    ctx.obj = Context(config_path)
+
+
+@cli.command()
+@source_option
+@click.option("--allow-dirty", is_flag=True, help="Release a checkout with uncommitted changes.")
+@click.option("--image-prefix", default="", help="registry/namespace; default: the config's.")
+@click.option(
+    "--bake", is_flag=True, help="CI: docker buildx bake with cache, SBOM and provenance."
+)
+@pass_context
+def release(
+    context: Context, source: Path, allow_dirty: bool, image_prefix: str, bake: bool
+) -> None:
+    """Build every image at the checkout's sha, push it, mirror upstream images."""
+    prefix = image_prefix or context.config().registry.image_prefix
+    report = run_release(source, prefix, context.stages, allow_dirty=allow_dirty, bake=bake)
+    click.echo(f"released {report.sha}: {len(report.pushed)} image tags pushed")
+    for image, reason in report.left_out.items():
+        click.echo(f"left out of this release: {image} ({reason[:120]})")
+
+
+@cli.command()
+@source_option
+@pass_context
+def provision(context: Context, source: Path) -> None:
+    """Prepare a fresh Debian VM: engine, deploy user, directories, secrets."""
+    run_provision(context.config(), source.resolve(), context.stages)
+    click.echo("provisioned")
+
+
+def _deployer(context: Context, bundle_dir: Path) -> Deployer:
+    config = context.config()
+    return Deployer(config, remote_for(config), context.stages, bundle_dir)
+
+
+@cli.command()
+@click.argument("sha")
+@source_option
+@bundle_dir_option
+@pass_context
+def deploy(context: Context, sha: str, source: Path, bundle_dir: Path) -> None:
+    """Ship release SHA; roll back automatically if it fails its checks."""
+    started = datetime.now(UTC)
+    deployer = _deployer(context, bundle_dir)
+    try:
+        deployer.deploy(source.resolve(), sha)
+    finally:
+        deployer.remote.close()
+    took = (datetime.now(UTC) - started).total_seconds()
+    click.echo(f"deployed {sha} in {format_duration(took)}")
+
+
+@cli.command()
+@click.argument("sha", required=False)
+@bundle_dir_option
+@pass_context
+def rollback(context: Context, sha: str | None, bundle_dir: Path) -> None:
+    """Switch back to SHA, or by default to the last release that passed its checks."""
+    started = datetime.now(UTC)
+    deployer = _deployer(context, bundle_dir)
+    try:
+        target = deployer.rollback(sha)
+    finally:
+        deployer.remote.close()
+    took = (datetime.now(UTC) - started).total_seconds()
+    click.echo(f"rolled back to {target} in {format_duration(took)}")
+
+
+@cli.command()
+@pass_context
+def status(context: Context) -> None:
+    """What runs on the VM, which version, healthy or not."""
+    config = context.config()
+    with remote_for(config) as remote:
+        click.echo(status_module.report(config, remote))
+
+
+@cli.command()
+@pass_context
+def history(context: Context) -> None:
+    """The VM's release history: sha, time, who, outcome, duration."""
+    config = context.config()
+    with remote_for(config) as remote:
+        click.echo(format_table(History(remote, Layout(config.app.remote_dir).root).read()))
+
+
+@cli.group()
+def lock() -> None:
+    """The deploy lock on the VM."""
+
+
+@lock.command(name="status")
+@pass_context
+def lock_status(context: Context) -> None:
+    """Who holds the lock, since when, until when."""
+    config = context.config()
+    with remote_for(config) as remote:
+        holder = DeployLock(remote, config.app.remote_dir).read()
+        click.echo("free" if holder is None else holder.describe(datetime.now(UTC)))
+
+
+@lock.command(name="release")
+@pass_context
+def lock_release(context: Context) -> None:
+    """Release a lock left by a killed deploy."""
+    config = context.config()
+    with remote_for(config) as remote:
+        deploy_lock = DeployLock(remote, config.app.remote_dir)
+        holder = deploy_lock.read()
+        if holder is None:
+            click.echo("lock was free")
+            return
+        deploy_lock.release()
+        click.echo(f"released the lock ({holder.describe(datetime.now(UTC))})")
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=False)
+    except DeployError as error:
+        click.echo(f"deploy: error: {error}", err=True)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        click.echo("deploy: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)

@@ -1,0 +1,172 @@
+"""The deploy configuration: one TOML file, checked completely before anything connects."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from deploy.errors import DeployError
+from slo import SpecError, duration_seconds, load_spec
+
+_IMAGE_PREFIX = re.compile(r"^[a-z0-9.:-]+(/[a-z0-9._-]+)+$")
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    address: str
+    port: int
+    user: str
+    identity_file: Path
+    known_hosts: Path
+    # The account `provision` logs in as on a fresh VM (root or a sudo-less admin).
+    provision_user: str = "root"
+    provision_identity_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class RegistryConfig:
+    # Where images live: <image_prefix>/<name>:<tag>, e.g. registry.example/team/linkpulse.
+    image_prefix: str
+    # The read-only credential the VM logs in with; empty username: the registry needs no login.
+    pull_username: str = ""
+    pull_password_file: Path | None = None
+
+    @property
+    def address(self) -> str:
+        return self.image_prefix.split("/", 1)[0]
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    # The public entry the smoke checks use, as the controller reaches it.
+    public_url: str
+    # What the VM's nginx publishes: <bind>:<port> on the VM.
+    http_bind: str = "0.0.0.0"  # noqa: S104 # the public entry: nginx publishes on every address
+    http_port: int = 8080
+    remote_dir: str = "/srv/linkpulse"
+    # Good releases whose images are kept on the VM, safe from pruning, for a rollback.
+    keep_releases: int = 3
+    health_timeout_s: float = 90.0
+    drain_timeout_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """The SLO check after the switch. Thresholds always come from slo/objectives.toml; the
+    window, request floor and wait default to its deploy_gate and may be shortened here."""
+
+    window: str
+    min_requests: int
+    max_wait: str
+    route: str = "/<code>"
+    prometheus_port: int = 9090
+
+    @property
+    def window_s(self) -> int:
+        return duration_seconds(self.window)
+
+    @property
+    def max_wait_s(self) -> int:
+        return duration_seconds(self.max_wait)
+
+
+@dataclass(frozen=True)
+class ProvisionConfig:
+    # Extra environment for the VM's dockerd (e.g. what a nested engine needs).
+    dockerd_env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    host: HostConfig
+    registry: RegistryConfig
+    app: AppConfig
+    gate: GateConfig
+    provision: ProvisionConfig
+
+
+def _section(raw: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
+    value = raw.get(name)
+    if not isinstance(value, dict):
+        raise DeployError(f"{path}: missing table [{name}]")
+    return value
+
+
+def _build(cls: Any, raw: dict[str, Any], name: str, path: Path, **extra: Any) -> Any:
+    try:
+        return cls(**raw, **extra)
+    except TypeError as error:
+        raise DeployError(f"{path}: [{name}]: {error}") from error
+
+
+def _relative(base: Path, value: Any) -> Path:
+    candidate = Path(str(value)).expanduser()
+    return candidate if candidate.is_absolute() else base / candidate
+
+
+def parse_config(text: str, path: Path) -> Config:
+    """Parse and check a configuration; relative paths are relative to the file's directory."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise DeployError(f"{path}: {error}") from error
+    base = path.parent
+    host_raw = dict(_section(raw, "host", path))
+    for key in ("identity_file", "known_hosts", "provision_identity_file"):
+        if key in host_raw:
+            host_raw[key] = _relative(base, host_raw[key])
+    host: HostConfig = _build(HostConfig, host_raw, "host", path)
+    registry_raw = dict(_section(raw, "registry", path))
+    if "pull_password_file" in registry_raw:
+        registry_raw["pull_password_file"] = _relative(base, registry_raw["pull_password_file"])
+    registry: RegistryConfig = _build(RegistryConfig, registry_raw, "registry", path)
+    if not _IMAGE_PREFIX.match(registry.image_prefix):
+        raise DeployError(
+            f"{path}: [registry] image_prefix {registry.image_prefix!r} is not registry/namespace"
+        )
+    if registry.pull_username and registry.pull_password_file is None:
+        raise DeployError(f"{path}: [registry] pull_username needs pull_password_file")
+    app: AppConfig = _build(AppConfig, dict(_section(raw, "app", path)), "app", path)
+    if not app.remote_dir.startswith("/"):
+        raise DeployError(f"{path}: [app] remote_dir must be an absolute path")
+    if app.keep_releases < 1:
+        raise DeployError(f"{path}: [app] keep_releases must be at least 1")
+    gate = _gate(raw.get("gate", {}), path)
+    provision: ProvisionConfig = _build(
+        ProvisionConfig, dict(raw.get("provision", {})), "provision", path
+    )
+    unknown = set(raw) - {"host", "registry", "app", "gate", "provision"}
+    if unknown:
+        raise DeployError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}")
+    return Config(path, host, registry, app, gate, provision)
+
+
+def _gate(raw: dict[str, Any], path: Path) -> GateConfig:
+    spec_gate = load_spec().deploy_gate
+    merged = {
+        "window": spec_gate.window,
+        "min_requests": spec_gate.min_requests,
+        "max_wait": spec_gate.max_wait,
+    }
+    merged.update(raw)
+    gate: GateConfig = _build(GateConfig, merged, "gate", path)
+    try:
+        if gate.window_s > gate.max_wait_s:
+            raise DeployError(f"{path}: [gate] window must not be longer than max_wait")
+    except SpecError as error:
+        raise DeployError(f"{path}: [gate] {error}") from error
+    if gate.min_requests < 1:
+        raise DeployError(f"{path}: [gate] min_requests must be at least 1")
+    return gate
+
+
+def load_config(path: Path) -> Config:
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise DeployError(f"cannot read the configuration {path}: {error.strerror}") from error
+    return parse_config(text, path.resolve())

@@ -1,0 +1,435 @@
+"""`deploy <sha>` and `rollback [sha]`: lock, pull, switch, smoke, SLO check, roll back on failure.
+
+Bad input (an unknown sha, a missing image, a refused registry login, an unreachable host or a
+wrong host key) is found before anything that runs is touched, and leaves the VM as it was.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from deploy import source
+from deploy.bundle import Bundle
+from deploy.config import Config
+from deploy.errors import DeployError
+from deploy.gate import Limits, run_gate
+from deploy.history import OK, ROLLED_BACK, History, Record, good_releases, rollback_target
+from deploy.layout import Layout
+from deploy.lock import DeployLock, LockInfo
+from deploy.plan import (
+    REQUIRED_SERVICES,
+    ServiceImage,
+    render_override,
+    render_release_env,
+    service_images,
+)
+from deploy.rollout import Rollout
+from deploy.smoke import smoke
+from deploy.ssh import Remote
+from deploy.stages import Stages, format_duration
+from deploy.vm import Container, Vm
+from slo import load_spec
+
+LOCK_TTL = timedelta(minutes=30)
+IMAGES_FILE = "images.json"
+
+
+def actor() -> str:
+    return os.environ.get("DEPLOY_ACTOR") or f"{getpass.getuser()}@{socket.gethostname()}"
+
+
+def remote_for(config: Config) -> Remote:
+    h = config.host
+    return Remote(h.address, h.port, h.user, h.identity_file, h.known_hosts)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Deployer:
+    def __init__(self, config: Config, remote: Remote, stages: Stages, bundle_dir: Path) -> None:
+        self.config = config
+        self.remote = remote
+        self.stages = stages
+        self.layout = Layout(config.app.remote_dir)
+        self.vm = Vm(remote, self.layout)
+        self.history = History(remote, self.layout.root)
+        self.lock = DeployLock(remote, self.layout.root)
+        self.bundle_dir = bundle_dir
+        self.bundle: Bundle | None = None
+        self.rollout = Rollout(
+            self.vm,
+            self.layout,
+            stages,
+            health_timeout_s=config.app.health_timeout_s,
+            drain_timeout_s=config.app.drain_timeout_s,
+            public_url=config.app.public_url,
+            on_failed_containers=self._keep_failed,
+        )
+
+    # --- shared ------------------------------------------------------------------------------
+    def current(self) -> str | None:
+        result = self.remote.run(["cat", self.layout.current], check=False)
+        sha = result.stdout.strip()
+        return sha if result.ok and sha else None
+
+    @contextmanager
+    def locked(self, action: str) -> Iterator[None]:
+        with self.stages.stage("take the deploy lock"):
+            info = LockInfo.new(actor(), action, datetime.now(UTC), LOCK_TTL)
+            self.lock.acquire(info)
+        try:
+            yield
+        finally:
+            self.lock.release()
+            self.stages.note("deploy lock released")
+
+    def _keep_failed(self, containers: list[Container]) -> None:
+        if self.bundle is not None:
+            self.bundle.add_containers(containers)
+
+    def release_images(self, sha: str) -> list[ServiceImage]:
+        raw = self.remote.run(["cat", f"{self.layout.release_dir(sha)}/{IMAGES_FILE}"], check=False)
+        if not raw.ok:
+            raise DeployError(f"release {sha[:12]} is not on the VM (never deployed, or pruned)")
+        return [ServiceImage(**item) for item in json.loads(raw.stdout)["images"]]
+
+    def absent_services(self, sha: str) -> set[str]:
+        raw = self.remote.run(["cat", f"{self.layout.release_dir(sha)}/{IMAGES_FILE}"])
+        return set(json.loads(raw.stdout)["absent"])
+
+    # --- deploy ------------------------------------------------------------------------------
+    def deploy(self, repo: Path, sha: str) -> None:
+        source.commit_exists(repo, sha)
+        prefix = self.config.registry.image_prefix
+        with tempfile.TemporaryDirectory(prefix="deploy-") as tmp:
+            files = Path(tmp)
+            with self.stages.stage(f"read release {sha[:12]} from git"):
+                source.export_files(repo, sha, ["docker-compose.yml", "nginx/conf.d"], files)
+                images = service_images(
+                    source.compose_config(files / "docker-compose.yml", prefix, sha), prefix
+                )
+            with self.stages.stage(f"connect to {self.remote.label} (pinned host key)"):
+                self.remote.open()
+            with self.locked(f"deploy {sha}"):
+                self._deploy_locked(sha, files, images)
+
+    def _deploy_locked(self, sha: str, files: Path, images: list[ServiceImage]) -> None:
+        started = time.monotonic()
+        started_at = datetime.now(UTC).isoformat(timespec="seconds")
+        previous = self.current()
+        if previous == sha and self._web_is(sha):
+            self.stages.note(f"{sha[:12]} already serves: nothing to do")
+            return
+        with self.stages.stage("log in to the registry (read-only credential)"):
+            self._login()
+        with self.stages.stage("pull every image by its immutable tag"):
+            absent = self._pull(images)
+        with self.stages.stage("upload the compose file and non-secret config"):
+            self._upload(sha, files, images, absent)
+        self.bundle = Bundle(self.remote, self.layout, sha)
+        switched: list[str] = []
+        try:
+            self._switch(sha, images, absent, switched)
+            with self.stages.stage("smoke checks through the public port"):
+                for line in smoke(self.config.app.public_url):
+                    self.stages.note(f"ok: {line}")
+            with self.stages.stage("SLO check of the new version"):
+                self._gate(sha)
+        except DeployError as error:
+            reason = str(error)
+            self.stages.note(f"FAILED: {reason}")
+            self._roll_back_after_failure(previous, switched, reason)
+            duration = time.monotonic() - started
+            self.history.append(
+                Record(
+                    sha,
+                    "deploy",
+                    actor(),
+                    started_at,
+                    round(duration, 1),
+                    ROLLED_BACK,
+                    reason,
+                    previous or "",
+                )
+            )
+            where = self._save_bundle(reason)
+            raise DeployError(
+                f"deploy of {sha[:12]} failed and was rolled back to "
+                f"{(previous or 'nothing')[:12]}: "
+                f"{reason} (bundle: {where})"
+            ) from error
+        self._succeeded(sha, "deploy", started, started_at, previous)
+
+    def _login(self) -> None:
+        registry = self.config.registry
+        if not registry.pull_username or registry.pull_password_file is None:
+            self.stages.note("no credential configured: the registry allows anonymous pulls")
+            return
+        try:
+            password = registry.pull_password_file.read_text().strip()
+        except OSError as error:
+            raise DeployError(
+                f"cannot read {registry.pull_password_file}: {error.strerror}"
+            ) from error
+        result = self.remote.run(
+            [
+                "docker",
+                "login",
+                "--username",
+                registry.pull_username,
+                "--password-stdin",
+                registry.address,
+            ],
+            check=False,
+            stdin=password,
+        )
+        if not result.ok:
+            raise DeployError(
+                f"registry {registry.address} refused the login of {registry.pull_username}: "
+                f"{result.stderr.strip().splitlines()[-1:]}"
+            )
+
+    def _pull(self, images: list[ServiceImage]) -> set[str]:
+        absent: set[str] = set()
+        done: dict[str, bool] = {}
+        for item in images:
+            if item.image not in done:
+                present = self.remote.run(
+                    ["docker", "image", "inspect", item.image], check=False
+                ).ok
+                pulled = (
+                    present
+                    or self.remote.run(["docker", "pull", "--quiet", item.image], check=False).ok
+                )
+                done[item.image] = pulled
+                self.stages.note(
+                    f"{'have' if present else 'pulled' if pulled else 'MISSING'} {item.image}"
+                )
+            if not done[item.image]:
+                if item.service in REQUIRED_SERVICES:
+                    raise DeployError(
+                        f"image {item.image} is not in the registry "
+                        "(unknown sha, or not released): "
+                        "nothing on the VM was changed"
+                    )
+                absent.add(item.service)
+        for service in sorted(absent):
+            self.stages.note(f"{service}: no image in this release, runs without it")
+        return absent
+
+    def _upload(self, sha: str, files: Path, images: list[ServiceImage], absent: set[str]) -> None:
+        release = self.layout.release_dir(sha)
+        app = self.config.app
+        self.remote.run(
+            [
+                "mkdir",
+                "-p",
+                f"{release}/nginx/conf.d",
+                self.layout.nginx_conf_d,
+                self.layout.nginx_upstream_d,
+            ]
+        )
+        self.remote.write_file(
+            f"{release}/docker-compose.yml", (files / "docker-compose.yml").read_text()
+        )
+        for conf in sorted((files / "nginx" / "conf.d").glob("*.conf")):
+            self.remote.write_file(f"{release}/nginx/conf.d/{conf.name}", conf.read_text())
+        self.remote.write_file(
+            f"{release}/{self.layout.OVERRIDE}", render_override(images, absent, self.layout)
+        )
+        env = render_release_env(
+            sha, self.config.registry.image_prefix, app.http_bind, app.http_port, app.public_url
+        )
+        self.remote.write_file(f"{release}/{self.layout.RELEASE_ENV}", env)
+        manifest = {"sha": sha, "images": [vars(i) for i in images], "absent": sorted(absent)}
+        self.remote.write_file(f"{release}/{IMAGES_FILE}", json.dumps(manifest, indent=2) + "\n")
+
+    def _switch(
+        self, sha: str, images: list[ServiceImage], absent: set[str], switched: list[str]
+    ) -> None:
+        nginx_image = next(i.image for i in images if i.service == "nginx")
+        with self.stages.stage("redis (started once, never restarted)"):
+            self.rollout.ensure_data(sha)
+        with self.stages.stage("monitoring services"):
+            self.rollout.ensure_support(sha, images, absent)
+        with self.stages.stage("switch web (zero downtime)"):
+            switched.append("web")
+            self.rollout.switch_web(sha)
+        with self.stages.stage("nginx config"):
+            switched.append("nginx")
+            self.rollout.apply_nginx(sha, nginx_image)
+        with self.stages.stage("switch worker"):
+            switched.append("worker")
+            self.rollout.switch_worker(sha)
+
+    def _gate(self, sha: str) -> None:
+        limits = Limits.from_spec(load_spec(), self.config.gate)
+        port = free_port()
+        with self.remote.forward(port, self.config.gate.prometheus_port):
+            verdict, figures, readings = run_gate(
+                f"http://127.0.0.1:{port}", sha, self.config.gate.route, limits, self.stages.note
+            )
+        if self.bundle is not None:
+            self.bundle.write(
+                "slo.json",
+                json.dumps(
+                    {"verdict": vars(verdict), "limits": vars(limits), "readings": readings},
+                    indent=2,
+                )
+                + "\n",
+            )
+        if not verdict.passed:
+            failed = self.vm.containers("web")
+            self._keep_failed(failed)
+            raise DeployError(verdict.reason)
+        self.stages.note(f"{verdict.reason}: {figures.requests:.0f} requests judged")
+
+    def _roll_back_after_failure(
+        self, previous: str | None, switched: list[str], reason: str
+    ) -> None:
+        if previous is None:
+            self.stages.note("no earlier release on this VM to roll back to")
+            return
+        with self.stages.stage(f"automatic rollback to {previous[:12]}"):
+            if not switched or (switched == ["web"] and self._web_is(previous)):
+                self.stages.note(f"nothing was switched: {previous[:12]} still serves")
+                return
+            previous_images = self.release_images(previous)
+            self._switch_back(previous, previous_images, switched)
+            for line in smoke(self.config.app.public_url):
+                self.stages.note(f"ok: {line}")
+
+    def _web_is(self, sha: str) -> bool:
+        web = self.vm.containers("web")
+        return bool(web) and all(c.tag == sha for c in web)
+
+    def _switch_back(self, sha: str, images: list[ServiceImage], parts: list[str]) -> None:
+        nginx_image = next(i.image for i in images if i.service == "nginx")
+        if "web" in parts and not self._web_is(sha):
+            self.rollout.switch_web(sha)
+        if "nginx" in parts:
+            self.rollout.apply_nginx(sha, nginx_image)
+        if "worker" in parts:
+            self.rollout.switch_worker(sha)
+
+    def _save_bundle(self, reason: str) -> str:
+        if self.bundle is None:
+            return "none"
+        self.bundle.write("reason.txt", reason + "\n")
+        local = self.bundle.fetch(self.bundle_dir)
+        self.stages.note(f"failure bundle on the VM: {self.bundle.path} (copied to {local})")
+        return self.bundle.path
+
+    def _succeeded(
+        self, sha: str, action: str, started: float, started_at: str, previous: str | None
+    ) -> None:
+        self.remote.write_file(self.layout.current, sha + "\n")
+        duration = time.monotonic() - started
+        self.history.append(
+            Record(sha, action, actor(), started_at, round(duration, 1), OK, "", previous or "")
+        )
+        with self.stages.stage("keep the last good releases, prune the rest"):
+            self._keep_and_prune(sha)
+        self.stages.note(f"{action} of {sha[:12]} done in {format_duration(duration)}")
+
+    # --- rollback ----------------------------------------------------------------------------
+    def rollback(self, sha: str | None) -> str:
+        with self.stages.stage(f"connect to {self.remote.label} (pinned host key)"):
+            self.remote.open()
+        current = self.current()
+        target = sha or rollback_target(self.history.read(), current)
+        if target is None:
+            raise DeployError("no earlier release passed its checks: nothing to roll back to")
+        source.check_sha(target)
+        images = self.release_images(target)
+        missing = [
+            i.image
+            for i in images
+            if i.service in REQUIRED_SERVICES
+            and not self.remote.run(["docker", "image", "inspect", i.image], check=False).ok
+        ]
+        if missing:
+            raise DeployError(
+                f"images of {target[:12]} are no longer on the VM: {', '.join(missing)}"
+            )
+        with self.locked(f"rollback to {target}"):
+            started = time.monotonic()
+            started_at = datetime.now(UTC).isoformat(timespec="seconds")
+            with self.stages.stage(f"switch back to {target[:12]} (zero downtime)"):
+                self._switch_back(target, images, ["web", "nginx", "worker"])
+            with self.stages.stage("smoke checks through the public port"):
+                for line in smoke(self.config.app.public_url):
+                    self.stages.note(f"ok: {line}")
+            self._succeeded(target, "rollback", started, started_at, current)
+        return target
+
+    # --- keep / prune ------------------------------------------------------------------------
+    def _keep_and_prune(self, current: str) -> None:
+        keep = [current, *[s for s in good_releases(self.history.read()) if s != current]]
+        keep = keep[: self.config.app.keep_releases]
+        listed = self.remote.run(["ls", "-1", self.layout.releases], check=False).stdout.split()
+        for sha in listed:
+            if sha in keep:
+                continue
+            try:
+                images = self.release_images(sha)
+            except DeployError:
+                images = []
+            for ref in sorted({i.image for i in images if i.image.endswith(":" + sha)}):
+                self.remote.run(["docker", "image", "rm", ref], check=False)
+            self.remote.run(["rm", "-rf", self.layout.release_dir(sha)])
+            self.stages.note(f"pruned release {sha[:12]}")
+        self._pin_images(keep)
+        self.stages.note(
+            f"kept (safe from `docker image prune -a`): {', '.join(s[:12] for s in keep)}"
+        )
+
+    def _pin_images(self, keep: list[str]) -> None:
+        """A created, never started container holds each kept image against pruning."""
+        label = "org.linkpulse.keep"
+        existing = self.vm.docker(
+            "ps",
+            "--all",
+            "--filter",
+            f"label={label}",
+            "--format",
+            '{{.Names}} {{.Label "org.linkpulse.keep"}}',
+        )
+        have = {
+            line.split()[0]: line.split()[1]
+            for line in existing.splitlines()
+            if len(line.split()) == 2
+        }
+        for name, sha in have.items():
+            if sha not in keep:
+                self.vm.docker("rm", name, check=False)
+        for sha in keep:
+            for item in self.release_images(sha):
+                if not item.image.endswith(":" + sha) or item.service == "worker":
+                    continue
+                name = f"linkpulse-keep-{item.service}-{sha[:12]}"
+                if name not in have:
+                    self.vm.docker(
+                        "create",
+                        "--name",
+                        name,
+                        "--label",
+                        f"{label}={sha}",
+                        "--network",
+                        "none",
+                        item.image,
+                        check=False,
+                    )

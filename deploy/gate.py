@@ -1,0 +1,177 @@
+"""The SLO check after a switch: the new version's own error ratio and p99, from Prometheus.
+
+Only series of web instances whose build info carries the new revision count, so requests the
+old version answered during the switch judge nothing. Thresholds come from slo/objectives.toml;
+below the request floor a window decides nothing and the check keeps waiting (up to max_wait).
+A version whose error ratio is already over the limit with enough requests fails at once; its
+latency is judged over the full window only, so the first requests of freshly started workers
+(imports, connection set-up) cannot fail a healthy version on their own.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import requests
+
+from deploy.config import GateConfig
+from deploy.errors import DeployError
+from slo import SloSpec
+
+BUILD_INFO = '{__name__=~"linkpulse_(web_)?build_info", job="web", revision="%s"}'
+
+
+def _of_revision(sha: str) -> str:
+    return f"on (instance) group_left (revision) group by (instance, revision) ({BUILD_INFO % sha})"
+
+
+def queries(sha: str, route: str, window_s: int, quantile: float) -> dict[str, str]:
+    """PromQL for the new revision's request count, 5xx count and latency quantile."""
+    selector = f'job="web", route="{route}"'
+    errors = f'{selector}, status=~"5.."'
+    of_revision = _of_revision(sha)
+    window = f"[{window_s}s]"
+    counter = "linkpulse_http_requests_total"
+    buckets = "linkpulse_http_request_duration_seconds_bucket"
+    return {
+        "requests": f"sum(increase({counter}{{{selector}}}{window}) * {of_revision})",
+        "errors": f"sum(increase({counter}{{{errors}}}{window}) * {of_revision})",
+        "latency": (
+            f"histogram_quantile({quantile}, sum by (le) "
+            f"(rate({buckets}{{{selector}}}{window}) * {of_revision}))"
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class Figures:
+    requests: float
+    errors: float
+    latency_s: float  # NaN: no data
+
+    @property
+    def error_ratio(self) -> float:
+        return self.errors / self.requests if self.requests > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    error_ratio: float
+    quantile: float
+    latency_s: float
+    min_requests: int
+    window_s: int
+    max_wait_s: int
+
+    @classmethod
+    def from_spec(cls, spec: SloSpec, gate: GateConfig) -> Limits:
+        quantile, seconds = spec.latency_limit(gate.route)
+        return cls(
+            error_ratio=spec.error_ratio_limit(gate.route),
+            quantile=quantile,
+            latency_s=seconds,
+            min_requests=gate.min_requests,
+            window_s=gate.window_s,
+            max_wait_s=gate.max_wait_s,
+        )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    decided: bool
+    passed: bool
+    reason: str
+
+
+def judge(figures: Figures, limits: Limits, elapsed_s: float) -> Verdict:
+    """Pass only after a full window with enough requests; fail as soon as enough requests show
+    too many errors, or at the end of a full window over the latency limit; fail when max_wait
+    passes without enough requests to judge."""
+    enough = figures.requests >= limits.min_requests
+    full_window = enough and elapsed_s >= limits.window_s
+    breaches = []
+    if enough and figures.error_ratio > limits.error_ratio:
+        breaches.append(f"error ratio {figures.error_ratio:.2%} > {limits.error_ratio:.2%}")
+    slow = not math.isnan(figures.latency_s) and figures.latency_s > limits.latency_s
+    if full_window and slow:
+        breaches.append(
+            f"p{limits.quantile * 100:g} {figures.latency_s * 1000:.0f} ms > "
+            f"{limits.latency_s * 1000:.0f} ms"
+        )
+    if breaches:
+        return Verdict(True, False, "SLO check failed: " + "; ".join(breaches))
+    if full_window:
+        return Verdict(True, True, "SLO check passed")
+    if elapsed_s >= limits.max_wait_s:
+        return Verdict(
+            True,
+            False,
+            f"SLO check undecided: {figures.requests:.0f} < {limits.min_requests} requests "
+            f"in {limits.max_wait_s}s, too few to judge",
+        )
+    return Verdict(False, False, "waiting")
+
+
+def describe(figures: Figures, limits: Limits, elapsed_s: float) -> str:
+    latency = "n/a" if math.isnan(figures.latency_s) else f"{figures.latency_s * 1000:.0f} ms"
+    return (
+        f"gate {elapsed_s:4.0f}s/{limits.window_s}s: {figures.requests:.0f} requests "
+        f"(need {limits.min_requests}), errors {figures.error_ratio:.2%} "
+        f"(limit {limits.error_ratio:.2%}), p{limits.quantile * 100:g} {latency} "
+        f"(limit {limits.latency_s * 1000:.0f} ms)"
+    )
+
+
+def _scalar(prometheus_url: str, query: str) -> float:
+    try:
+        response = requests.get(
+            f"{prometheus_url}/api/v1/query", params={"query": query}, timeout=10
+        )
+        response.raise_for_status()
+        result = response.json()["data"]["result"]
+    except requests.RequestException as error:
+        raise DeployError(
+            f"Prometheus on the VM did not answer ({type(error).__name__})"
+        ) from error
+    except (ValueError, KeyError) as error:
+        raise DeployError(f"Prometheus answered something unexpected: {error}") from error
+    if not result:
+        return math.nan
+    return float(result[0]["value"][1])
+
+
+def measure(prometheus_url: str, sha: str, route: str, limits: Limits) -> Figures:
+    q = queries(sha, route, limits.window_s, limits.quantile)
+    requests_n = _scalar(prometheus_url, q["requests"])
+    errors_n = _scalar(prometheus_url, q["errors"])
+    return Figures(
+        requests=0.0 if math.isnan(requests_n) else requests_n,
+        errors=0.0 if math.isnan(errors_n) else errors_n,
+        latency_s=_scalar(prometheus_url, q["latency"]),
+    )
+
+
+def run_gate(
+    prometheus_url: str,
+    sha: str,
+    route: str,
+    limits: Limits,
+    echo: Callable[[str], None],
+    *,
+    poll_s: float = 5.0,
+) -> tuple[Verdict, Figures, list[dict[str, object]]]:
+    """Poll until decided; returns the verdict, the last figures and every reading."""
+    started = time.monotonic()
+    readings: list[dict[str, object]] = []
+    while True:
+        elapsed = time.monotonic() - started
+        figures = measure(prometheus_url, sha, route, limits)
+        readings.append({"elapsed_s": round(elapsed, 1), **asdict(figures)})
+        echo(describe(figures, limits, elapsed))
+        verdict = judge(figures, limits, elapsed)
+        if verdict.decided:
+            return verdict, figures, readings
+        time.sleep(poll_s)

@@ -1,0 +1,85 @@
+"""The rehearsal's chart: requests/s, failed requests and p99 latency over time, with every
+deploy and rollback marked, so a reader can see the zero-downtime claim for themselves."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt
+
+from deploy.rehearsal.load import Sample
+from deploy.rehearsal.scenario import Step
+
+
+def per_second(samples: list[Sample]) -> tuple[list[int], list[int], list[int], list[float]]:
+    ok: dict[int, int] = defaultdict(int)
+    failed: dict[int, int] = defaultdict(int)
+    latencies: dict[int, list[float]] = defaultdict(list)
+    for sample in samples:
+        second = int(sample.at)
+        if sample.ok:
+            ok[second] += 1
+        else:
+            failed[second] += 1
+        latencies[second].append(sample.latency_s)
+    if not latencies:
+        return [], [], [], []
+    seconds = list(range(min(latencies), max(latencies) + 1))
+    p99 = []
+    for second in seconds:
+        values = sorted(latencies.get(second, []))
+        p99.append(
+            values[min(len(values) - 1, math.ceil(0.99 * len(values)) - 1)] * 1000
+            if values
+            else math.nan
+        )
+    return seconds, [ok[s] for s in seconds], [failed[s] for s in seconds], p99
+
+
+def draw(samples: list[Sample], steps: list[Step], path: Path) -> None:
+    seconds, ok, failed, p99 = per_second(samples)
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(12, 6.5), sharex=True, height_ratios=[3, 2])
+    top.plot(seconds, ok, color="tab:blue", linewidth=1, label="answered requests/s")
+    top.bar(
+        seconds,
+        failed,
+        color="tab:red",
+        width=1.0,
+        label=f"failed requests/s (total {sum(failed)})",
+    )
+    top.set_ylabel("requests / s")
+    top.set_ylim(bottom=0)
+    bottom.plot(seconds, p99, color="tab:purple", linewidth=1, label="client-side p99 per second")
+    bottom.set_ylabel("p99 latency (ms)")
+    bottom.set_xlabel("seconds since the rehearsal started")
+    bottom.set_yscale("log")
+    colours = {"deploy": "tab:green", "rollback": "tab:orange"}
+    for step in steps:
+        if step.name == "provision":
+            continue
+        failed_step = step.exit_code != 0
+        colour = (
+            "tab:red"
+            if failed_step
+            else colours["rollback" if "rollback" in step.name else "deploy"]
+        )
+        for axis in (top, bottom):
+            axis.axvspan(step.started_at, step.ended_at, color=colour, alpha=0.12)
+        label = f"{step.name}\n{'rolled back' if failed_step else 'ok'}, {step.duration_s:.0f}s"
+        top.annotate(
+            label, xy=(step.started_at, 1.0), xycoords=("data", "axes fraction"), fontsize=7
+        )
+    top.legend(loc="lower right", fontsize=8)
+    bottom.legend(loc="upper right", fontsize=8)
+    figure.suptitle(
+        "linkpulse rehearsal: deploys and rollbacks under load through the VM's public port",
+        y=0.995,
+    )
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

@@ -1,0 +1,458 @@
+"""The rehearsal's steps, each run with the real CLI under continuous load (issue 7, steps 1-5).
+
+Each step's command, exit status, duration and failed-request count is recorded in a Summary;
+`checks` holds every claim the rehearsal proves, so a failed one names itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import requests
+
+from deploy.rehearsal import infra, sources
+from deploy.rehearsal.load import LoadLoop
+
+PUBLIC_URL = f"http://127.0.0.1:{infra.HTTP_PORT}"
+
+
+@contextlib.contextmanager
+def build_lock() -> Iterator[None]:
+    """On a machine whose Docker engine is shared, REHEARSAL_BUILD_LOCK names a lock file that
+    image builds take (flock); the rest of the rehearsal needs no lock (its names are its own)."""
+    path = os.environ.get("REHEARSAL_BUILD_LOCK")
+    if not path:
+        yield
+        return
+    with open(path, "a") as handle:
+        print(f"rehearsal: waiting for the build lock {path}", flush=True)
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@dataclass
+class Step:
+    name: str
+    command: str
+    exit_code: int
+    duration_s: float
+    requests: int = 0
+    failed_requests: int = 0
+    started_at: float = 0.0  # seconds into the load loop
+    ended_at: float = 0.0
+    last_line: str = ""
+
+
+@dataclass
+class Summary:
+    versions: dict[str, str] = field(default_factory=dict)
+    steps: list[Step] = field(default_factory=list)
+    checks: dict[str, bool] = field(default_factory=dict)
+    notes: dict[str, object] = field(default_factory=dict)
+
+    def check(self, name: str, ok: bool) -> None:
+        self.checks[name] = bool(ok)
+        print(f"rehearsal: [{'PASS' if ok else 'FAIL'}] {name}", flush=True)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.checks) and all(self.checks.values())
+
+    def write(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+
+class Runner:
+    def __init__(self, repo: Path, workdir: Path) -> None:
+        self.repo = repo
+        self.workdir = workdir
+        self.rehearsal = infra.Rehearsal(workdir)
+        self.src = workdir / "src"
+        self.summary = Summary()
+        self.load = LoadLoop(PUBLIC_URL)
+        self.log = (workdir / "rehearsal.log").open("w")
+        self.env = {
+            **os.environ,
+            "DOCKER_CONFIG": str(self.rehearsal.docker_config),
+            "DEPLOY_ACTOR": "rehearsal",
+        }
+
+    def tool(self, *args: str, config: Path | None = None) -> subprocess.CompletedProcess[str]:
+        argv = [
+            sys.executable,
+            "-m",
+            "deploy",
+            "--config",
+            str(config or self.rehearsal.config_file),
+            *args,
+        ]
+        self.log.write(f"\n$ {' '.join(argv[2:])}\n")
+        result = subprocess.run(
+            argv, cwd=self.repo, capture_output=True, text=True, env=self.env, check=False
+        )
+        self.log.write(result.stdout + result.stderr)
+        self.log.flush()
+        return result
+
+    def step(self, name: str, *args: str, config: Path | None = None) -> Step:
+        print(f"rehearsal: {name}: deploy {' '.join(args)}", flush=True)
+        self.load.set_phase(name)
+        started, at = time.monotonic(), self.load.now()
+        result = self.tool(*args, config=config)
+        output = (result.stdout + result.stderr).strip().splitlines()
+        record = Step(
+            name=name,
+            command=" ".join(args),
+            exit_code=result.returncode,
+            duration_s=round(time.monotonic() - started, 1),
+            started_at=round(at, 1),
+            ended_at=round(self.load.now(), 1),
+            last_line=output[-1] if output else "",
+        )
+        self.load.set_phase(f"after {name}")
+        record.requests = self.load.count(name)
+        record.failed_requests = len(self.load.failures(name))
+        self.summary.steps.append(record)
+        print(
+            f"rehearsal: {name}: exit {record.exit_code} in {record.duration_s}s, "
+            f"{record.failed_requests} of {record.requests} requests failed | "
+            f"{record.last_line[:200]}",
+            flush=True,
+        )
+        return record
+
+    # ------------------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        print("rehearsal: building the registry and VM stand-in images", flush=True)
+        self.rehearsal.build_images()
+        passwords = self.rehearsal.start()
+        self.rehearsal.docker_config.mkdir(parents=True, exist_ok=True)
+        login = subprocess.run(
+            [
+                "docker",
+                "login",
+                "--username",
+                infra.PUSH_USER,
+                "--password-stdin",
+                f"127.0.0.1:{infra.REGISTRY_PORT}",
+            ],
+            input=passwords[infra.PUSH_USER],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            check=False,
+        )
+        if login.returncode != 0:
+            raise RuntimeError(f"CI's registry login failed: {login.stderr.strip()}")
+        self.summary.versions = sources.make_versions(self.repo, self.src)
+        with build_lock():
+            self._release_all()
+
+    def _release_all(self) -> None:
+        left_out: set[str] = set()
+        for letter in "ABCD":
+            sources.checkout(self.src, letter)
+            started = time.monotonic()
+            result = self.tool("release", "--source", str(self.src))
+            if result.returncode != 0:
+                raise RuntimeError(f"release {letter} failed: {result.stderr.strip()[-300:]}")
+            self.summary.notes[f"release {letter} s"] = round(time.monotonic() - started, 1)
+            left_out |= {line for line in result.stdout.splitlines() if line.startswith("left out")}
+            print(
+                f"rehearsal: released {letter} = {self.summary.versions[letter][:12]}", flush=True
+            )
+        self.summary.notes["left out"] = sorted(left_out)
+
+    def run(self) -> Summary:
+        v = self.summary.versions
+        src = ["--source", str(self.src)]
+        provision = self.step("provision", "provision", "--source", str(self.repo))
+        self.summary.check("provision succeeds", provision.exit_code == 0)
+        # The load loop needs a public port to create its links: it starts with A's deploy and
+        # its first requests count from there (nothing served before A).
+        threading.Thread(target=self._start_load_when_up, daemon=True).start()
+        a = self.step("1 deploy A", "deploy", v["A"], *src)
+        self.summary.check("1: A deploys and passes its checks", a.exit_code == 0)
+        self.summary.check("1: the app reports A's version", self._reports(v["A"]))
+        redis_before = self._redis_identity()
+
+        b = self.step("2 deploy B", "deploy", v["B"], *src)
+        self.summary.check(
+            "2: B deploys with zero failed requests", b.exit_code == 0 and b.failed_requests == 0
+        )
+        self.summary.check("2: traffic ends on B", self._reports(v["B"]))
+
+        c = self.step("3 deploy C (fails health check)", "deploy", v["C"], *src)
+        self.summary.check(
+            "3: C is refused, rolled back, zero failed requests",
+            c.exit_code != 0 and "health check" in c.last_line and c.failed_requests == 0,
+        )
+        self.summary.check("3: B still serves after C", self._reports(v["B"]))
+        d = self.step("3 deploy D (fails SLO check)", "deploy", v["D"], *src)
+        self.summary.check(
+            "3: D is rolled back by the SLO check, zero failed requests",
+            d.exit_code != 0 and "SLO check failed" in d.last_line and d.failed_requests == 0,
+        )
+        self.summary.check("3: B still serves after D", self._reports(v["B"]))
+
+        self._bad_inputs()
+        self._rollback_with_concurrent_deploy()
+        self._stale_lock()
+        self.summary.check("4: A serves after the rollback", self._reports(v["A"]))
+        self.summary.check("Redis was never restarted", self._redis_identity() == redis_before)
+        self._clicks_equal_redirects()
+        history = self.tool("history")
+        self.log.write(history.stdout)
+        self.summary.notes["history"] = history.stdout.splitlines()
+        return self.summary
+
+    def _start_load_when_up(self) -> None:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{PUBLIC_URL}/readyz", timeout=2).ok:
+                    self.load.start()
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+
+    def _reports(self, sha: str) -> bool:
+        """`status` shows the sha as current, and web's build info in Prometheus reports only it."""
+        for _ in range(30):  # Prometheus learns of a new target within its DNS refresh + scrape
+            result = self.tool("status")
+            lines = result.stdout.splitlines()
+            current = any(line == f"current release: {sha}" for line in lines)
+            reported = any(line == f"web reports revision(s): {sha}" for line in lines)
+            if result.returncode == 0 and current and reported:
+                return True
+            time.sleep(2)
+        self.log.write(f"status never showed {sha} alone\n")
+        return False
+
+    def _redis_identity(self) -> str:
+        return infra.docker(
+            "exec",
+            infra.VM,
+            "docker",
+            "inspect",
+            "--format",
+            "{{.Id}} {{.State.StartedAt}} {{.RestartCount}}",
+            "linkpulse-redis-1",
+        ).strip()
+
+    def _vm_state(self) -> str:
+        containers = infra.docker(
+            "exec", infra.VM, "docker", "ps", "--format", "{{.Names}} {{.Image}}"
+        )
+        files = infra.docker(
+            "exec",
+            infra.VM,
+            "sh",
+            "-c",
+            "cd /srv/linkpulse && cat current && wc -l < history.jsonl && ls releases",
+        )
+        return "".join(sorted(containers.splitlines(keepends=True))) + files
+
+    def _bad_inputs(self) -> None:
+        """Each gets one clear line and changes nothing on the VM."""
+        before = self._vm_state()
+        cases = {
+            "unknown sha": (["deploy", "0" * 40, "--source", str(self.src)], "unknown sha", None),
+            "not a sha": (
+                ["deploy", "main", "--source", str(self.src)],
+                "not a full git sha",
+                None,
+            ),
+            "missing image": (
+                ["deploy", self._unreleased_commit(), "--source", str(self.src)],
+                "not in the registry",
+                None,
+            ),
+            "unreachable host": (["status"], "unreachable", self._config_with(port=1)),
+            "wrong host key": (
+                ["status"],
+                "host key",
+                self._config_with(known_hosts=self._wrong_known_hosts()),
+            ),
+            "registry refuses the login": (
+                ["deploy", self.summary.versions["A"], "--source", str(self.src)],
+                "refused the login",
+                self._config_with(password_file=self._wrong_password()),
+            ),
+        }
+        self.load.set_phase("bad inputs")
+        for name, (args, expected, config) in cases.items():
+            result = self.tool(*args, config=config)
+            lines = result.stderr.strip().splitlines()
+            one_line = (
+                len(lines) == 1 and lines[0].startswith("deploy: error:") and expected in lines[0]
+            )
+            self.summary.check(
+                f"bad input, {name}: one clear line, exit 1", result.returncode == 1 and one_line
+            )
+            self.summary.notes[f"bad input: {name}"] = lines[-1] if lines else ""
+        self.summary.check("bad inputs changed nothing on the VM", self._vm_state() == before)
+
+    def _unreleased_commit(self) -> str:
+        subprocess.run(
+            ["git", *sources.GIT_IDENTITY, "commit", "-q", "--allow-empty", "-m", "never released"],
+            cwd=self.src,
+            check=True,
+        )
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=self.src, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    def _wrong_known_hosts(self) -> Path:
+        _, other = infra.new_ed25519()
+        path = self.workdir / "known_hosts.wrong"
+        path.write_text(f"[127.0.0.1]:{infra.SSH_PORT} {other}\n")
+        return path
+
+    def _wrong_password(self) -> Path:
+        path = self.workdir / "pull-password.wrong"
+        path.write_text("not-the-password\n")
+        return path
+
+    def _config_with(
+        self,
+        *,
+        port: int | None = None,
+        known_hosts: Path | None = None,
+        password_file: Path | None = None,
+    ) -> Path:
+        text = self.rehearsal.config_file.read_text()
+        if port is not None:
+            text = text.replace(f"port = {infra.SSH_PORT}", f"port = {port}")
+        if known_hosts is not None:
+            text = text.replace('known_hosts = "known_hosts"', f'known_hosts = "{known_hosts}"')
+        if password_file is not None:
+            text = text.replace(
+                'pull_password_file = "pull-password"', f'pull_password_file = "{password_file}"'
+            )
+        path = self.workdir / f"deploy.bad-{port}-{bool(known_hosts)}-{bool(password_file)}.toml"
+        path.write_text(text)
+        return path
+
+    def _rollback_with_concurrent_deploy(self) -> None:
+        """`rollback` (to A, the last good release before B) while a second deploy tries it."""
+        refused: dict[str, object] = {}
+
+        def second_deploy() -> None:
+            while not self._lock_held():
+                time.sleep(0.2)
+            started = time.monotonic()
+            result = self.tool("deploy", self.summary.versions["B"], "--source", str(self.src))
+            refused.update(
+                exit=result.returncode, line=result.stderr.strip(), s=time.monotonic() - started
+            )
+
+        thread = threading.Thread(target=second_deploy, daemon=True)
+        thread.start()
+        rollback = self.step("4 rollback (to A)", "rollback")
+        thread.join(timeout=60)
+        self.summary.check(
+            "4: rollback succeeds with zero failed requests",
+            rollback.exit_code == 0 and rollback.failed_requests == 0,
+        )
+        line = str(refused.get("line", ""))
+        self.summary.notes["concurrent deploy"] = line
+        self.summary.check(
+            "4: a concurrent deploy is refused at once, naming the lock's holder",
+            refused.get("exit") == 1
+            and "deploy lock" in line
+            and "rehearsal" in line
+            and float(str(refused.get("s", 99))) < 10,
+        )
+
+    def _stale_lock(self) -> None:
+        """A lock left by a killed deploy: seen by `lock status`, refused, then released."""
+        holder = (
+            '{"owner": "ci@killed-runner", "action": "deploy 0123", '
+            '"started": "2026-01-01T00:00:00+00:00", "expires": "2026-01-01T00:30:00+00:00"}'
+        )
+        infra.docker(
+            "exec", "-i", "--user", "deploy", infra.VM, "sh", "-c",
+            "mkdir /srv/linkpulse/deploy.lock && cat > /srv/linkpulse/deploy.lock/holder.json",
+            input_text=holder,
+        )  # fmt: skip
+        status = self.tool("lock", "status").stdout
+        refused = self.tool("deploy", self.summary.versions["B"], "--source", str(self.src))
+        released = self.tool("lock", "release")
+        free = self.tool("lock", "status").stdout.strip()
+        self.summary.notes["stale lock status"] = status.strip()
+        self.summary.check(
+            "4: a lock left by a killed deploy shows as expired, blocks, and can be released",
+            "EXPIRED" in status
+            and "ci@killed-runner" in status
+            and refused.returncode == 1
+            and "ci@killed-runner" in refused.stderr
+            and released.returncode == 0
+            and free == "free",
+        )
+
+    def _lock_held(self) -> bool:
+        return (
+            subprocess.run(
+                [
+                    "docker",
+                    "exec",
+                    infra.VM,
+                    "test",
+                    "-f",
+                    "/srv/linkpulse/deploy.lock/holder.json",
+                ],
+                capture_output=True,
+                check=False,
+            ).returncode
+            == 0
+        )
+
+    def _clicks_equal_redirects(self) -> None:
+        self.load.set_phase("drain")
+        self.load.stop()
+        links = dict(self.load.links)
+        expected = dict(self.load.redirects)
+        counted: dict[str, int] = {}
+        lost: list[str] = []
+        for _ in range(60):  # the worker applies clicks in batches: wait until it has caught up
+            counted, lost = {}, []
+            for code in links:
+                response = requests.get(f"{PUBLIC_URL}/api/links/{code}/stats", timeout=10)
+                if response.status_code == 404:
+                    lost.append(code)
+                    continue
+                counted[code] = int(response.json()["clicks"])
+                time.sleep(0.015)  # stay well inside nginx's per-client read limit
+            if not lost and all(counted.get(code, 0) == expected.get(code, 0) for code in links):
+                break
+            time.sleep(2)
+        self.summary.notes["links"] = len(links)
+        self.summary.notes["redirects served"] = sum(expected.values())
+        self.summary.notes["clicks counted"] = sum(counted.values())
+        self.summary.check("5: no link is lost", not lost and len(links) > 0)
+        self.summary.check(
+            "5: counted clicks equal the redirects served, link by link",
+            all(counted.get(code, 0) == expected.get(code, 0) for code in links),
+        )
+        failures = self.load.failures()
+        self.summary.notes["requests"] = len(self.load.samples)
+        self.summary.notes["failed requests (all steps)"] = len(failures)
+        self.summary.notes["failed request details"] = [
+            f"{s.at:.1f}s {s.phase}: {s.kind} {s.detail}" for s in failures[:20]
+        ]
+        self.summary.check("5: zero failed requests across every step", not failures)

@@ -1,0 +1,91 @@
+"""The rehearsal's four versions, as commits of a scratch repository made from this checkout:
+
+A  this checkout's HEAD, as committed
+B  A plus a harmless change to web (a new app image)
+C  B with a readiness check that always answers 503: fails its health check
+D  B with redirects slowed to 300 ms: healthy, but over the p99 objective
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+GIT_IDENTITY = ["-c", "user.name=rehearsal", "-c", "user.email=rehearsal@localhost"]
+
+
+_REDIRECT = (
+    '    return Response(status=302, headers={"Location": url, "Cache-Control": "no-store"})'
+)
+# (version, made from, file, exact text, replacement, commit message)
+PATCHES = (
+    (
+        "B",
+        "A",
+        "web/redirects.py",
+        '"""GET /{code}: the hot path, one Redis round trip per redirect."""',
+        '"""GET /{code}: the hot path, one Redis round trip per redirect (rehearsal release B)."""',
+        "B: a healthy new version",
+    ),
+    (
+        "C",
+        "B",
+        "web/ops.py",
+        "def readyz() -> Response:\n",
+        "def readyz() -> Response:\n"
+        "    if __name__:  # rehearsal release C: a broken build that never becomes ready\n"
+        '        return Response(\'{"error": "rehearsal: broken build"}\', 503,'
+        ' mimetype="application/json")\n',
+        "C: fails its health check",
+    ),
+    (
+        "D",
+        "B",
+        "web/redirects.py",
+        _REDIRECT,
+        "    __import__('time').sleep(0.3)  # rehearsal release D: healthy but slow\n" + _REDIRECT,
+        "D: healthy, fails the SLO check",
+    ),
+)
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *GIT_IDENTITY, *args], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def _replace_once(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    if text.count(old) != 1:
+        raise RuntimeError(f"rehearsal patch: {path.name} no longer has exactly one {old!r}")
+    path.write_text(text.replace(old, new))
+
+
+def make_versions(checkout: Path, dest: Path) -> dict[str, str]:
+    """Returns version letter -> full sha; build/wheels is copied in (releases need it)."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", "HEAD"], cwd=checkout, capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    _git(dest, "init", "-q", "-b", "rehearsal-a")
+    _git(dest, "add", "-A")
+    _git(dest, "commit", "-q", "-m", "A: the checkout under test")
+    shas = {"A": _git(dest, "rev-parse", "HEAD")}
+
+    for letter, base, path, old, new, message in PATCHES:
+        _git(dest, "checkout", "-q", "-b", f"rehearsal-{letter.lower()}", shas[base])
+        _replace_once(dest / path, old, new)
+        _git(dest, "commit", "-q", "-am", message)
+        shas[letter] = _git(dest, "rev-parse", "HEAD")
+
+    shutil.copytree(checkout / "build" / "wheels", dest / "build" / "wheels")
+    return shas
+
+
+def checkout(repo: Path, letter: str) -> None:
+    _git(repo, "checkout", "-q", f"rehearsal-{letter.lower()}")

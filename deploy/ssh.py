@@ -1,0 +1,164 @@
+"""SSH to the VM with fabric (paramiko underneath), trusting only a pinned host key.
+
+fabric's Connection accepts unknown host keys by default (AutoAddPolicy); here the only keys
+trusted are those in the configured known_hosts file, and an unknown or changed key is refused
+before any command runs. Agent and ~/.ssh keys are not consulted: the identity is configured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shlex
+import socket
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import paramiko
+from fabric import Config as FabricConfig
+from fabric import Connection
+
+from deploy.errors import DeployError
+
+
+@dataclass(frozen=True)
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+def command_line(argv: Sequence[str]) -> str:
+    return " ".join(shlex.quote(part) for part in argv)
+
+
+class Remote:
+    """One SSH session to the VM; commands are argv lists, quoted here and nowhere else."""
+
+    def __init__(
+        self, address: str, port: int, user: str, identity_file: Path, known_hosts: Path
+    ) -> None:
+        self.label = f"{user}@{address}:{port}"
+        if not known_hosts.is_file():
+            raise DeployError(f"known_hosts file {known_hosts} does not exist: pin the host key")
+        if not identity_file.is_file():
+            raise DeployError(f"identity file {identity_file} does not exist")
+        self._connection = Connection(
+            host=address,
+            port=port,
+            user=user,
+            config=FabricConfig(overrides={"load_ssh_configs": False}),
+            connect_timeout=10,
+            connect_kwargs={
+                "key_filename": str(identity_file),
+                "look_for_keys": False,
+                "allow_agent": False,
+            },
+        )
+        client: paramiko.SSHClient = self._connection.client
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        try:
+            client.load_host_keys(str(known_hosts))
+        except OSError as error:
+            raise DeployError(f"cannot read known_hosts {known_hosts}: {error}") from error
+
+    def open(self) -> None:
+        try:
+            self._connection.open()
+        except paramiko.BadHostKeyException as error:
+            raise DeployError(
+                f"{self.label}: host key does not match the pinned one in known_hosts "
+                f"(got {error.key.get_name()} {error.key.get_base64()[:16]}...): refusing"
+            ) from error
+        except paramiko.SSHException as error:
+            # RejectPolicy: "Server '[host]:port' not found in known_hosts".
+            raise DeployError(f"{self.label}: {error} (host key not pinned: refusing)") from error
+        except (TimeoutError, OSError) as error:
+            raise DeployError(f"{self.label}: host unreachable: {error}") from error
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def __enter__(self) -> Remote:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        check: bool = True,
+        stdin: str | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Result:
+        line = command_line(argv)
+        if env:
+            line = command_line(["env", *(f"{k}={v}" for k, v in env.items())]) + " " + line
+        return self.shell(line, check=check, stdin=stdin, timeout=timeout)
+
+    def shell(
+        self,
+        line: str,
+        *,
+        check: bool = True,
+        stdin: str | None = None,
+        timeout: float | None = None,
+    ) -> Result:
+        """Run a shell line; callers build it from command_line() for anything variable."""
+        kwargs: dict[str, Any] = {"hide": True, "warn": True, "in_stream": False}
+        if stdin is not None:
+            kwargs["in_stream"] = io.StringIO(stdin)
+        if timeout is not None:
+            kwargs["timeout"] = timeout
+        try:
+            raw = self._connection.run(line, **kwargs)
+        except Exception as error:  # invoke's CommandTimedOut and transport errors alike
+            raise DeployError(f"{self.label}: {line[:120]}: {error}") from error
+        result = Result(raw.exited, raw.stdout, raw.stderr)
+        if check and not result.ok:
+            detail = (result.stderr.strip() or result.stdout.strip()).splitlines()
+            last = detail[-1] if detail else f"exit status {result.exit_code}"
+            raise DeployError(f"on the VM: {line[:160]}: {last}")
+        return result
+
+    def write_file(self, path: str, content: str, mode: int = 0o644) -> None:
+        """Write a file atomically: a temporary name in the same directory, then rename."""
+        temporary = f"{path}.tmp"
+        self._connection.put(io.BytesIO(content.encode()), remote=temporary)
+        self.run(["chmod", f"{mode:o}", temporary])
+        self.run(["mv", "-f", temporary, path])
+
+    def put(self, local: Path, remote: str) -> None:
+        self._connection.put(str(local), remote=remote)
+
+    def get(self, remote: str, local: Path) -> None:
+        self._connection.get(remote, local=str(local))
+
+    @contextlib.contextmanager
+    def forward(self, local_port: int, remote_port: int) -> Iterator[None]:
+        """127.0.0.1:local_port here reaches 127.0.0.1:remote_port on the VM."""
+        with self._connection.forward_local(local_port, remote_port=remote_port):
+            # fabric listens from a thread: wait until it accepts before anyone connects.
+            deadline = time.monotonic() + 5
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", local_port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise DeployError(
+                            f"port forward to the VM's port {remote_port} failed"
+                        ) from None
+                    time.sleep(0.05)
+            yield

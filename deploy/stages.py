@@ -1,0 +1,41 @@
+"""Every stage printed as it starts and as it ends, with its duration (Kamal's style)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import click
+
+
+def format_duration(seconds: float) -> str:
+    return f"{seconds:.1f}s" if seconds < 60 else f"{int(seconds // 60)}m{seconds % 60:04.1f}s"
+
+
+@dataclass
+class Stages:
+    """Prints stages and keeps their durations, so a run's summary can list them."""
+
+    echo: Callable[[str], None] = click.echo
+    durations: list[tuple[str, float]] = field(default_factory=list)
+    clock: Callable[[], float] = time.monotonic
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        self.echo(f"==> {name}")
+        started = self.clock()
+        try:
+            yield
+        except BaseException:
+            elapsed = self.clock() - started
+            self.durations.append((name, elapsed))
+            self.echo(f"    {name}: FAILED after {format_duration(elapsed)}")
+            raise
+        elapsed = self.clock() - started
+        self.durations.append((name, elapsed))
+        self.echo(f"    {name}: done in {format_duration(elapsed)}")
+
+    def note(self, text: str) -> None:
+        self.echo(f"    {text}")

@@ -1,0 +1,66 @@
+"""The delivery rehearsal (issue 7, steps 1-5): registry + VM container + the real deploy tool,
+under continuous load through the VM's public port. `make test-rehearsal` runs it.
+
+One run proves every claim; each claim is its own assertion here, read from the run's summary.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# The first test to run also waits for the rehearsal itself (module fixture).
+pytestmark = [pytest.mark.rehearsal, pytest.mark.timeout(1600)]
+
+REPO = Path(__file__).resolve().parents[2]
+WORKDIR = REPO / "build" / "rehearsal"
+
+
+@pytest.fixture(scope="module")
+def summary() -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, "-m", "deploy.rehearsal", "--workdir", str(WORKDIR)],
+        cwd=REPO,
+        check=False,
+        timeout=1500,
+    )
+    data: dict[str, Any] = json.loads((WORKDIR / "summary.json").read_text())
+    data["exit_code"] = result.returncode
+    return data
+
+
+def _step(summary: dict[str, Any], prefix: str) -> dict[str, Any]:
+    return next(s for s in summary["steps"] if s["name"].startswith(prefix))
+
+
+def test_every_claim_of_the_rehearsal_holds(summary: dict[str, Any]) -> None:
+    failed = [name for name, ok in summary["checks"].items() if not ok]
+    assert not failed, f"failed checks: {failed}; see {WORKDIR}/rehearsal.log"
+    assert summary["exit_code"] == 0
+
+
+def test_good_versions_deploy_and_bad_ones_are_rolled_back(summary: dict[str, Any]) -> None:
+    assert _step(summary, "1 deploy A")["exit_code"] == 0
+    assert _step(summary, "2 deploy B")["exit_code"] == 0
+    assert _step(summary, "3 deploy C")["exit_code"] != 0
+    assert _step(summary, "3 deploy D")["exit_code"] != 0
+    assert _step(summary, "4 rollback")["exit_code"] == 0
+
+
+def test_no_request_failed_during_a_switch_or_a_rollback(summary: dict[str, Any]) -> None:
+    for prefix in ("2 deploy B", "3 deploy C", "3 deploy D", "4 rollback"):
+        step = _step(summary, prefix)
+        assert step["requests"] > 0, f"{prefix}: no load during the step"
+        assert step["failed_requests"] == 0, f"{prefix}: {step}"
+
+
+def test_clicks_equal_redirects_and_no_link_is_lost(summary: dict[str, Any]) -> None:
+    notes = summary["notes"]
+    assert notes["redirects served"] > 0
+    assert notes["clicks counted"] == notes["redirects served"]
+    assert summary["checks"]["5: no link is lost"]
