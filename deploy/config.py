@@ -80,6 +80,14 @@ class ProvisionConfig:
 
 
 @dataclass(frozen=True)
+class GrafanaConfig:
+    """Where the deploy tool posts its annotations; the token comes from the environment."""
+
+    url: str = ""
+    token_env: str = "GRAFANA_TOKEN"  # noqa: S105 # the name of a variable, not a secret
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     host: HostConfig
@@ -87,6 +95,7 @@ class Config:
     app: AppConfig
     gate: GateConfig
     provision: ProvisionConfig
+    grafana: GrafanaConfig | None = None
 
 
 def _section(raw: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
@@ -139,10 +148,15 @@ def parse_config(text: str, path: Path) -> Config:
     provision: ProvisionConfig = _build(
         ProvisionConfig, dict(raw.get("provision", {})), "provision", path
     )
-    unknown = set(raw) - {"host", "registry", "app", "gate", "provision"}
+    grafana: GrafanaConfig | None = None
+    if "grafana" in raw:
+        grafana = _build(GrafanaConfig, dict(raw["grafana"]), "grafana", path)
+        if grafana.url and not grafana.url.startswith(("http://", "https://")):
+            raise DeployError(f"{path}: [grafana] url must start with http:// or https://")
+    unknown = set(raw) - {"host", "registry", "app", "gate", "provision", "grafana"}
     if unknown:
         raise DeployError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}")
-    return Config(path, host, registry, app, gate, provision)
+    return Config(path, host, registry, app, gate, provision, grafana)
 
 
 def _gate(raw: dict[str, Any], path: Path) -> GateConfig:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from deploy import source
+from deploy.annotations import Annotations
 from deploy.bundle import Bundle
 from deploy.config import Config
 from deploy.errors import DeployError
@@ -69,6 +70,7 @@ class Deployer:
         self.lock = DeployLock(remote, self.layout.root)
         self.bundle_dir = bundle_dir
         self.bundle: Bundle | None = None
+        self.annotations = Annotations.from_config(config.grafana, stages.echo)
         self.rollout = Rollout(
             self.vm,
             self.layout,
@@ -95,6 +97,10 @@ class Deployer:
         finally:
             self.lock.release()
             self.stages.note("deploy lock released")
+
+    def _annotate(self, event: str, sha: str, text: str) -> None:
+        if self.annotations is not None:
+            self.annotations.post(event, sha, text)
 
     def _keep_failed(self, containers: list[Container]) -> None:
         if self.bundle is not None:
@@ -135,6 +141,9 @@ class Deployer:
             return
         with self.stages.stage("log in to the registry (read-only credential)"):
             self._login()
+        self._annotate(
+            "start", sha, f"deploy by {actor()}, replacing {(previous or 'nothing')[:12]}"
+        )
         with self.stages.stage("pull every image by its immutable tag"):
             absent = self._pull(images)
         with self.stages.stage("upload the compose file and non-secret config"):
@@ -151,6 +160,9 @@ class Deployer:
         except DeployError as error:
             reason = str(error)
             self.stages.note(f"FAILED: {reason}")
+            self._annotate(
+                "rollback", sha, f"failed ({reason}); back to {(previous or 'nothing')[:12]}"
+            )
             self._roll_back_after_failure(previous, switched, reason)
             duration = time.monotonic() - started
             self.history.append(
@@ -340,6 +352,11 @@ class Deployer:
         duration = time.monotonic() - started
         self.history.append(
             Record(sha, action, actor(), started_at, round(duration, 1), OK, "", previous or "")
+        )
+        self._annotate(
+            "finish" if action == "deploy" else action,
+            sha,
+            f"{action} done in {format_duration(duration)}",
         )
         with self.stages.stage("keep the last good releases, prune the rest"):
             self._keep_and_prune(sha)
