@@ -191,6 +191,30 @@ test-stack: venv deps ## stack tier: its own stack (project linkpulse-test, port
 		echo "test-stack: the user's stack ($(USER_STACK_PROJECT)) changed during the stack tier"; status=1; \
 	fi; exit $$status
 
+# The stack benchmark runs a project of its own too (linkpulse-bench: ports 28080/28081/28082
+# and 29090, its own subnets and env file, image tag bench), with docker-compose.bench.yml's
+# references added, and the host's generator exempt from nginx's per-address limits.
+BENCH_STACK_PROJECT := linkpulse-bench
+BENCH_STACK_ENV := $(CURDIR)/build/bench-stack.env
+BENCH_STACK_SETTINGS := HTTP_BIND=127.0.0.1 HTTP_PORT=28080 PROMETHEUS_PORT=29090 \
+	ALERTMANAGER_PORT=29093 GRAFANA_PORT=23000 EDGE_SUBNET=198.18.84.0/24 \
+	NGINX_EDGE_IP=198.18.84.10 LOADGEN_SUBNET=198.18.94.0/24 IMAGE_TAG=bench \
+	RATE_LIMIT_EXEMPT=198.18.84.1/32 BENCH_REFERENCE_PORT=28081 BENCH_STATIC_PORT=28082
+
+.PHONY: bench-stack
+bench-stack: export COMPOSE_PROJECT_NAME := $(BENCH_STACK_PROJECT)
+bench-stack: export COMPOSE_ENV_FILES := $(BENCH_STACK_ENV)
+bench-stack: export STACK_ENV_FILE := $(BENCH_STACK_ENV)
+bench-stack: export STACK_ENV_SETTINGS := $(BENCH_STACK_SETTINGS) $(BENCH_SETTINGS)
+bench-stack: venv deps ## stack benchmark in its own project (linkpulse-bench): capacity, latency, worker drain; writes docs/benchmarks.md
+	@scripts/docker-engine.sh
+	@scripts/stack-env.sh >/dev/null
+	export COMPOSE_FILE=$$(sed -n 's/^COMPOSE_FILE=//p' $(BENCH_STACK_ENV)):docker-compose.bench.yml; \
+	$(COMPOSE) down --volumes --remove-orphans; \
+	$(MAKE) --no-print-directory up; \
+	status=0; $(BIN)/python -m bench.stack $(BENCH_ARGS) || status=$$?; \
+	$(COMPOSE) down --volumes --remove-orphans; exit $$status
+
 # The images this project builds, by service (worker runs web's image). Building and pushing
 # needs no secret: placeholders only satisfy the compose file's required-variable checks.
 BUILT_SERVICES := nginx web prometheus alertmanager grafana
