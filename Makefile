@@ -215,6 +215,24 @@ bench-stack: venv deps ## stack benchmark in its own project (linkpulse-bench): 
 	status=0; $(BIN)/python -m bench.stack $(BENCH_ARGS) || status=$$?; \
 	$(COMPOSE) down --volumes --remove-orphans; exit $$status
 
+# `make profile`: the bench project up, redirects through its nginx, py-spy flame graphs of a
+# web worker and the click worker (build/profile/*.svg). py-spy lives in a venv of its own.
+PY_SPY_VERSION := 0.4.1
+PROFILE_SECONDS ?= 20
+.PHONY: profile
+profile: export COMPOSE_PROJECT_NAME := $(BENCH_STACK_PROJECT)
+profile: export COMPOSE_ENV_FILES := $(BENCH_STACK_ENV)
+profile: export STACK_ENV_FILE := $(BENCH_STACK_ENV)
+profile: export STACK_ENV_SETTINGS := $(BENCH_STACK_SETTINGS) $(BENCH_SETTINGS)
+profile: venv deps ## flame graphs (py-spy) of web and the worker under redirect load, in build/profile/
+	@test -x build/profile/bin/py-spy || { $(PYTHON) -m venv build/profile && build/profile/bin/pip install --quiet py-spy==$(PY_SPY_VERSION); }
+	@scripts/docker-engine.sh
+	@scripts/stack-env.sh >/dev/null
+	$(COMPOSE) down --volumes --remove-orphans
+	$(MAKE) --no-print-directory up
+	status=0; scripts/profile-stack.sh build/profile/bin/py-spy build/profile $(PROFILE_SECONDS) || status=$$?; \
+	$(COMPOSE) down --volumes --remove-orphans; exit $$status
+
 # The images this project builds, by service (worker runs web's image). Building and pushing
 # needs no secret: placeholders only satisfy the compose file's required-variable checks.
 BUILT_SERVICES := nginx web prometheus alertmanager grafana

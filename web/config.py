@@ -30,6 +30,10 @@ class WebSettings(BaseModel):
     git_revision: str = Field("unknown", alias="GIT_REVISION", min_length=1)
     forwarded_allow_ips: str = Field("127.0.0.1", alias="FORWARDED_ALLOW_IPS")
     trusted_proxy_hops: int = Field(1, alias="TRUSTED_PROXY_HOPS", ge=1, le=5)
+    # Share of successful requests (status < 400) that get an access-log line; failures always
+    # do. nginx logs every request already, and one JSON line per redirect was a tenth of web's
+    # CPU under load (docs/benchmarks.md), so the stack logs a sample of the successes.
+    access_log_sample: float = Field(1.0, alias="WEB_ACCESS_LOG_SAMPLE", ge=0.0, le=1.0)
 
     @field_validator("public_base_url")
     @classmethod

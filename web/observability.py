@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import time
 
 from flask import Flask, Response, g, request
@@ -32,6 +33,11 @@ def _start() -> None:
     g.started = time.perf_counter()
 
 
+def _sampled(share: float) -> bool:
+    # Not for security: a sampling decision.
+    return share >= 1.0 or (share > 0.0 and random.random() < share)
+
+
 def _finish(response: Response) -> Response:
     seconds = time.perf_counter() - g.get("started", time.perf_counter())
     route = request.url_rule.rule if request.url_rule is not None else "unmatched"
@@ -41,6 +47,8 @@ def _finish(response: Response) -> Response:
     if response.mimetype == "text/html":
         for name, value in _HTML_SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+    if response.status_code < 400 and not _sampled(services().settings.access_log_sample):
+        return response
     access_log.info(
         "request",
         extra={

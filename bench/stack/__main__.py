@@ -10,7 +10,6 @@ worker's drain against redis-benchmark XADD.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
