@@ -70,7 +70,7 @@ def run_wrk(
             f"-d{seconds}s",
             "--latency",
             *(("-s", script[0], url, "--", *script[1:]) if script else (url,)),
-        ],  # fmt: skip
+        ],
         capture_output=True,
         text=True,
         check=True,

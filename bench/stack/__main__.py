@@ -91,7 +91,8 @@ def main() -> None:
                 run = load.capacity_run(target, urls[target], paths, args.seconds)
                 capacity[target].append(run)
                 print(
-                    f"capacity round {number + 1} {target}: {run.result.requests_per_second:,.0f}/s "
+                    f"capacity round {number + 1} {target}: "
+                    f"{run.result.requests_per_second:,.0f}/s "
                     f"(c={run.connections}, errors {run.result.bad_responses})",
                     flush=True,
                 )

@@ -83,7 +83,8 @@ class StreamProbe:
         )
 
     def read(self) -> StreamReading:
-        assert self._process.stdin is not None and self._process.stdout is not None
+        assert self._process.stdin is not None
+        assert self._process.stdout is not None
         self._process.stdin.write(b"\n")
         self._process.stdin.flush()
         line = self._process.stdout.readline().decode().split()

@@ -56,7 +56,8 @@ def xadd_baseline(events: int) -> float:
         + "r" * 32
     )
     out = in_redis(
-        f'redis-benchmark -a "$REDIS_PASSWORD" -n {events} -P 16 --csv XADD {BASELINE_KEY} "*" {fields}'
+        f'redis-benchmark -a "$REDIS_PASSWORD" -n {events} -P 16 --csv '
+        f'XADD {BASELINE_KEY} "*" {fields}'
     )
     redis_cli("DEL", BASELINE_KEY)
     last = out.strip().splitlines()[-1]
@@ -104,7 +105,8 @@ def measure_drain(events: list[ClickEvent]) -> float:
             time.sleep(0.02)
         else:
             raise RuntimeError("the worker did not drain the backlog in 300 s")
-    assert first is not None and last is not None
+    assert first is not None
+    assert last is not None
     if last[0] <= first[0]:
         raise RuntimeError("the drain finished within one reading: use more events")
     return (last[1] - first[1]) / ((last[0] - first[0]) / 1000)

@@ -38,7 +38,7 @@ def capacity_run(target: str, url: str, paths: Path, seconds: int) -> Run:
         connections //= 2
 
 
-def paced_run(
+def paced_run(  # noqa: PLR0917 - one run's full description
     target: str, url: str, paths: Path, seconds: int, rate: float, watch_stream: bool
 ) -> Run:
     """wrk offering `rate` requests/s; with watch_stream, the click stream's oldest unprocessed
