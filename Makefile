@@ -191,15 +191,15 @@ test-stack: venv deps ## stack tier: its own stack (project linkpulse-test, port
 		echo "test-stack: the user's stack ($(USER_STACK_PROJECT)) changed during the stack tier"; status=1; \
 	fi; exit $$status
 
-# The stack benchmark runs a project of its own too (linkpulse-bench: ports 28080/28081/28082
-# and 29090, its own subnets and env file, image tag bench), with docker-compose.bench.yml's
+# The stack benchmark runs a project of its own too (linkpulse-bench: ports 28580-28582 and
+# 29590, its own subnets and env file, image tag bench), with docker-compose.bench.yml's
 # references added, and the host's generator exempt from nginx's per-address limits.
 BENCH_STACK_PROJECT := linkpulse-bench
 BENCH_STACK_ENV := $(CURDIR)/build/bench-stack.env
-BENCH_STACK_SETTINGS := HTTP_BIND=127.0.0.1 HTTP_PORT=28080 PROMETHEUS_PORT=29090 \
-	ALERTMANAGER_PORT=29093 GRAFANA_PORT=23000 EDGE_SUBNET=198.18.84.0/24 \
+BENCH_STACK_SETTINGS := HTTP_BIND=127.0.0.1 HTTP_PORT=28580 PROMETHEUS_PORT=29590 \
+	ALERTMANAGER_PORT=29593 GRAFANA_PORT=23580 EDGE_SUBNET=198.18.84.0/24 \
 	NGINX_EDGE_IP=198.18.84.10 LOADGEN_SUBNET=198.18.94.0/24 IMAGE_TAG=bench \
-	RATE_LIMIT_EXEMPT=198.18.84.1/32 BENCH_REFERENCE_PORT=28081 BENCH_STATIC_PORT=28082
+	RATE_LIMIT_EXEMPT=198.18.84.1/32 BENCH_REFERENCE_PORT=28581 BENCH_STATIC_PORT=28582
 
 .PHONY: bench-stack
 bench-stack: export COMPOSE_PROJECT_NAME := $(BENCH_STACK_PROJECT)
@@ -211,8 +211,8 @@ bench-stack: venv deps ## stack benchmark in its own project (linkpulse-bench): 
 	@scripts/stack-env.sh >/dev/null
 	export COMPOSE_FILE=$$(sed -n 's/^COMPOSE_FILE=//p' $(BENCH_STACK_ENV)):docker-compose.bench.yml; \
 	$(COMPOSE) down --volumes --remove-orphans; \
-	$(MAKE) --no-print-directory up; \
-	status=0; $(BIN)/python -m bench.stack $(BENCH_ARGS) || status=$$?; \
+	status=0; $(MAKE) --no-print-directory up || status=$$?; \
+	if [ $$status = 0 ]; then $(BIN)/python -m bench.stack $(BENCH_ARGS) || status=$$?; fi; \
 	$(COMPOSE) down --volumes --remove-orphans; exit $$status
 
 # `make profile`: the bench project up, redirects through its nginx, py-spy flame graphs of a
@@ -229,8 +229,9 @@ profile: venv deps ## flame graphs (py-spy) of web and the worker under redirect
 	@scripts/docker-engine.sh
 	@scripts/stack-env.sh >/dev/null
 	$(COMPOSE) down --volumes --remove-orphans
-	$(MAKE) --no-print-directory up
-	status=0; scripts/profile-stack.sh build/profile/bin/py-spy build/profile $(PROFILE_SECONDS) || status=$$?; \
+	status=0; $(MAKE) --no-print-directory up || status=$$?; \
+	if [ $$status = 0 ]; then \
+		scripts/profile-stack.sh build/profile/bin/py-spy build/profile $(PROFILE_SECONDS) || status=$$?; fi; \
 	$(COMPOSE) down --volumes --remove-orphans; exit $$status
 
 # The images this project builds, by service (worker runs web's image). Building and pushing

@@ -234,7 +234,7 @@ def render(result: dict[str, Any], history: list[dict[str, Any]]) -> str:
         "",
         f"Produced by `{command}` on {result['when']} ({result['machine']}, "
         f"{result['wall_seconds']} s of measuring), in its own project `linkpulse-bench` "
-        f"(port 28080) with the settings {result['settings']}. wrk on the host, "
+        f"(port 28580) with the settings {result['settings']}. wrk on the host, "
         f"{result['rounds']} alternating rounds of {result['seconds']} s, medians. Everything "
         "shares the machine's cores with the generator: read the ratios.",
         "",
