@@ -14,7 +14,7 @@ from web.request_id import REQUEST_ID_HEADER, request_id_from
 
 access_log = logging.getLogger("web.access")
 
-_HTML_SECURITY_HEADERS = {
+HTML_SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
         "base-uri 'none'; frame-ancestors 'none'"
@@ -38,29 +38,52 @@ def _sampled(share: float) -> bool:
     return share >= 1.0 or (share > 0.0 and random.random() < share)
 
 
-def _finish(response: Response) -> Response:
-    seconds = time.perf_counter() - g.get("started", time.perf_counter())
-    route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-    services().metrics.observe_request(route, request.method, response.status_code, seconds)
-    response.headers[REQUEST_ID_HEADER] = current_request_id()
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    if response.mimetype == "text/html":
-        for name, value in _HTML_SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-    if response.status_code < 400 and not _sampled(services().settings.access_log_sample):
-        return response
+def log_access(
+    share: float,
+    *,
+    request_id: str,
+    method: str,
+    route: str,
+    path: str,
+    status: int,
+    seconds: float,
+) -> None:
+    """One JSON access-log line for every failed request and for `share` of the others."""
+    if status < 400 and not _sampled(share):
+        return
     access_log.info(
         "request",
         extra={
-            "request_id": current_request_id(),
+            "request_id": request_id,
             # Which gunicorn worker answered; useful when one of them misbehaves.
             "pid": os.getpid(),
-            "method": request.method,
+            "method": method,
             "route": route,
-            "path": request.path,
-            "status": response.status_code,
+            "path": path,
+            "status": status,
             "duration_ms": round(seconds * 1000, 3),
         },
+    )
+
+
+def _finish(response: Response) -> Response:
+    seconds = time.perf_counter() - g.get("started", time.perf_counter())
+    route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    app_services = services()
+    app_services.metrics.observe_request(route, request.method, response.status_code, seconds)
+    response.headers[REQUEST_ID_HEADER] = current_request_id()
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if response.mimetype == "text/html":
+        for name, value in HTML_SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+    log_access(
+        app_services.settings.access_log_sample,
+        request_id=current_request_id(),
+        method=request.method,
+        route=route,
+        path=request.path,
+        status=response.status_code,
+        seconds=seconds,
     )
     return response
 

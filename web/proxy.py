@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 
 EDGE_REQUEST_ID_HEADER = "X-Edge-Request-Id"
-_EDGE_REQUEST_ID_ENVIRON = "HTTP_X_EDGE_REQUEST_ID"
+EDGE_REQUEST_ID_ENVIRON = "HTTP_X_EDGE_REQUEST_ID"
 
 
 class TrustedProxyFix:
@@ -53,5 +53,5 @@ class TrustedProxyFix:
         if self.is_trusted(environ.get("REMOTE_ADDR")):
             return self.proxied(environ, start_response)
         # Only the proxy may name a redirect attempt; a client could replay one to hide clicks.
-        environ.pop(_EDGE_REQUEST_ID_ENVIRON, None)
+        environ.pop(EDGE_REQUEST_ID_ENVIRON, None)
         return self.app(environ, start_response)
