@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 PYTEST := $(BIN)/pytest
 
-.PHONY: help deps venv lint format test test-fast test-unit test-integration test-e2e test-config bench lock
+.PHONY: help deps venv lint format test test-fast test-unit test-integration test-e2e test-config monitoring bench lock
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ test: venv deps ## every test tier: lint, unit, integration, e2e, config, contai
 	$(MAKE) --no-print-directory lint
 	$(PYTEST) tests/unit tests/integration tests/e2e tests/config
 	$(MAKE) --no-print-directory test-stack
+
+monitoring: venv ## regenerate the SLO rules (from slo/objectives.toml) and the Grafana dashboards
+	$(BIN)/python -m monitoring
 
 bench: venv deps ## benchmarks; writes docs/benchmarks.md
 	$(BIN)/python -m bench
@@ -169,7 +172,7 @@ clean: ## remove the stack with its volumes (all data!); asks first unless FORCE
 TEST_STACK_PROJECT := linkpulse-test
 TEST_STACK_ENV := $(CURDIR)/build/test-stack.env
 TEST_STACK_SETTINGS := HTTP_BIND=127.0.0.1 HTTP_PORT=18080 PROMETHEUS_PORT=19090 \
-	ALERTMANAGER_PORT=19093 GRAFANA_PORT=13000 EDGE_SUBNET=198.18.81.0/24 \
+	ALERTMANAGER_PORT=19093 ALERT_SINK_PORT=19095 GRAFANA_PORT=13000 EDGE_SUBNET=198.18.81.0/24 \
 	NGINX_EDGE_IP=198.18.81.10 LOADGEN_SUBNET=198.18.91.0/24 IMAGE_TAG=test \
 	RATE_LIMIT_EXEMPT=198.18.81.1/32
 USER_STACK_PROJECT := linkpulse
@@ -236,7 +239,7 @@ profile: venv deps ## flame graphs (py-spy) of web and the worker under redirect
 
 # The images this project builds, by service (worker runs web's image). Building and pushing
 # needs no secret: placeholders only satisfy the compose file's required-variable checks.
-BUILT_SERVICES := nginx web prometheus alertmanager grafana
+BUILT_SERVICES := nginx web prometheus alertmanager alert-sink grafana
 RELEASE_COMPOSE := APP_VERSION=$(APP_VERSION) GIT_REVISION=$(GIT_REVISION) REDIS_PASSWORD=unused VISITOR_HASH_SALT=unused GRAFANA_ADMIN_PASSWORD=unused \
 	$(COMPOSE) -f docker-compose.yml
 

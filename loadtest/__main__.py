@@ -71,7 +71,8 @@ def run(settings: LoadTestSettings) -> int:
         f"{cpu_s / wall_s:.2f} of one core",
         flush=True,
     )
-    if (folder / "locust_stats_history.csv").exists():
+    # Exit code 2: the run never started (no links could be made); there is nothing to draw.
+    if code != 2 and (folder / "locust_stats_history.csv").exists():
         _chart(folder, f"linkpulse load test: {folder.name}")
         print(f"chart: {folder / 'chart.png'}", flush=True)
     return code

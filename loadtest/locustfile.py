@@ -73,9 +73,11 @@ def create_links(environment: Environment, **_: Any) -> None:
     try:
         links = create_links_politely(SETTINGS.host, SETTINGS.links, run)
     except SeedError as error:
+        # No links, no run: stop Locust, and say why last, after its (empty) summary.
         environment.process_exit_code = 2
+        atexit.register(print, f"loadtest: {error}", file=sys.stderr, flush=True)
         environment.runner.quit()  # type: ignore[union-attr]
-        sys.exit(f"loadtest: {error}")
+        return
     environment.linkpulse_catalog = LinkCatalog(links, SETTINGS.zipf_exponent)  # type: ignore[attr-defined]
 
 

@@ -10,6 +10,7 @@ echo "linkpulse is up:"
 echo "  app          http://$(published nginx 8080)/"
 echo "  prometheus   http://$(published prometheus 9090)/"
 echo "  alertmanager http://$(published alertmanager 9093)/"
+echo "  alert-sink   http://$(published alert-sink 9095)/notifications  (what Alertmanager delivered)"
 if grafana=$(published grafana 3000) && [ -n "$grafana" ]; then
   echo "  grafana      http://$grafana/  (user admin, password GRAFANA_ADMIN_PASSWORD in .env)"
 else

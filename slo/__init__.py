@@ -66,6 +66,8 @@ class SloSpec:
     objectives: tuple[Objective, ...]
     burn_rate_alerts: tuple[BurnRateAlert, ...]
     deploy_gate: DeployGate
+    # Requests a burn-rate alert's long window must hold before its ratio means anything.
+    alert_min_requests: int = 0
 
     def objective(self, name: str) -> Objective:
         for objective in self.objectives:
@@ -105,6 +107,13 @@ def _burn_rate_alert(raw: dict[str, Any]) -> BurnRateAlert:
     return alert
 
 
+def _count(raw: dict[str, Any], key: str) -> int:
+    value = raw.get(key, 0)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise SpecError(f"{key} must be a whole number of requests, not {value!r}")
+    return value
+
+
 def parse_spec(text: str) -> SloSpec:
     try:
         raw = tomllib.loads(text)
@@ -113,6 +122,7 @@ def parse_spec(text: str) -> SloSpec:
             objectives=tuple(_objective(o) for o in raw["objective"]),
             burn_rate_alerts=tuple(_burn_rate_alert(a) for a in raw["burn_rate_alert"]),
             deploy_gate=DeployGate(**raw["deploy_gate"]),
+            alert_min_requests=_count(raw, "alert_min_requests"),
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError) as error:
         raise SpecError(f"slo/{SPEC_FILE}: {error}") from error

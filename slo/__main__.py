@@ -17,6 +17,7 @@ def main() -> None:
             f"burn-rate {alert.severity}: {alert.long_window}/{alert.short_window} "
             f"x {alert.burn_rate:g}"
         )
+    print(f"burn-rate alerts need >= {spec.alert_min_requests} requests in their long window")
     gate = spec.deploy_gate
     print(f"deploy gate: {gate.window} window, >= {gate.min_requests} requests,", end=" ")
     print(f"waiting at most {gate.max_wait}")

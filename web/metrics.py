@@ -14,11 +14,12 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
-    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
 )
+
+from linkpulse.build_info import register_build_info
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -63,14 +64,7 @@ class WebMetrics:
             ["result"],
             registry=registry,
         )
-        self.build_info = Gauge(
-            "linkpulse_web_build_info",
-            "Always 1; the labels say which build is running.",
-            ["version", "revision"],
-            multiprocess_mode="max",
-            registry=registry,
-        )
-        self.build_info.labels(version=version, revision=revision).set(1)
+        self.build_info = register_build_info(registry, version, revision)
         for result in ("found", "not_found"):
             self.redirects.labels(result=result)
         for result in ("written", "failed"):

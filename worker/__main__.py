@@ -20,7 +20,7 @@ def main() -> None:
     except ConfigError as error:
         exit_on_config_error(error, SERVICE)
     configure_logging(SERVICE, settings.log_level)
-    metrics = WorkerMetrics()
+    metrics = WorkerMetrics(version=settings.app_version, revision=settings.git_revision)
     # The socket timeout must outlast the longest XREADGROUP BLOCK, or every idle read
     # would look like a dead Redis.
     client = connect(

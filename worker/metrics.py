@@ -14,6 +14,8 @@ from prometheus_client import (
     start_http_server,
 )
 
+from linkpulse.build_info import register_build_info
+
 PREFIX = "linkpulse_worker"
 
 
@@ -34,9 +36,15 @@ class Outcome(StrEnum):
 
 
 class WorkerMetrics:
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self,
+        registry: CollectorRegistry | None = None,
+        version: str = "dev",
+        revision: str = "unknown",
+    ) -> None:
         self.registry = CollectorRegistry() if registry is None else registry
         r = self.registry
+        self.build_info = register_build_info(r, version, revision)
         self.events = Counter(
             f"{PREFIX}_events_processed",
             "Click events handled, by outcome.",

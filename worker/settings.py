@@ -31,4 +31,7 @@ class WorkerSettings(BaseModel):
         pattern=r"^[!-~]{1,200}$",
     )
     stream_maxlen: int = Field(1_000_000, alias="CLICK_STREAM_MAXLEN", ge=1)
+    # Set by the image build, as for web; exported as linkpulse_build_info.
+    app_version: str = Field("dev", alias="APP_VERSION", min_length=1)
+    git_revision: str = Field("unknown", alias="GIT_REVISION", min_length=1)
     log_level: LogLevel = Field("INFO", alias="LOG_LEVEL")

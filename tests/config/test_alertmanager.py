@@ -12,7 +12,7 @@ import yaml
 
 from tests.config.rules import alert_names
 from tests.config.services import alertmanager
-from tests.config.tools import ALERTMANAGER_CONFIG, binary, run
+from tests.config.tools import ALERTMANAGER_CONFIG, REPO_ROOT, binary, run
 
 
 def amtool(*args: str) -> str:
@@ -57,6 +57,16 @@ def test_webhooks_stay_inside_the_stack() -> None:
         assert "." not in host, f"{url} leaves the compose network"
 
 
+def test_every_receiver_delivers_to_the_stacks_alert_sink() -> None:
+    config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
+    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+    (port,) = {binding.rsplit(":", 1)[1] for binding in compose["services"]["alert-sink"]["ports"]}
+    for receiver in config["receivers"]:
+        for hook in receiver["webhook_configs"]:
+            assert urlsplit(hook["url"]).netloc == f"alert-sink:{port}", receiver["name"]
+            assert hook["send_resolved"] is True, receiver["name"]
+
+
 def test_inhibit_rules_name_real_alerts() -> None:
     config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
     known = alert_names()
@@ -92,11 +102,12 @@ def test_live_routing_sends_critical_to_the_pager(live_alertmanager: str) -> Non
         live_alertmanager,
         [
             {"alertname": "ClickStreamNearCap", "severity": "critical", "job": "routing"},
-            {"alertname": "WebHighLatency", "severity": "warning", "job": "routing"},
+            {"alertname": "RedirectLatencyBudgetBurn", "severity": "warning", "job": "routing"},
         ],
     )
     assert [r["name"] for r in alerts["ClickStreamNearCap/routing"]["receivers"]] == ["team-pager"]
-    assert [r["name"] for r in alerts["WebHighLatency/routing"]["receivers"]] == ["team-warnings"]
+    ticket = alerts["RedirectLatencyBudgetBurn/routing"]
+    assert [r["name"] for r in ticket["receivers"]] == ["team-warnings"]
 
 
 def test_live_redis_down_silences_its_consequences_only(live_alertmanager: str) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from monitoring.dashboards.common import DEPLOY_TAG
 from tests.config.rules import (
     LINKPULSE_METRIC,
     RECORDED_SERIES,
@@ -21,6 +22,7 @@ from tests.config.tools import GRAFANA_DIR, binary, run
 
 DASHBOARDS = sorted((GRAFANA_DIR / "dashboards").glob("*.json"))
 GRID_WIDTH = 24
+CURRENT_PANEL_TYPES = {"timeseries", "stat", "table"}
 
 
 def provisioned_datasources() -> dict[str, str]:
@@ -60,9 +62,22 @@ def test_dashboard_provider_reads_where_the_image_puts_dashboards() -> None:
         assert re.search(rf"^COPY dashboards/ {re.escape(path)}/?$", dockerfile.read_text(), re.M)
 
 
-def test_there_is_an_overview_dashboard() -> None:
-    titles = {load_dashboard(path)["title"] for path in DASHBOARDS}
-    assert "linkpulse overview" in titles
+def test_the_dashboards_and_their_stable_uids() -> None:
+    uids = {load_dashboard(path)["uid"]: path.stem for path in DASHBOARDS}
+    assert uids == {
+        "linkpulse-overview": "linkpulse-overview",
+        "linkpulse-pipeline": "linkpulse-pipeline",
+        "linkpulse-release": "linkpulse-release",
+        "linkpulse-redis": "linkpulse-redis",
+        "linkpulse-nginx": "linkpulse-nginx",
+        "linkpulse-host": "linkpulse-host",
+    }
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda path: path.name)
+def test_no_datasource_placeholders(path: Path) -> None:
+    # An exported dashboard's ${DS_PROMETHEUS} input would need a manual choice on import.
+    assert "${DS_" not in path.read_text()
 
 
 @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda path: path.name)
@@ -85,7 +100,10 @@ def test_dashboard_shape(path: Path) -> None:
         occupied |= cells
         if panel["type"] == "row":
             continue
+        assert panel["type"] in CURRENT_PANEL_TYPES, panel["title"]
         assert panel["title"]
+        assert panel["description"], panel["title"]
+        assert panel["fieldConfig"]["defaults"]["unit"], panel["title"]
         assert panel["targets"], panel["title"]
         for item in [panel, *panel["targets"]]:
             assert sources.get(item["datasource"]["uid"]) == "prometheus", panel["title"]
@@ -96,7 +114,10 @@ def test_dashboard_has_deploy_annotations(path: Path) -> None:
     annotations = load_dashboard(path)["annotations"]["list"]
     deploys = [item for item in annotations if item.get("name") == "Deploys"]
     assert len(deploys) == 1
-    assert "linkpulse_web_build_info" in deploys[0]["expr"]
+    assert "linkpulse_build_info" in deploys[0]["expr"]
+    # And the ones the deploy tool posts through Grafana's API, found by their tag.
+    (posted,) = [item for item in annotations if item.get("name") == "Deploy tool"]
+    assert posted["target"]["tags"] == [DEPLOY_TAG]
 
 
 @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda path: path.name)
@@ -131,35 +152,37 @@ def test_dashboard_queries_name_existing_series(path: Path) -> None:
     assert raw <= exposed, sorted(raw - exposed)
 
 
-def test_deploy_annotation_marks_a_new_revision_once(tmp_path: Path) -> None:
+def test_deploy_annotation_marks_a_new_build_once(tmp_path: Path) -> None:
     """The annotation query, run by promtool's engine over a rollout from revision a to b."""
-    (overview,) = [
-        path for path in DASHBOARDS if load_dashboard(path)["uid"] == "linkpulse-overview"
-    ]
     (deploys,) = [
         item
-        for item in load_dashboard(overview)["annotations"]["list"]
+        for item in load_dashboard(GRAFANA_DIR / "dashboards" / "linkpulse-release.json")[
+            "annotations"
+        ]["list"]
         if item.get("name") == "Deploys"
     ]
-    old = 'linkpulse_web_build_info{job="web", instance="w1:8000", version="1.0", revision="a"}'
-    new = 'linkpulse_web_build_info{job="web", instance="w2:8000", version="1.1", revision="b"}'
+    old = 'linkpulse_build_info{job="web", instance="w1:8000", version="1.0", revision="a"}'
+    new = 'linkpulse_build_info{job="web", instance="w2:8000", version="1.1", revision="b"}'
+    worker = 'linkpulse_build_info{job="worker", instance="w3:9101", version="1.0", revision="a"}'
     unit_test = {
         "rule_files": [],
         "evaluation_interval": "30s",
         "tests": [
             {
                 "interval": "30s",
-                # a runs from 0 to 6m; b starts at 5m (rolling update: both run for a minute).
+                # a runs from 0 to 6m; b starts at 5m (rolling update: both run for a minute);
+                # the worker keeps running a throughout.
                 "input_series": [
                     {"series": old, "values": "1x12 _x10"},
                     {"series": new, "values": "_x10 1x12"},
+                    {"series": worker, "values": "1x22"},
                 ],
                 "promql_expr_test": [
                     {
                         "expr": deploys["expr"],
                         "eval_time": "5m30s",
                         "exp_samples": [
-                            {"labels": '{version="1.1", revision="b"}', "value": 1},
+                            {"labels": '{job="web", version="1.1", revision="b"}', "value": 1},
                         ],
                     },
                     {"expr": deploys["expr"], "eval_time": "4m", "exp_samples": []},

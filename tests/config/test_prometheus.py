@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 import requests
 
+from slo import duration_seconds, load_spec
 from tests.config.rules import (
     LINKPULSE_METRIC,
     RULE_FILES,
@@ -45,6 +47,16 @@ def test_rules_are_valid() -> None:
 def test_rule_unit_tests_pass() -> None:
     assert TEST_FILES
     promtool("test", "rules", *(str(path) for path in TEST_FILES))
+
+
+def test_retention_covers_the_longest_slo_window() -> None:
+    # The 3d/6h ticket reads three days back, the error-budget panels the whole budget period;
+    # data older than the retention is gone.
+    dockerfile = (PROMETHEUS_DIR / "Dockerfile").read_text()
+    (retention,) = re.findall(r"--storage\.tsdb\.retention\.time=(\w+)", dockerfile)
+    spec = load_spec()
+    longest = max(duration_seconds(alert.long_window) for alert in spec.burn_rate_alerts)
+    assert duration_seconds(retention) >= max(longest, spec.budget_days * 86400)
 
 
 def test_config_loads_every_rule_file() -> None:

@@ -524,7 +524,7 @@ def test_metrics_count_by_route_template(client: FlaskClient) -> None:
     assert 'linkpulse_redirects_total{result="found"} 1.0' in text
     assert 'linkpulse_redirects_total{result="not_found"} 1.0' in text
     assert 'linkpulse_click_events_total{result="written"} 1.0' in text
-    assert 'linkpulse_web_build_info{revision="unknown",version="dev"} 1.0' in text
+    assert 'linkpulse_build_info{revision="unknown",version="dev"} 1.0' in text
     assert "linkpulse_http_request_duration_seconds_bucket" in text
 
 

@@ -145,7 +145,7 @@ def test_create_redirect_and_metrics_across_workers(server: Server, redis_url: s
         assert _metric(text, 'linkpulse_redirects_total{result="found"}') == redirects
         assert _metric(text, 'linkpulse_click_events_total{result="written"}') == redirects
         assert _metric(text, "linkpulse_links_created_total") == 1
-        assert _metric(text, 'linkpulse_web_build_info{revision="abc1234",version="1.2.3"}') == 1
+        assert _metric(text, 'linkpulse_build_info{revision="abc1234",version="1.2.3"}') == 1
         assert (
             _metric(
                 text,

@@ -136,7 +136,13 @@ def test_bad_configuration_exits_2_with_one_line_naming_the_variable(
 def test_metrics_endpoint_serves_the_worker_metrics(redis_url: str, tmp_path: Path) -> None:
     client = connect(redis_url)
     create_links(client, ["seen"])
-    with running_worker(redis_url, tmp_path / "worker.log", CLICK_STREAM_MAXLEN="12345") as worker:
+    with running_worker(
+        redis_url,
+        tmp_path / "worker.log",
+        CLICK_STREAM_MAXLEN="12345",
+        APP_VERSION="1.2.3",
+        GIT_REVISION="abc1234",
+    ) as worker:
         append_events(client, clicks("seen", 25) + clicks("unknown", 5))
         applied = "linkpulse_worker_events_processed_total{outcome=applied}"
         wait_for(lambda: worker.metric(applied) == 25, "25 applied events")
@@ -150,6 +156,8 @@ def test_metrics_endpoint_serves_the_worker_metrics(redis_url: str, tmp_path: Pa
     assert samples["linkpulse_worker_batch_duration_seconds_count"] >= 1
     assert samples["linkpulse_worker_failures_total"] == 0
     assert samples["linkpulse_worker_stream_maxlen"] == 12345
+    # The name and labels web uses too: one join breaks either service down by version.
+    assert samples["linkpulse_build_info{revision=abc1234,version=1.2.3}"] == 1
     assert samples["linkpulse_worker_last_success_timestamp_seconds"] > 1_700_000_000
     for gauge in (
         "linkpulse_worker_group_lag",

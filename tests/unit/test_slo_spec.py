@@ -81,3 +81,11 @@ def test_a_minimal_spec_parses() -> None:
 def test_a_malformed_spec_names_what_is_wrong(change: tuple[str, str], message: str) -> None:
     with pytest.raises(SpecError, match=message):
         parse_spec(GOOD.replace(*change))
+
+
+def test_alerts_need_a_minimum_of_traffic() -> None:
+    assert load_spec().alert_min_requests == 100
+    # Older specs without the key keep working: no floor.
+    assert parse_spec(GOOD).alert_min_requests == 0
+    with pytest.raises(SpecError, match="alert_min_requests must be a whole number"):
+        parse_spec("alert_min_requests = 'many'\n" + GOOD)

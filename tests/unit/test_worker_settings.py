@@ -35,6 +35,8 @@ def test_every_variable_is_read() -> None:
             "WORKER_CONSUMER_NAME": "worker-a",
             "CLICK_STREAM_MAXLEN": "5000",
             "LOG_LEVEL": "debug",
+            "APP_VERSION": "1.2.3",
+            "GIT_REVISION": "abc1234",
         },
     )
     assert (settings.batch_size, settings.batch_wait_ms, settings.reclaim_idle_ms) == (
@@ -44,6 +46,7 @@ def test_every_variable_is_read() -> None:
     )
     assert (settings.metrics_port, settings.consumer_name) == (9200, "worker-a")
     assert (settings.stream_maxlen, settings.log_level) == (5000, "DEBUG")
+    assert (settings.app_version, settings.git_revision) == ("1.2.3", "abc1234")
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,135 @@
+"""What the services stand on: Redis, nginx and the host, one dashboard each."""
+
+from __future__ import annotations
+
+from monitoring.dashboards.common import Query, graph, new_dashboard, numbered, single
+
+# node-exporter's pseudo and container filesystems, as in the NodeDiskFilling rule.
+REAL_FS = 'fstype!~"tmpfs|ramfs|squashfs|nsfs|overlay"'
+
+
+def redis() -> object:
+    board = new_dashboard(
+        "linkpulse-redis",
+        "linkpulse redis",
+        "Redis holds links, the click stream and the aggregates; noeviction means a full "
+        "Redis refuses writes.",
+    )
+    board.with_panel(
+        single("Redis up", "1 when redis-exporter reaches Redis.", "none", Query("max(redis_up)"))
+    )
+    board.with_panel(
+        graph(
+            "Memory against maxmemory",
+            "Used memory and the maxmemory limit. RedisMemoryHigh fires above 80%.",
+            "bytes",
+            Query("sum(redis_memory_used_bytes)", "used"),
+            Query("sum(redis_memory_max_bytes)", "maxmemory"),
+            width=18,
+        )
+    )
+    board.with_panel(
+        graph(
+            "Commands per second",
+            "Commands Redis processed per second.",
+            "ops",
+            Query("sum(rate(redis_commands_processed_total[1m]))", "commands"),
+        )
+    )
+    board.with_panel(
+        graph(
+            "Clients",
+            "Connected clients: web's pools, the workers and the exporter.",
+            "short",
+            Query("sum(redis_connected_clients)", "clients"),
+        )
+    )
+    return numbered(board)
+
+
+def nginx() -> object:
+    board = new_dashboard(
+        "linkpulse-nginx",
+        "linkpulse nginx",
+        "The only public entry: its connections and requests.",
+    )
+    board.with_panel(
+        single(
+            "nginx up",
+            "1 when nginx-exporter reads nginx's stub_status.",
+            "none",
+            Query("max(nginx_up)"),
+        )
+    )
+    board.with_panel(
+        graph(
+            "Requests per second",
+            "Requests nginx handled, all statuses (rate-limited 429s included).",
+            "reqps",
+            Query("sum(rate(nginx_http_requests_total[1m]))", "requests"),
+            width=18,
+        )
+    )
+    board.with_panel(
+        graph(
+            "Connections by state",
+            "Active client connections and what they do: reading a request, writing a "
+            "response, or waiting (keep-alive).",
+            "short",
+            Query("sum(nginx_connections_active)", "active"),
+            Query("sum(nginx_connections_reading)", "reading"),
+            Query("sum(nginx_connections_writing)", "writing"),
+            Query("sum(nginx_connections_waiting)", "waiting"),
+            width=24,
+        )
+    )
+    return numbered(board)
+
+
+def host() -> object:
+    board = new_dashboard(
+        "linkpulse-host",
+        "linkpulse host",
+        "The machine under the stack, from node-exporter.",
+    )
+    board.with_panel(
+        graph(
+            "CPU busy",
+            "Share of CPU time not idle, all cores.",
+            "percentunit",
+            Query('1 - avg(rate(node_cpu_seconds_total{mode="idle"}[1m]))', "busy"),
+        )
+    )
+    board.with_panel(
+        graph(
+            "Memory available",
+            "Memory the kernel can give to processes without swapping.",
+            "bytes",
+            Query("sum(node_memory_MemAvailable_bytes)", "available"),
+            Query("sum(node_memory_MemTotal_bytes)", "total"),
+        )
+    )
+    board.with_panel(
+        graph(
+            "Disk free",
+            "Free share of each real filesystem node-exporter sees. NodeDiskFilling fires "
+            "below 10%. Without the host's root filesystem mounted into node-exporter "
+            "(--path.rootfs), it sees its own container's mounts only.",
+            "percentunit",
+            Query(
+                f"min by (mountpoint) (node_filesystem_avail_bytes{{{REAL_FS}}}"
+                f" / node_filesystem_size_bytes{{{REAL_FS}}})",
+                "{{mountpoint}}",
+            ),
+        )
+    )
+    board.with_panel(
+        graph(
+            "Load average",
+            "1-minute load average against the number of cores.",
+            "short",
+            Query("max(node_load1)", "load 1m"),
+            Query('count(node_cpu_seconds_total{mode="idle"})', "cores"),
+        )
+    )
+    return numbered(board)
