@@ -37,11 +37,16 @@ echo "profile: web gunicorn worker pid $web_pid, click worker pid $worker_pid; $
 wrk -t1 -c64 -d"$((seconds + 4))s" -s bench/stack/paced.lua "$base/" -- "$paths" >"$out/profile-wrk.txt" &
 load=$!
 sleep 2
-"$py_spy" record --pid "$web_pid" --duration "$seconds" --rate 200 --nonblocking \
-  --format flamegraph --output "$out/profile-web.svg" &
-"$py_spy" record --pid "$worker_pid" --duration "$seconds" --rate 200 --nonblocking \
-  --format flamegraph --output "$out/profile-worker.svg" &
-wait %2 %3
+# --gil: samples of the thread holding the GIL only, i.e. where the process spends its CPU.
+# Each process is sampled twice at once: a flame graph to look at, collapsed stacks to sum up.
+for format in flamegraph raw; do
+  ext=svg; [ "$format" = raw ] && ext=txt
+  "$py_spy" record --pid "$web_pid" --duration "$seconds" --rate 100 --nonblocking --gil \
+    --format "$format" --output "$out/profile-web.$ext" &
+  "$py_spy" record --pid "$worker_pid" --duration "$seconds" --rate 100 --nonblocking --gil \
+    --format "$format" --output "$out/profile-worker.$ext" &
+done
+wait %2 %3 %4 %5
 wait "$load"
 grep -E 'Requests/sec|Non-2xx|Socket errors' "$out/profile-wrk.txt" || true
-echo "profile: wrote $out/profile-web.svg and $out/profile-worker.svg"
+echo "profile: wrote $out/profile-{web,worker}.{svg,txt} (txt: collapsed stacks)"
