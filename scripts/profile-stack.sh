@@ -31,7 +31,7 @@ host_pid() {
 }
 web_pid=$(host_pid web gunicorn)
 worker_pid=$(docker top "$(docker compose ps -q worker | head -n 1)" -eo pid,args |
-  awk '/python -m worker/ { print $1; exit }')
+  awk '$2 ~ /python$/ && /-m worker/ { print $1; exit }')
 echo "profile: web gunicorn worker pid $web_pid, click worker pid $worker_pid; $seconds s of load"
 
 wrk -t1 -c64 -d"$((seconds + 4))s" -s bench/stack/paced.lua "$base/" -- "$paths" >"$out/profile-wrk.txt" &
