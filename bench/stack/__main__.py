@@ -21,7 +21,7 @@ from pathlib import Path
 import requests
 
 from bench.stack import drain, load
-from bench.stack.compose import published
+from bench.stack.compose import containers_by_service, published
 from bench.stack.report import GOALS, write_report
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -77,6 +77,7 @@ def main() -> None:
         "reference": published("reference-nginx", 8080),
         "static": published("reference-nginx", 8082),
     }
+    containers = containers_by_service()
     started = time.time()
     codes = create_links(urls["stack"], args.links)
     with tempfile.TemporaryDirectory(prefix="linkpulse-bench-stack-") as scratch:
@@ -88,7 +89,7 @@ def main() -> None:
         capacity: dict[str, list[load.Run]] = {target: [] for target in TARGETS}
         for number in range(args.rounds):
             for target in TARGETS:
-                run = load.capacity_run(target, urls[target], paths, args.seconds)
+                run = load.capacity_run(target, urls[target], paths, args.seconds, containers)
                 capacity[target].append(run)
                 print(
                     f"capacity round {number + 1} {target}: "

@@ -3,6 +3,7 @@ environment the Makefile sets: COMPOSE_PROJECT_NAME, COMPOSE_ENV_FILES, COMPOSE_
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -113,3 +114,42 @@ def published(service: str, port: int) -> str:
     address = compose("port", service, str(port)).strip().splitlines()[0]
     host_port = address.rsplit(":", 1)[1]
     return f"http://127.0.0.1:{host_port}"
+
+
+_CGROUP_V1 = Path("/sys/fs/cgroup/cpuacct/docker")
+_CGROUP_V2 = Path("/sys/fs/cgroup/system.slice")
+
+
+def _container_cpu_seconds(container_id: str) -> float | None:
+    v1 = _CGROUP_V1 / container_id / "cpuacct.usage"
+    if v1.exists():
+        return int(v1.read_text()) / 1e9
+    v2 = _CGROUP_V2 / f"docker-{container_id}.scope" / "cpu.stat"
+    if v2.exists():
+        for line in v2.read_text().splitlines():
+            if line.startswith("usage_usec "):
+                return int(line.split()[1]) / 1e6
+    return None
+
+
+def containers_by_service() -> dict[str, str]:
+    ids = compose("ps", "-q").split()
+    out = subprocess.run(
+        ["docker", "inspect", "--format",
+         '{{index .Config.Labels "com.docker.compose.service"}} {{.Id}}', *ids],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return dict(line.split() for line in out.splitlines() if line.strip())
+
+
+def cpu_seconds(containers: dict[str, str]) -> dict[str, float]:
+    """Each service's cumulative CPU seconds (from its cgroup), plus the host's busy seconds."""
+    usage = {
+        service: seconds
+        for service, container_id in containers.items()
+        if (seconds := _container_cpu_seconds(container_id)) is not None
+    }
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    usage["(host, all processes)"] = (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+    return usage

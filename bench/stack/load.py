@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import statistics
 import threading
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench.stack.compose import stream_probe
+from bench.stack.compose import cpu_seconds, stream_probe
 from bench.wrk import LoadResult, run_wrk
 
 PACED_SCRIPT = Path(__file__).with_name("paced.lua")
@@ -21,20 +22,29 @@ class Run:
     connections: int
     result: LoadResult
     max_event_age_ms: int | None = None  # oldest unprocessed click seen during the run
+    # CPU cores each service used during the run (cgroup CPU time / wall time).
+    cores_used: dict[str, float] | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {**asdict(self), "result": asdict(self.result)}
 
 
-def capacity_run(target: str, url: str, paths: Path, seconds: int) -> Run:
-    """The highest errorless rate: wrk at 64 connections, halving them while errors appear."""
+def capacity_run(
+    target: str, url: str, paths: Path, seconds: int, containers: dict[str, str] | None = None
+) -> Run:
+    """The highest errorless rate: wrk at 64 connections, halving them while errors appear.
+    With `containers`, each one's CPU use during the run is recorded too."""
     connections = CONNECTIONS
     while True:
+        before, started = cpu_seconds(containers) if containers else {}, time.monotonic()
         result = run_wrk(
             url, seconds=seconds, connections=connections, script=(str(PACED_SCRIPT), str(paths))
         )
+        elapsed = time.monotonic() - started
+        after = cpu_seconds(containers) if containers else {}
+        cores = {name: round((after[name] - before[name]) / elapsed, 3) for name in before}
         if result.bad_responses == 0 or connections <= 8:
-            return Run(target, None, connections, result)
+            return Run(target, None, connections, result, cores_used=cores or None)
         connections //= 2
 
 

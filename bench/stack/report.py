@@ -140,6 +140,25 @@ def _capacity_table(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _cpu_table(result: dict[str, Any]) -> list[str]:
+    """Cores each service used in the median capacity round of the stack and the reference."""
+    columns = []
+    for target in ("stack", "reference"):
+        runs = sorted(result["capacity"][target], key=lambda r: r["result"]["requests_per_second"])
+        columns.append(runs[len(runs) // 2].get("cores_used") or {})
+    services = sorted({name for column in columns for name in column if column[name] >= 0.005})
+    if not services:
+        return ["(no cgroup CPU accounting on this host)"]
+    lines = [
+        "| service (container) | cores used: stack round | cores used: bare Flask round |",
+        "|---|---|---|",
+    ]
+    for name in services:
+        stack, reference = (f"{column[name]:.2f}" if name in column else "" for column in columns)
+        lines.append(f"| {name} | {stack} | {reference} |")
+    return lines
+
+
 def _latency_table(result: dict[str, Any]) -> list[str]:
     lines = [
         "| served by | offered /s | served /s | p50 ms | p99 ms | errors "
@@ -250,6 +269,11 @@ def render(result: dict[str, Any], history: list[dict[str, Any]]) -> str:
         *_capacity_table(result),
         "",
         "![capacity](images/bench-stack-capacity.png)",
+        "",
+        "Where the CPU went in the median round (each container's cgroup CPU time over the "
+        "round's wall time; the host line counts every process, wrk and other work included):",
+        "",
+        *_cpu_table(result),
         "",
         f"### Latency against offered load (`{command}`)",
         "",
