@@ -142,20 +142,25 @@ def _capacity_table(result: dict[str, Any]) -> list[str]:
 
 def _cpu_table(result: dict[str, Any]) -> list[str]:
     """Cores each service used in the median capacity round of the stack and the reference."""
-    columns = []
+    columns, rates = [], []
     for target in ("stack", "reference"):
         runs = sorted(result["capacity"][target], key=lambda r: r["result"]["requests_per_second"])
         columns.append(runs[len(runs) // 2].get("cores_used") or {})
+        rates.append(runs[len(runs) // 2]["result"]["requests_per_second"])
     services = sorted({name for column in columns for name in column if column[name] >= 0.005})
     if not services:
         return ["(no cgroup CPU accounting on this host)"]
     lines = [
-        "| service (container) | cores used: stack round | cores used: bare Flask round |",
+        "| service (container) | stack round: cores (µs CPU per redirect) "
+        "| bare Flask round: cores (µs per request) |",
         "|---|---|---|",
     ]
     for name in services:
-        stack, reference = (f"{column[name]:.2f}" if name in column else "" for column in columns)
-        lines.append(f"| {name} | {stack} | {reference} |")
+        cells = [
+            f"{column[name]:.2f} ({column[name] / rate * 1e6:,.0f})" if name in column else ""
+            for column, rate in zip(columns, rates, strict=True)
+        ]
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
     return lines
 
 
