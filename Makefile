@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 PYTEST := $(BIN)/pytest
 
-.PHONY: help deps venv lint format test test-fast test-unit test-integration test-e2e test-config monitoring bench lock
+.PHONY: help deps venv lint format audit test test-fast test-unit test-integration test-e2e test-config monitoring bench lock
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ lint: venv ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+audit: venv ## pip-audit of requirements/*.lock; says SKIPPED when the vulnerability service is unreachable (AUDIT_REQUIRED=1: fail)
+	@scripts/audit-deps.sh
 
 format: venv ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .
@@ -49,10 +52,12 @@ test-fast: venv deps ## lint + unit + integration, without the slow chaos runs
 	$(MAKE) --no-print-directory lint
 	$(PYTEST) -m "not slow" tests/unit tests/integration
 
-test: venv deps ## every test tier: lint, unit, integration, e2e, config, container stack
+test: venv deps ## every test tier: lint, dependency audit, unit, integration, e2e, config, container stack, swarm
 	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory audit
 	$(PYTEST) tests/unit tests/integration tests/e2e tests/config
 	$(MAKE) --no-print-directory test-stack
+	$(MAKE) --no-print-directory test-swarm
 
 monitoring: venv ## regenerate the SLO rules (from slo/objectives.toml) and the Grafana dashboards
 	$(BIN)/python -m monitoring
@@ -86,11 +91,7 @@ loadtest-ui: venv ## Locust's web UI on 127.0.0.1:8089 against the running stack
 	$(BIN)/python -m loadtest ui
 
 $(LOADTEST_WHEELS)/.complete: requirements/loadtest.lock | venv
-	@echo "wheels: downloading the Locust image's wheels (cp313, hash-checked) into $(LOADTEST_WHEELS)/"
-	@rm -rf $(LOADTEST_WHEELS) && mkdir -p $(LOADTEST_WHEELS)
-	$(BIN)/pip download --quiet --no-deps $(WHEEL_TARGET) --require-hashes \
-		-r requirements/loadtest.lock --dest $(LOADTEST_WHEELS)
-	@touch $@
+	$(call download_wheels,requirements/loadtest.lock,$(LOADTEST_WHEELS))
 
 loadtest-wheels: $(LOADTEST_WHEELS)/.complete
 
@@ -122,17 +123,21 @@ GIT_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 # The version has one home, pyproject.toml; the builds bake it into labels and APP_VERSION.
 APP_VERSION ?= $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' pyproject.toml)
 
-.PHONY: engine wheels images up down logs ps clean test-stack push deploy
+.PHONY: engine wheels images up down logs ps clean test-stack test-swarm push deploy
 
 engine: ## make sure a Docker engine and compose v2 answer (installs and starts them as root on Debian)
 	@scripts/docker-engine.sh
 
+# $(call download_wheels,LOCK,DIR): the wheels LOCK pins, hash-checked, for the images' Python.
+define download_wheels
+	@echo "wheels: downloading hash-checked wheels of $(1) for the image's Python (cp313) into $(2)/"
+	@rm -rf $(2) && mkdir -p $(2)
+	$(BIN)/pip download --quiet --no-deps $(WHEEL_TARGET) --require-hashes -r $(1) --dest $(2)
+	@touch $(2)/.complete
+endef
+
 $(WHEELS)/.complete: requirements/runtime.lock | venv
-	@echo "wheels: downloading hash-checked wheels for the image's Python (cp313) into $(WHEELS)/"
-	@rm -rf $(WHEELS) && mkdir -p $(WHEELS)
-	$(BIN)/pip download --quiet --no-deps $(WHEEL_TARGET) --require-hashes \
-		-r requirements/runtime.lock --dest $(WHEELS)
-	@touch $@
+	$(call download_wheels,requirements/runtime.lock,$(WHEELS))
 
 wheels: $(WHEELS)/.complete ## download the app image's wheels (hash-checked) into build/wheels/
 
@@ -236,6 +241,21 @@ profile: venv deps ## flame graphs (py-spy) of web and the worker under redirect
 	if [ $$status = 0 ]; then \
 		scripts/profile-stack.sh build/profile/bin/py-spy build/profile $(PROFILE_SECONDS) || status=$$?; fi; \
 	$(COMPOSE) down --volumes --remove-orphans; exit $$status
+
+# The swarm tier: the same stack on a single-node Docker Swarm on this engine (docs/scaling.md),
+# with its own env file (secrets become Swarm secrets), port 38080 and image tag. It leaves swarm
+# mode and removes what it created before it ends, so compose stacks on the engine are untouched.
+TEST_SWARM_ENV := $(CURDIR)/build/test-swarm.env
+TEST_SWARM_SETTINGS := HTTP_PORT=38080 IMAGE_TAG=swarm
+test-swarm: export COMPOSE_PROJECT_NAME := linkpulse-swarm
+test-swarm: export COMPOSE_ENV_FILES := $(TEST_SWARM_ENV)
+test-swarm: export STACK_ENV_FILE := $(TEST_SWARM_ENV)
+test-swarm: export STACK_ENV_SETTINGS := $(TEST_SWARM_SETTINGS)
+test-swarm: venv deps ## swarm tier: docker stack deploy, scale, rolling update and rollback under load
+	@scripts/docker-engine.sh
+	@scripts/stack-env.sh >/dev/null
+	$(MAKE) --no-print-directory images
+	SWARM_ENV_FILE=$(TEST_SWARM_ENV) $(PYTEST) -m swarm -s tests/swarm
 
 # The images this project builds, by service (worker runs web's image). Building and pushing
 # needs no secret: placeholders only satisfy the compose file's required-variable checks.

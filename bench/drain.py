@@ -13,7 +13,7 @@ import time
 from linkpulse.contract import CLICK_STREAM, ClickEvent, link_keys
 from linkpulse.redis_client import connect
 from tests.support.click_data import append_events, create_links
-from worker.worker import Worker
+from worker.worker import WORKER_ENCODING_ERRORS, Worker
 
 DAY_MS = 86_400_000
 
@@ -49,7 +49,7 @@ def events_handled(worker: Worker) -> int:
 
 def measure_drain(redis_url: str, events: int, batch_size: int) -> float:
     """Append `events` click events, then time one worker draining them; events per second."""
-    client = connect(redis_url, socket_timeout=30.0)
+    client = connect(redis_url, socket_timeout=30.0, encoding_errors=WORKER_ENCODING_ERRORS)
     sample = sample_events(events)
     codes = sorted({event.code for event in sample})
     client.delete(CLICK_STREAM, *(key for code in codes for key in link_keys(code)))

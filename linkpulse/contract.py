@@ -15,6 +15,15 @@ KEY_PREFIX = "lp"
 CLICK_STREAM = f"{KEY_PREFIX}:clicks"
 CLICK_GROUP = "aggregators"
 
+# Entries the worker cannot read (not UTF-8, unknown version, missing or bad fields) are
+# moved here, unchanged, with two fields of their own, and acknowledged on CLICK_STREAM:
+# one poison event never stops the pipeline, and nothing is thrown away unseen.
+DEAD_LETTER_STREAM = f"{KEY_PREFIX}:clicks:dead"
+DEAD_LETTER_ID_FIELD = "dead_letter_of"  # the entry's id on CLICK_STREAM
+DEAD_LETTER_REASON_FIELD = "dead_letter_reason"
+# Approximate cap (XADD MAXLEN ~): a flood of bad events cannot fill Redis through here.
+DEAD_LETTER_MAXLEN = 10_000
+
 EVENT_SCHEMA_VERSION = "1"
 LINK_CREATED_FIELD = "lc"
 

@@ -15,6 +15,7 @@ CREATE_LINK = "create_link"
 RESOLVE_AND_RECORD = "resolve_and_record"
 APPLY_BATCH = "apply_batch"
 REMOVE_IDLE_CONSUMER = "remove_idle_consumer"
+DEAD_LETTER = "dead_letter"
 
 
 def _lua_dir() -> Traversable:

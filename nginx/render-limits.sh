@@ -4,7 +4,8 @@
 # become three small files under $NGINX_RUNTIME_DIR, which the config includes as runtime/...:
 #   limits-http.conf   the zones and the exempt networks (http level)
 #   limits-api.conf    the limit_req lines of /api/ (reads and writes)
-#   limits-pages.conf  the limit_req line of pages, redirects and the form
+#   limits-pages.conf  the limit_req lines of pages, redirects and the form (whose POST
+#                      spends the write budget)
 # Settings (.env, docs/configuration.md): RATE_LIMIT_{WRITE,READ,PAGES} as nginx rates (20r/s,
 # 600r/m), RATE_LIMIT_{WRITE,READ,PAGES}_BURST as request counts, and RATE_LIMIT_EXEMPT as
 # comma-separated addresses or CIDR networks that are never limited (empty: nobody).
@@ -81,8 +82,10 @@ cat >"$out/limits-api.conf" <<CONF
 limit_req zone=api_write burst=$write_burst nodelay;
 limit_req zone=api_read burst=$read_burst nodelay;
 CONF
+# The form's POST / creates links: it shares the API's write budget (api_write skips GET/HEAD).
 cat >"$out/limits-pages.conf" <<CONF
 limit_req zone=pages burst=$pages_burst nodelay;
+limit_req zone=api_write burst=$write_burst nodelay;
 CONF
 
 [ "$#" -eq 0 ] || exec "$@"

@@ -6,6 +6,8 @@ creates nothing: the Redis client, metrics and settings belong to the app instan
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask
 
 from linkpulse.logs import configure_logging
@@ -39,7 +41,17 @@ def create_app(settings: WebSettings | None = None) -> Flask:
         configure_logging("web", settings.log_level)
 
     app = Flask(__name__)
-    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, MAX_FORM_MEMORY_SIZE=MAX_BODY_BYTES)
+    public = urlsplit(settings.public_base_url)
+    app.config.update(
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        MAX_FORM_MEMORY_SIZE=MAX_BODY_BYTES,
+        # werkzeug builds the absolute URL of its own redirects (merged slashes, a missing
+        # trailing slash) from SERVER_NAME when set, else from the client's Host header, which
+        # would let a client make us redirect to any host. Routing ignores it (Flask 3.1), so
+        # internal callers using other names (web:8000, localhost) are still served.
+        SERVER_NAME=public.netloc,
+        PREFERRED_URL_SCHEME=public.scheme,
+    )
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     client = connect(settings.redis_url, client_name="linkpulse-web")

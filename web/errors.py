@@ -32,15 +32,24 @@ _CODES = {
     405: "method_not_allowed",
     409: "conflict",
     413: "payload_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
+    417: "expectation_failed",
     422: "validation_error",
     429: "rate_limited",
+    431: "header_fields_too_large",
     500: "internal_error",
+    501: "not_implemented",
     503: "service_unavailable",
 }
 # What a 503 for an unavailable Redis tells clients (and load balancers) to do.
 RETRY_SOON = {"Retry-After": "1"}
 _JSON_PATH_PREFIXES = ("/api/", "/healthz", "/readyz", "/metrics")
+
+
+def error_code_for(status: int) -> str:
+    """The envelope's snake_case code for an HTTP status."""
+    return _CODES.get(status, "error")
 
 
 class ApiError(Exception):
@@ -55,7 +64,7 @@ class ApiError(Exception):
     ) -> None:
         super().__init__(message)
         self.status = status
-        self.code = code or _CODES.get(status, "error")
+        self.code = code or error_code_for(status)
         self.message = message
         self.field = field
         self.headers = headers or {}

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING
 
 from web import codes, use_cases
 from web.extensions import Services
-from web.observability import HTML_SECURITY_HEADERS, log_access
+from web.observability import log_access
 from web.proxy import EDGE_REQUEST_ID_ENVIRON
 from web.request_id import REQUEST_ID_HEADER, request_id_from
+from web.security_headers import SECURITY_HEADERS
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -33,11 +34,7 @@ _REQUEST_ID_ENVIRON = "HTTP_X_REQUEST_ID"
 # The headers Flask gives this redirect, in its order (tests compare the two paths).
 _STATUS = "302 FOUND"
 _AFTER_LOCATION = [("Cache-Control", "no-store"), ("Content-Type", "text/html; charset=utf-8")]
-_AFTER_REQUEST_ID = [
-    ("X-Content-Type-Options", "nosniff"),
-    *HTML_SECURITY_HEADERS.items(),
-    ("Content-Length", "0"),
-]
+_AFTER_REQUEST_ID = [*SECURITY_HEADERS.items(), ("Content-Length", "0")]
 
 
 class FastRedirect:

@@ -26,6 +26,7 @@ from gunicorn.glogging import Logger
 from prometheus_client import multiprocess
 
 from linkpulse.settings import ConfigError, exit_on_config_error, load_settings
+from web import gunicorn_errors
 from web.config import ServerSettings, WebSettings
 
 try:
@@ -34,6 +35,9 @@ try:
 except ConfigError as _error:
     exit_on_config_error(_error, "web")
 
+# Requests gunicorn itself refuses get the API's JSON envelope, not gunicorn's HTML page.
+gunicorn_errors.install()
+
 bind = _server.bind
 workers = _server.workers
 worker_class = _server.worker_class
@@ -41,6 +45,15 @@ threads = _server.threads
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
+# At or above nginx's limits (8k request line, 8k per header line, conf.d/default.conf), so
+# what nginx passes is never refused here with gunicorn's HTML error page: nginx answers
+# too-long requests itself, in the API's JSON envelope. 8190 is the most gunicorn allows for
+# the request line, and exactly what fits nginx's 8k buffer with its CRLF. A header line
+# counts its name too, hence twice that. nginx's header buffers (1k + 4 x 8k) hold fewer than
+# 10,000 lines of even the shortest header.
+limit_request_line = 8190
+limit_request_field_size = 16384
+limit_request_fields = 10000
 # Worker heartbeats are file writes; on tmpfs they cannot stall on a slow disk.
 worker_tmp_dir = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # noqa: S108
 # Proxy headers (scheme here, client address in web.proxy) count only from these peers.

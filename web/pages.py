@@ -58,7 +58,10 @@ def shorten() -> Response:
         if error.status not in (409, 422):
             raise
         return _form_page(status=error.status, error=error.message)
-    return _form_page(status=201, created=created)
+    response = _form_page(status=201, created=created)
+    # The page shows the manage token: no cache, shared or the browser's, may keep a copy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/s/<code>")

@@ -7,7 +7,7 @@ import time
 from flask import request
 
 from linkpulse.contract import ClickEvent
-from web import clicks
+from web import clicks, url_policy
 from web.errors import ApiError
 from web.extensions import services
 from web.metrics import WebMetrics
@@ -23,8 +23,15 @@ def now_ms() -> int:
 
 
 def create_link(body: CreateLinkRequest) -> LinkCreated:
-    """Store a new link; 409 when the alias is taken."""
+    """Store a new link; 409 when the alias is taken, 422 when it would point at us."""
     app_services = services()
+    # A short link to a short link hides the destination and allows redirect loops.
+    if url_policy.points_at(body.url, app_services.settings.public_base_url):
+        raise ApiError(
+            422,
+            "URL points at this link shortener; shorten the destination itself",
+            field="url",
+        )
     try:
         new = app_services.store.create(body.url, body.alias, body.expires_in, now_ms())
     except AliasTakenError:

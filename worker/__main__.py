@@ -9,7 +9,7 @@ from linkpulse.redis_client import connect
 from linkpulse.settings import ConfigError, exit_on_config_error, load_settings
 from worker.metrics import WorkerMetrics
 from worker.settings import WorkerSettings
-from worker.worker import Worker
+from worker.worker import WORKER_ENCODING_ERRORS, Worker
 
 SERVICE = "worker"
 
@@ -27,6 +27,7 @@ def main() -> None:
         settings.redis_url,
         socket_timeout=max(2.0, settings.batch_wait_ms / 1000 + 2.0),
         client_name=f"linkpulse-worker-{settings.consumer_name}",
+        encoding_errors=WORKER_ENCODING_ERRORS,
     )
     worker = Worker(
         client,

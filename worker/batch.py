@@ -1,9 +1,9 @@
 """Turning a batch of stream entries into calls of the apply script (pure logic).
 
 Parsing and totalling happen here, in Python, so the Lua script does work per link
-rather than per event, and a malformed event becomes an entry to acknowledge instead of
-an error that would stall the whole batch. The argument layout is described in
-linkpulse/lua/apply_batch.lua.
+rather than per event, and a malformed event becomes an entry for the dead-letter stream
+(worker.dead_letter) instead of an error that would stall the whole batch. The argument
+layout is described in linkpulse/lua/apply_batch.lua.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ MS_PER_DAY = 86_400_000
 APPLIED = 1
 
 # (entry id, fields) as redis-py returns it; fields is empty for an entry whose data was
-# deleted from the stream while it was pending.
+# deleted from the stream while it was pending. The worker's client decodes with
+# surrogateescape, so bytes that are not UTF-8 arrive as lone surrogates (and go back to
+# Redis byte for byte) instead of raising UnicodeDecodeError inside redis-py.
 StreamEntry = tuple[str, dict[str, str]]
 
 
@@ -36,6 +38,7 @@ StreamEntry = tuple[str, dict[str, str]]
 class MalformedEntry:
     entry_id: str
     reason: str
+    fields: dict[str, str] = field(default_factory=dict)
 
 
 # (entry id, code, day field, referrer host, visitor hash, link created_at); a plain tuple,
@@ -89,15 +92,30 @@ def day_field_for_day_number(day_number: int) -> str:
     return day_field(day_of(day_number * MS_PER_DAY))
 
 
+def is_utf8(text: str) -> bool:
+    """False for text holding surrogate-escaped bytes; isascii() is O(1), the usual case."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_entries(entries: Sequence[StreamEntry]) -> ParsedBatch:
     batch = ParsedBatch()
     for entry_id, fields in entries:
         try:
             code, ts_ms, referrer_host, visitor_hash, link_created = read_click_fields(fields)
             day = day_field_for_day_number(ts_ms // MS_PER_DAY)
-        except (ValueError, OverflowError, OSError) as exc:
+            if not all(is_utf8(name) and is_utf8(value) for name, value in fields.items()):
+                raise ValueError("a field is not UTF-8")
+        # Whatever one entry raises, it is that entry's fault, never the batch's: a poison
+        # event that crashed the loop would stop every replica that reads it.
+        except Exception as exc:
             reason = "entry data missing from the stream" if not fields else str(exc)
-            batch.malformed.append(MalformedEntry(entry_id, reason))
+            batch.malformed.append(MalformedEntry(entry_id, reason, fields))
             continue
         batch.events.append((entry_id, code, day, referrer_host, visitor_hash, link_created))
     return batch
@@ -121,14 +139,14 @@ def tally_by_link(events: Sequence[ParsedEntry]) -> dict[tuple[str, str], LinkTa
 def build_apply_call(
     batch: ParsedBatch, *, group: str, consumer: str, leave_out: Collection[str] = ()
 ) -> BatchCall:
-    """The script call for the batch minus the entry ids in `leave_out` (not owned any more)."""
+    """The script call for the batch's events minus the entry ids in `leave_out` (not owned
+    any more). Malformed entries are not in it: the dead-letter script acknowledges them."""
     events = [p for p in batch.events if p[0] not in leave_out] if leave_out else batch.events
-    malformed_ids = [m.entry_id for m in batch.malformed if m.entry_id not in leave_out]
-    entry_ids = [p[0] for p in events] + malformed_ids
+    entry_ids = [p[0] for p in events]
     keys = [CLICK_STREAM]
     args = [group, consumer, TOTAL_CLICKS_FIELD, LINK_CREATED_AT_FIELD, str(len(entry_ids))]
     args.extend(entry_ids)
-    args.append(str(len(malformed_ids)))
+    args.append("0")  # the script's malformed count: none of the ids it acknowledges
     tallies = tally_by_link(events)
     for (code, link_created), tally in tallies.items():
         keys.extend(link_keys(code))

@@ -30,7 +30,7 @@ class WorkerState(StrEnum):
 class Outcome(StrEnum):
     APPLIED = "applied"  # counted into the aggregates
     DROPPED = "dropped"  # the link was deleted; acknowledged, not counted
-    MALFORMED = "malformed"  # unparseable; acknowledged, not counted
+    MALFORMED = "malformed"  # unreadable; moved to the dead-letter stream, not counted
     SKIPPED = "skipped"  # reclaimed by another consumer meanwhile; left to it
     MISSING = "missing"  # deleted from the stream (length cap) before it was processed
 

@@ -21,7 +21,7 @@ from typing import Any, cast
 import redis
 
 from linkpulse import scripts
-from linkpulse.contract import CLICK_GROUP, CLICK_STREAM
+from linkpulse.contract import CLICK_GROUP, CLICK_STREAM, DEAD_LETTER_STREAM
 from worker.backoff import Backoff
 from worker.batch import (
     Applied,
@@ -31,6 +31,7 @@ from worker.batch import (
     parse_entries,
     read_reply,
 )
+from worker.dead_letter import DeadLetters
 from worker.metrics import Outcome, WorkerMetrics, WorkerState
 from worker.schedule import Interval
 from worker.stream_status import NO_ID, StreamStatus, safe_trim_point
@@ -42,6 +43,10 @@ READ_OWN_PENDING = "0"
 STATUS_INTERVAL_S = 5.0
 CONSUMER_CLEANUP_INTERVAL_S = 60.0
 MIN_CONSUMER_IDLE_MS = 3_600_000
+
+# How the worker's Redis client must decode: a stream entry that is not UTF-8 is read
+# (and dead-lettered byte for byte) instead of raising UnicodeDecodeError in redis-py.
+WORKER_ENCODING_ERRORS = "surrogateescape"
 
 _QUIET_STATES = {WorkerState.IDLE, WorkerState.BUSY}
 
@@ -60,6 +65,12 @@ class Worker:
         metrics: WorkerMetrics | None = None,
         backoff: Backoff | None = None,
     ) -> None:
+        if client.get_encoder().encoding_errors != WORKER_ENCODING_ERRORS:
+            raise ValueError(
+                f"the worker's Redis client must decode with "
+                f"encoding_errors={WORKER_ENCODING_ERRORS!r}, or one event that is not "
+                "UTF-8 stops it"
+            )
         self.redis = client
         self.consumer_name = consumer_name
         self.batch_size = batch_size
@@ -79,6 +90,7 @@ class Worker:
         self._remove_consumer_script = client.register_script(
             scripts.load(scripts.REMOVE_IDLE_CONSUMER)
         )
+        self._dead_letters = DeadLetters(client, consumer_name)
         self._group_ready = False
         # Start with the entries this consumer name already holds (a restart under the same
         # name, e.g. pid 1 in a container), then move on to new ones.
@@ -234,32 +246,46 @@ class Worker:
         return outcome
 
     def apply(self, entries: Sequence[StreamEntry]) -> BatchOutcome:
-        """Apply entries and ack them in one script run, counting only those we still own."""
+        """Apply entries and ack them, counting only those we still own.
+
+        Unreadable entries go to the dead-letter stream first, each acknowledged in the same
+        script run as its copy; the valid ones are applied and acknowledged in one run.
+        """
         batch = parse_entries(entries)
         not_owned: set[str] = set()
+        dead_lettered = 0
+        for bad in batch.malformed:
+            if not self._dead_letters.move(bad):
+                not_owned.add(bad.entry_id)
+                continue
+            dead_lettered += 1
+            log.warning(
+                "malformed click event moved to the dead-letter stream",
+                extra={
+                    "entry_id": bad.entry_id,
+                    "reason": bad.reason,
+                    "dead_letter_stream": DEAD_LETTER_STREAM,
+                },
+            )
+        outcome = BatchOutcome(malformed=dead_lettered)
         while True:
             call = build_apply_call(
                 batch, group=CLICK_GROUP, consumer=self.consumer_name, leave_out=not_owned
             )
             if call.entry_count == 0:
-                return BatchOutcome(skipped=len(not_owned))
+                break
             reply = cast("list[object]", self._apply_script(keys=call.keys, args=call.args))
             result = read_reply(call, reply)
             if isinstance(result, Applied):
+                outcome += result.outcome
+                if result.refused_codes:
+                    log.error(
+                        "aggregate keys of wrong type; those links' clicks were dropped",
+                        extra={"codes": result.refused_codes},
+                    )
                 break
             not_owned.update(result.entry_ids)
-        for bad in batch.malformed:
-            if bad.entry_id not in not_owned:
-                log.warning(
-                    "malformed click event acknowledged",
-                    extra={"entry_id": bad.entry_id, "reason": bad.reason},
-                )
-        if result.refused_codes:
-            log.error(
-                "aggregate keys of wrong type; those links' clicks were dropped",
-                extra={"codes": result.refused_codes},
-            )
-        return result.outcome + BatchOutcome(skipped=len(not_owned))
+        return outcome + BatchOutcome(skipped=len(not_owned))
 
     def reclaim(self, min_idle_ms: int | None = None) -> int:
         """Claim entries idle longer than min_idle_ms from any consumer and apply them.

@@ -25,10 +25,10 @@ MIME_TYPES = Path("/etc/nginx/mime.types")
 
 
 def render_limits(runtime_dir: Path, limits: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run the image's render-limits.sh the way its entrypoint does, into RUNTIME_DIR."""
+    """Run the image's render scripts the way its entrypoint chains them, into RUNTIME_DIR."""
     environment = {"PATH": os.environ["PATH"], "NGINX_RUNTIME_DIR": str(runtime_dir), **limits}
     return subprocess.run(
-        [str(NGINX_DIR / "render-limits.sh")],
+        [str(NGINX_DIR / "render-limits.sh"), str(NGINX_DIR / "render-upstream.sh")],
         env=environment,
         capture_output=True,
         text=True,

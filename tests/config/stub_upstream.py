@@ -13,6 +13,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
+from web.security_headers import SECURITY_HEADERS
+
 
 class _EchoHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -39,8 +41,10 @@ class _EchoHandler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
-        # What a naive app might send; nginx must replace it with its own values.
-        self.send_header("X-Frame-Options", "SAMEORIGIN")
+        # web sends its security headers on every response; nginx must pass them on as they
+        # are. Its X-Request-ID is nginx's to set.
+        for name, value in SECURITY_HEADERS.items():
+            self.send_header(name, value)
         self.send_header("X-Request-ID", "set-by-upstream")
         self.end_headers()
         self.wfile.write(body)

@@ -12,14 +12,6 @@ from tests.config.nginx_instance import NginxInstance, render_limits
 from tests.config.stub_upstream import StubUpstream
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[StubUpstream]:
-    stub = StubUpstream()
-    stub.start()
-    yield stub
-    stub.stop()
-
-
 @pytest.fixture
 def make_edge(tmp_path: Path, upstream: StubUpstream) -> Iterator[Callable[..., NginxInstance]]:
     started: list[NginxInstance] = []

@@ -32,6 +32,10 @@ def _submit(driver: webdriver.Chrome, form: WebElement) -> None:
     WebDriverWait(driver, 20).until(expected_conditions.staleness_of(form))
 
 
+# --accent in web/static/style.css, as the browser computes it (rgb() or rgba()).
+ACCENT = "47, 111, 221"
+
+
 def test_shorten_follow_and_see_the_click(
     browser: webdriver.Chrome, live_base_url: str, landing_url: str
 ) -> None:
@@ -53,6 +57,18 @@ def test_shorten_follow_and_see_the_click(
     _wait_for_text(browser, stats_page, "#total-clicks", "1")
     chart = browser.find_element(By.CSS_SELECTOR, "svg#daily-chart")
     assert chart.is_displayed()
+    # The inline SVG is styled by style.css, which the strict CSP must still admit.
+    bar = chart.find_element(By.CSS_SELECTOR, "rect.bar")
+    assert ACCENT in bar.value_of_css_property("fill")
+
+
+def test_the_pages_render_under_the_strict_csp(
+    browser: webdriver.Chrome, live_base_url: str
+) -> None:
+    """Review finding 6: the strictest policy the pages need; this is what they need."""
+    browser.get(f"{live_base_url}/")
+    brand = browser.find_element(By.CSS_SELECTOR, "a.brand")
+    assert ACCENT in brand.value_of_css_property("color")  # style.css was loaded
 
 
 def test_form_shows_a_readable_error_for_a_bad_url(

@@ -26,5 +26,6 @@ def test_the_lua_directory_holds_exactly_the_scripts_the_code_names() -> None:
         scripts.RESOLVE_AND_RECORD,
         scripts.APPLY_BATCH,
         scripts.REMOVE_IDLE_CONSUMER,
+        scripts.DEAD_LETTER,
     }
     assert set(scripts.all_names()) == named

@@ -23,6 +23,7 @@ from tests.support.web_app import BASE_URL, SALT, MakeApp
 from web import codes, use_cases
 from web.clicks import visitor_hash
 from web.extensions import services
+from web.security_headers import SECURITY_HEADERS
 from worker.stream_status import parse_id
 
 pytestmark = pytest.mark.integration
@@ -528,11 +529,11 @@ def test_metrics_count_by_route_template(client: FlaskClient) -> None:
     assert "linkpulse_http_request_duration_seconds_bucket" in text
 
 
-def test_html_responses_carry_security_headers(client: FlaskClient) -> None:
-    headers = client.get("/").headers
-    assert "default-src 'none'" in headers["Content-Security-Policy"]
-    assert headers["X-Frame-Options"] == "DENY"
-    assert headers["X-Content-Type-Options"] == "nosniff"
+@pytest.mark.parametrize("path", ["/", "/s/nosuchcode", "/static/style.css", "/api/links/x1"])
+def test_every_response_carries_the_security_headers_once(client: FlaskClient, path: str) -> None:
+    headers = client.get(path).headers
+    for name, value in SECURITY_HEADERS.items():
+        assert headers.getlist(name) == [value], name
 
 
 def test_bare_api_path_is_a_json_404_not_a_link_lookup(client: FlaskClient) -> None:
@@ -546,3 +547,47 @@ def test_head_answers_like_get_but_records_no_click(client: FlaskClient, db: red
     assert response.headers["Location"] == "https://example.org/landing"
     assert client.head("/nosuchcode").status_code == 404
     assert db.xlen(contract.CLICK_STREAM) == 0
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        f"{BASE_URL}/abcdefg",
+        "https://SHO.RT/x",
+        "http://sho.rt/s/abc",
+        "https://sho.rt:443/x",
+        "https://sho.rt./",
+    ],
+)
+def test_links_to_the_shortener_itself_are_refused(client: FlaskClient, target: str) -> None:
+    """Review finding 4: a short link to a short link loops or hides the destination."""
+    body = _error(client.post("/api/links", json={"url": target}), 422, "validation_error")
+    assert body["field"] == "url"
+    assert "shortener" in body["message"]
+
+
+@pytest.mark.parametrize("target", ["https://docs.sho.rt/guide", "https://sho.rt:3000/grafana"])
+def test_another_host_or_port_is_another_service(client: FlaskClient, target: str) -> None:
+    _create(client, url=target)
+
+
+@pytest.mark.parametrize(
+    ("path", "location"),
+    [
+        ("/s//abcdefg", f"{BASE_URL}/s/abcdefg"),
+        ("/api/links//abcdefg", f"{BASE_URL}/api/links/abcdefg"),
+    ],
+)
+def test_redirects_of_the_router_never_use_the_clients_host(
+    client: FlaskClient, path: str, location: str
+) -> None:
+    """Review finding 7: werkzeug built this Location from the Host header."""
+    response = client.get(path, headers={"Host": "evil.example"})
+    assert response.status_code == 308
+    assert response.headers["Location"] == location
+
+
+def test_requests_under_any_host_name_are_still_served(client: FlaskClient) -> None:
+    """Prometheus scrapes web:8000 and the health check asks localhost: no host is refused."""
+    for host in ("web:8000", "localhost:8000", "evil.example"):
+        assert client.get("/healthz", headers={"Host": host}).status_code == 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -198,3 +199,35 @@ def test_bad_config_exits_2_with_one_line(
     assert len(output) == 1, output
     assert variable in output[0]
     assert output[0].startswith("web: configuration error:")
+
+
+def _raw_exchange(base_url: str, raw: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send bytes no HTTP client would, return (status, headers, body) of the answer."""
+    host, _, port = base_url.removeprefix("http://").partition(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(raw)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in header_lines)
+    return int(status_line.split()[1]), headers, body
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GET /api/links/\xc3\xa9t\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /api/links/abc HTTP/1.1\r\nHost: x\r\nX-Odd: a\x01b\r\n\r\n",
+        b"GET /api/links/abc HTTP/1.1\r\nHost: x\r\nBad Name: b\r\n\r\n",
+    ],
+)
+def test_requests_gunicorn_refuses_get_the_json_envelope(server: Server, raw: bytes) -> None:
+    """Review finding 10: gunicorn's own answers were HTML pages."""
+    status, headers, body = _raw_exchange(server.base_url, raw)
+    assert status == 400
+    assert headers["Content-Type"] == "application/json"
+    error = json.loads(body)["error"]
+    assert error["code"] == "bad_request"
+    assert error["message"]

@@ -63,6 +63,8 @@ def test_submitting_the_form_shows_the_link_and_token_once(client: FlaskClient) 
         "/", data={"url": "https://example.org/x", "alias": "", "expires_in": "3600"}
     )
     assert response.status_code == 201
+    # Review finding 9: the page holds the manage token, so nothing may cache it.
+    assert response.headers["Cache-Control"] == "no-store"
     page = _Elements(response.get_data(as_text=True))
     short_url = page.text["short-url"].strip()
     assert short_url.startswith(f"{BASE_URL}/")
@@ -85,6 +87,7 @@ def test_submitting_the_form_shows_the_link_and_token_once(client: FlaskClient) 
         ({"url": "https://example.org", "expires_in": "²"}, 422, "expires_in"),
         ({"url": "https://example.org", "expires_in": "9" * 5000}, 422, "expires_in"),
         ({"url": "https://example.org", "expires_in": "0"}, 422, "expires_in"),
+        ({"url": f"{BASE_URL}/abcdefg"}, 422, "shortener"),
     ],
 )
 def test_form_errors_are_readable(

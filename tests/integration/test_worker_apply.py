@@ -11,6 +11,9 @@ import redis
 
 from linkpulse.contract import (
     CLICK_STREAM,
+    DEAD_LETTER_ID_FIELD,
+    DEAD_LETTER_REASON_FIELD,
+    DEAD_LETTER_STREAM,
     TOTAL_CLICKS_FIELD,
     ClickEvent,
     day_field,
@@ -141,7 +144,16 @@ def test_an_expiring_links_aggregates_expire_with_it(redis_url: str) -> None:
         assert client.pexpiretime(key) == -1
 
 
-def test_malformed_events_are_acked_counted_and_logged(
+def raw_client(redis_url: str) -> redis.Redis:
+    """No decoding at all: what an operator (or a broken producer) sees and writes."""
+    return redis.Redis.from_url(redis_url)
+
+
+def dead_letters(redis_url: str) -> list[dict[bytes, bytes]]:
+    return [fields for _, fields in raw_client(redis_url).xrange(DEAD_LETTER_STREAM)]
+
+
+def test_malformed_events_are_dead_lettered_counted_and_logged(
     redis_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = connect(redis_url)
@@ -161,6 +173,57 @@ def test_malformed_events_are_acked_counted_and_logged(
     logged = {r.entry_id for r in caplog.records if r.getMessage().startswith("malformed")}  # type: ignore[attr-defined]
     assert logged == {bad_version, bad_ts}
     assert good_id not in logged
+    copies = client.xrange(DEAD_LETTER_STREAM)
+    assert [fields[DEAD_LETTER_ID_FIELD] for _, fields in copies] == [bad_version, bad_ts]
+    assert copies[0][1]["v"] == "42"
+    assert "version" in copies[0][1][DEAD_LETTER_REASON_FIELD]
+    assert copies[1][1]["ts"] == "noon"
+
+
+def test_a_non_utf8_event_is_dead_lettered_byte_for_byte_and_the_events_behind_it_count_once(
+    redis_url: str,
+) -> None:
+    """Review finding 3: one byte that is not UTF-8 used to crash every replica that read it."""
+    client = connect(redis_url)
+    create_links(client, ["ok"])
+    append_events(client, [click("ok")])
+    poison = {**click("ok").to_fields(), "ref": "caf\xe9.example"}
+    raw = {name.encode(): value.encode("latin-1") for name, value in poison.items()}
+    poison_id = raw_client(redis_url).xadd(CLICK_STREAM, raw).decode()  # type: ignore[union-attr]
+    append_events(client, [click("ok"), click("ok", visitor="v2")])
+    worker = make_worker(redis_url)
+
+    assert drain(worker) == BatchOutcome(applied=3, malformed=1)
+    assert drain(worker) == BatchOutcome()
+
+    assert client.hget(stats_key("ok"), TOTAL_CLICKS_FIELD) == "3"
+    assert pending_count(client) == 0
+    [copy] = dead_letters(redis_url)
+    assert copy[DEAD_LETTER_ID_FIELD.encode()] == poison_id.encode()
+    assert b"UTF-8" in copy[DEAD_LETTER_REASON_FIELD.encode()]
+    assert {k: v for k, v in copy.items() if not k.startswith(b"dead_letter_")} == raw
+
+
+def test_a_reclaimed_bad_event_is_dead_lettered_once(redis_url: str) -> None:
+    """The slow consumer that lost the entry to a reclaim writes no second copy."""
+    client = connect(redis_url)
+    client.xadd(CLICK_STREAM, {"v": "0"})
+    slow = make_worker(redis_url, "slow", past_own_pending=True)
+    taken = slow.read_batch(block_ms=50)
+    fast = make_worker(redis_url, "fast", past_own_pending=True)
+
+    fast.reclaim(min_idle_ms=0)
+
+    assert slow.apply(taken) == BatchOutcome(skipped=1)
+    assert len(client.xrange(DEAD_LETTER_STREAM)) == 1
+    assert pending_count(client) == 0
+
+
+def test_a_worker_refuses_a_client_that_would_crash_on_bytes_that_are_not_utf8(
+    redis_url: str,
+) -> None:
+    with pytest.raises(ValueError, match="surrogateescape"):
+        Worker(connect(redis_url), consumer_name="strict")
 
 
 @pytest.mark.parametrize(

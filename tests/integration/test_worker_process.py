@@ -17,7 +17,7 @@ import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
-from linkpulse.contract import CLICK_GROUP, CLICK_STREAM, ClickEvent
+from linkpulse.contract import CLICK_GROUP, CLICK_STREAM, DEAD_LETTER_STREAM, ClickEvent
 from linkpulse.redis_client import connect
 from tests.support.click_data import append_events, create_links
 from tests.support.redis_server import RedisServer, free_port
@@ -173,6 +173,24 @@ def test_metrics_endpoint_serves_the_worker_metrics(redis_url: str, tmp_path: Pa
         f"linkpulse_worker_state{{linkpulse_worker_state={state}}}"
         for state in ("starting", "idle", "busy", "recovering", "stopping")
     }
+
+
+def test_an_event_that_is_not_utf8_neither_stops_the_worker_nor_the_events_behind_it(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """Review finding 3: the process used to exit 1 on UnicodeDecodeError, on every replica."""
+    client = connect(redis_url)
+    create_links(client, ["behind"])
+    raw = {k.encode(): v.encode() for k, v in clicks("behind", 1)[0].to_fields().items()}
+    redis.Redis.from_url(redis_url).xadd(CLICK_STREAM, {**raw, b"ref": b"\xff\xfe"})
+    append_events(client, clicks("behind", 10))
+    with running_worker(redis_url, tmp_path / "worker.log") as worker:
+        malformed = "linkpulse_worker_events_processed_total{outcome=malformed}"
+        wait_for(lambda: total_clicks(client, "behind") == 10, "the events behind the bad one")
+        wait_for(lambda: worker.metric(malformed) == 1, "the dead-letter count")
+        assert worker.process.poll() is None
+    assert client.xlen(DEAD_LETTER_STREAM) == 1
+    assert group_info(client)["pending"] == 0
 
 
 def test_sigterm_mid_stream_exits_0_and_loses_nothing(redis_url: str, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import redis
 from linkpulse.contract import CLICK_GROUP, CLICK_STREAM, TOTAL_CLICKS_FIELD, stats_key
 from linkpulse.redis_client import connect
 from worker.batch import BatchOutcome
-from worker.worker import Worker
+from worker.worker import WORKER_ENCODING_ERRORS, Worker
 
 
 def make_worker(
@@ -18,7 +18,8 @@ def make_worker(
     A consumer's first read looks only at entries it already holds (so a restarted worker
     finishes those first); tests of later steps want that read behind them.
     """
-    worker = Worker(connect(redis_url), consumer_name=name, batch_wait_ms=50, **options)
+    client = connect(redis_url, encoding_errors=WORKER_ENCODING_ERRORS)
+    worker = Worker(client, consumer_name=name, batch_wait_ms=50, **options)
     worker.ensure_group()
     if past_own_pending:
         worker.read_batch()

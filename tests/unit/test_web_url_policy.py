@@ -4,6 +4,7 @@ import operator
 import string
 from urllib.parse import urlsplit
 
+import idna
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -23,6 +24,16 @@ from web.url_policy import MAX_URL_LENGTH, UrlPolicyError, normalise_url
         ("http://[2001:db8::1]:8080/", "http://[2001:db8::1]:8080/"),
         ("https://example.org/%20already%2Fencoded", "https://example.org/%20already%2Fencoded"),
         ("https://example.org./", "https://example.org/"),
+        ("https://my_host.example/", "https://my_host.example/"),
+        # Review finding 8: IDNA 2008 / UTS 46, as browsers resolve names today.
+        ("https://faß.de/", "https://xn--fa-hia.de/"),
+        ("https://xn--fa-hia.de/", "https://xn--fa-hia.de/"),
+        ("https://FASS.de/", "https://fass.de/"),
+        (
+            "https://\uff25\uff38\uff21\uff2d\uff30\uff2c\uff25\u3002org/",
+            "https://example.org/",
+        ),  # full width
+        ("https://XN--BCHER-KVA.example/", "https://xn--bcher-kva.example/"),
     ],
 )
 def test_accepted_urls_are_stored_in_normal_form(raw: str, stored: str) -> None:
@@ -50,6 +61,12 @@ def test_accepted_urls_are_stored_in_normal_form(raw: str, stored: str) -> None:
         ("https://" + "a" * 64 + ".example/", "domain"),
         ("https://ex!ample.org/", "domain"),
         ("https://example.org:99999/", "parsed"),
+        # Review finding 8: the text after a bracketed literal used to be dropped silently.
+        ("http://[::1].evil.com/", "host"),
+        ("http://evil.com[::1]/", "host"),
+        ("http://[::1]x:80/", "host"),
+        ("https://xn--a.example/", "domain"),  # punycode that decodes to nothing valid
+        ("https://a\u200db.example/", "control"),
         ("https://example.org/" + "a" * MAX_URL_LENGTH, "longer"),
     ],
 )
@@ -98,9 +115,10 @@ def test_idn_hosts_become_punycode_or_are_refused(labels: list[str]) -> None:
     host = urlsplit(stored).hostname
     assert host is not None
     assert host.isascii()
-    # nameprep may fold characters (e.g. 'ª' -> 'a'); the stored host must be that folded form
+    # UTS 46 may fold characters (e.g. 'ª' -> 'a'); the stored host must be that folded form
     # and must decode to a name, so it stays stable when stored again.
-    assert host == ".".join([*labels, "example"]).encode("idna").decode("ascii").lower()
+    name = ".".join([*labels, "example"])
+    assert host == idna.encode(name, uts46=True, transitional=False).decode("ascii")
     assert normalise_url(stored) == stored
 
 

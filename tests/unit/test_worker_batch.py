@@ -160,8 +160,9 @@ def test_clicks_on_two_links_under_one_code_are_tallied_apart() -> None:
     assert {link.keys[0] for link in decoded.links} == {link_key("abc")}
 
 
-def test_malformed_entries_are_acked_and_counted_but_add_nothing() -> None:
+def test_malformed_entries_are_set_aside_for_the_dead_letter_stream() -> None:
     good = ClickEvent("abc", 1_700_000_000_000, "", "desktop", "v1", "r1").to_fields()
+    not_utf8 = {**good, "ref": "caf\udce9.example"}  # b"caf\xe9" read with surrogateescape
     entries = [
         ("1-0", good),
         ("2-0", {**good, "v": "99"}),
@@ -169,21 +170,41 @@ def test_malformed_entries_are_acked_and_counted_but_add_nothing() -> None:
         ("4-0", {**good, "ts": "yesterday"}),
         ("5-0", {}),
         ("6-0", {**good, "ts": str(10**20)}),
+        ("7-0", not_utf8),
+        ("8-0", {**good, "\udcff": "x"}),
     ]
     batch = parse_entries(entries)
     decoded = decode(build_apply_call(batch, group=GROUP, consumer=CONSUMER))
 
-    assert [m.entry_id for m in batch.malformed] == ["2-0", "3-0", "4-0", "5-0", "6-0"]
+    assert [m.entry_id for m in batch.malformed] == [
+        "2-0",
+        "3-0",
+        "4-0",
+        "5-0",
+        "6-0",
+        "7-0",
+        "8-0",
+    ]
     assert "missing" in batch.malformed[3].reason
-    assert sorted(decoded.entry_ids) == ["1-0", "2-0", "3-0", "4-0", "5-0", "6-0"]
-    assert decoded.malformed == 5
+    assert "UTF-8" in batch.malformed[5].reason
+    assert batch.malformed[5].fields == not_utf8
+    assert decoded.entry_ids == ["1-0"]
+    assert decoded.malformed == 0
     assert [link.clicks for link in decoded.links] == [1]
 
 
-def test_left_out_malformed_entry_is_not_counted_as_malformed() -> None:
-    batch = parse_entries([("1-0", {"v": "0"}), ("2-0", {"v": "0"})])
+def test_non_ascii_utf8_fields_are_valid() -> None:
+    fields = ClickEvent(
+        "abc", 1_700_000_000_000, "bücher.example", "desktop", "v1", "r"
+    ).to_fields()
+    assert parse_entries([("1-0", fields)]).malformed == []
+
+
+def test_left_out_entries_are_not_in_the_call() -> None:
+    good = ClickEvent("abc", 1_700_000_000_000, "", "desktop", "v1", "r1").to_fields()
+    batch = parse_entries([("1-0", good), ("2-0", good)])
     decoded = decode(build_apply_call(batch, group=GROUP, consumer=CONSUMER, leave_out={"1-0"}))
-    assert (decoded.entry_ids, decoded.malformed) == (["2-0"], 1)
+    assert (decoded.entry_ids, decoded.malformed) == (["2-0"], 0)
 
 
 @given(st.integers(min_value=0, max_value=4_102_444_800_000))

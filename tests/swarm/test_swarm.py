@@ -1,0 +1,178 @@
+"""The compose stack on a real single-node Docker Swarm: scaling, a rolling update and an
+automatic rollback, each under load through nginx with no failed request and every click
+counted once. `make test-swarm` builds the images and runs this; the durations it prints are
+the figures docs/scaling.md quotes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.stack.stack import REPO_ROOT, wait_until
+from tests.swarm.cluster import (
+    BROKEN_HEALTHCHECK,
+    Cluster,
+    Load,
+    LoadResult,
+    derived_image,
+    docker,
+    read_env,
+)
+
+pytestmark = [pytest.mark.swarm, pytest.mark.timeout(900)]
+
+LINKS = 12
+SCALED = {"web": 4, "worker": 3}
+SERVICES_WITH_SECRETS = ("redis", "web", "worker")
+# The states an update ends in (docker service inspect's UpdateStatus.State).
+UPDATE_ENDS = {"completed", "paused", "rollback_completed", "rollback_paused"}
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    env_file = Path(os.environ.get("SWARM_ENV_FILE") or REPO_ROOT / "build/test-swarm.env")
+    if not env_file.exists():
+        pytest.skip("no swarm env file (make test-swarm creates build/test-swarm.env)")
+    cluster = Cluster.create(env_file, REPO_ROOT / "build")
+    try:
+        cluster.init()
+        cluster.render(WEB_REPLICAS="2", WORKER_REPLICAS="1")
+        cluster.deploy()
+        cluster.wait_converged({"redis": 1, "web": 2, "worker": 1, "nginx": 1, "prometheus": 1})
+        wait_until(
+            lambda: requests.get(f"{cluster.base_url}/readyz", timeout=5).status_code == 200,
+            "nginx to reach web on the swarm",
+        )
+        yield cluster
+    finally:
+        cluster.tear_down()
+
+
+@pytest.fixture(scope="module")
+def codes(cluster: Cluster) -> list[str]:
+    created = []
+    for _ in range(LINKS):
+        url = f"https://example.com/swarm/{uuid.uuid4().hex}"
+        response = requests.post(f"{cluster.base_url}/api/links", json={"url": url}, timeout=10)
+        assert response.status_code == 201, response.text
+        created.append(response.json()["code"])
+    return created
+
+
+@pytest.fixture(scope="module")
+def counted(codes: list[str]) -> LoadResult:
+    """Every successful redirect of the whole module, for the exactly-once check at its end."""
+    return LoadResult()
+
+
+def _merge(total: LoadResult, step: LoadResult) -> None:
+    total.requests += step.requests
+    total.failures += step.failures
+    total.clicks.update(step.clicks)
+
+
+def _report(step: str, result: LoadResult, seconds: float) -> None:
+    print(
+        f"\nswarm {step}: {seconds:.1f} s, {result.requests} requests, "
+        f"{len(result.failures)} failed"
+    )
+
+
+def test_no_secret_is_in_the_stack_file_or_a_service_spec(cluster: Cluster) -> None:
+    env = read_env(cluster.env_file)
+    secrets = [env["REDIS_PASSWORD"], env["VISITOR_HASH_SALT"]]
+    specs = docker("service", "inspect", *(cluster.service(name) for name in SERVICES_WITH_SECRETS))
+    for text in (cluster.stack_file.read_text(), specs):
+        assert not [secret for secret in secrets if secret in text]
+
+
+def test_scaling_under_load_fails_no_request_and_every_replica_is_scraped(
+    cluster: Cluster, codes: list[str], counted: LoadResult
+) -> None:
+    with Load(cluster.base_url, codes).running() as result:
+        started = time.monotonic()
+        cluster.scale(SCALED)
+        cluster.wait_converged(SCALED)
+        elapsed = time.monotonic() - started
+        # The new replicas take a share of the traffic before the load stops.
+        served = result.requests
+        wait_until(lambda: result.requests >= served + 100, "100 more requests on 4 replicas")
+    _report("scale web 2->4, worker 1->3", result, elapsed)
+    _merge(counted, result)
+    assert result.failures == []
+    assert result.requests > 0
+
+    for job, service, port in (("web", "web", 8000), ("worker", "worker", 9101)):
+        addresses = cluster.task_addresses(service)
+        assert len(addresses) == SCALED[service]
+        wait_until(
+            lambda job=job, addresses=addresses: cluster.scraped_up(job) == addresses,
+            f"Prometheus to scrape every {job} replica ({port})",
+            90,
+        )
+
+
+def test_a_rolling_update_under_load_fails_no_request(
+    cluster: Cluster, codes: list[str], counted: LoadResult
+) -> None:
+    current = next(iter(cluster.task_images("web")))
+    release = derived_image(current, "next", "ENV APP_VERSION=swarm-next")
+    with Load(cluster.base_url, codes).running() as result:
+        before = {name: cluster.update_status(name) for name in ("web", "worker")}
+        started = time.monotonic()
+        cluster.update_image("web", release)
+        cluster.update_image("worker", release)
+        ends = {name: cluster.wait_update(name, before[name], UPDATE_ENDS) for name in before}
+        assert ends == {"web": "completed", "worker": "completed"}
+        cluster.wait_converged(SCALED)
+        elapsed = time.monotonic() - started
+    _report("rolling update of web (4) and worker (3)", result, elapsed)
+    _merge(counted, result)
+    assert result.failures == []
+    assert cluster.task_images("web") == {release}
+    assert cluster.task_images("worker") == {release}
+
+
+def test_a_broken_image_is_rolled_back_automatically_under_load(
+    cluster: Cluster, codes: list[str], counted: LoadResult
+) -> None:
+    current = next(iter(cluster.task_images("web")))
+    broken = derived_image(current, "broken", BROKEN_HEALTHCHECK)
+    with Load(cluster.base_url, codes).running() as result:
+        before = cluster.update_status("web")
+        started = time.monotonic()
+        cluster.update_image("web", broken)
+        final = cluster.wait_update("web", before, UPDATE_ENDS)
+        cluster.wait_converged({"web": SCALED["web"]})
+        elapsed = time.monotonic() - started
+    _report("broken web image rolled back", result, elapsed)
+    _merge(counted, result)
+    assert final == "rollback_completed"
+    assert result.failures == []
+    assert cluster.task_images("web") == {current}
+
+
+def test_every_click_of_the_run_is_counted_exactly_once(
+    cluster: Cluster, counted: LoadResult
+) -> None:
+    assert counted.clicks, "no redirect succeeded in the steps before"
+
+    def clicks(code: str) -> int:
+        response = requests.get(f"{cluster.base_url}/api/links/{code}", timeout=10)
+        assert response.status_code == 200, response.text
+        return int(response.json()["clicks"])
+
+    for code, expected in counted.clicks.items():
+        wait_until(
+            lambda code=code, expected=expected: clicks(code) >= expected,
+            f"{expected} clicks of {code}",
+            120,
+        )
+        assert clicks(code) == expected
