@@ -206,6 +206,49 @@ test-stack: venv deps ## stack tier: its own stack (project linkpulse-test, port
 chaos: ## the fault tier with every fault (make test runs the cheapest three); figures in build/faults/
 	FAULT_PROFILE=all $(MAKE) --no-print-directory test-stack STACK_TESTS=tests/stack/test_faults.py
 
+# The stack benchmark runs a project of its own too (linkpulse-bench: ports 28580-28582 and
+# 29590, its own subnets and env file, image tag bench), with docker-compose.bench.yml's
+# references added, and the host's generator exempt from nginx's per-address limits.
+BENCH_STACK_PROJECT := linkpulse-bench
+BENCH_STACK_ENV := $(CURDIR)/build/bench-stack.env
+BENCH_STACK_SETTINGS := HTTP_BIND=127.0.0.1 HTTP_PORT=28580 PROMETHEUS_PORT=29590 \
+	ALERTMANAGER_PORT=29593 ALERT_SINK_PORT=29595 GRAFANA_PORT=23580 EDGE_SUBNET=198.18.84.0/24 \
+	NGINX_EDGE_IP=198.18.84.10 LOADGEN_SUBNET=198.18.94.0/24 IMAGE_TAG=bench \
+	RATE_LIMIT_EXEMPT=198.18.84.1/32 BENCH_REFERENCE_PORT=28581 BENCH_STATIC_PORT=28582
+
+.PHONY: bench-stack
+bench-stack: export COMPOSE_PROJECT_NAME := $(BENCH_STACK_PROJECT)
+bench-stack: export COMPOSE_ENV_FILES := $(BENCH_STACK_ENV)
+bench-stack: export STACK_ENV_FILE := $(BENCH_STACK_ENV)
+bench-stack: export STACK_ENV_SETTINGS := $(BENCH_STACK_SETTINGS) $(BENCH_SETTINGS)
+bench-stack: venv deps ## stack benchmark in its own project (linkpulse-bench): capacity, latency, worker drain; writes docs/benchmarks.md
+	@scripts/docker-engine.sh
+	@scripts/stack-env.sh >/dev/null
+	export COMPOSE_FILE=$$(sed -n 's/^COMPOSE_FILE=//p' $(BENCH_STACK_ENV)):docker-compose.bench.yml; \
+	$(COMPOSE) down --volumes --remove-orphans; \
+	status=0; $(MAKE) --no-print-directory up || status=$$?; \
+	if [ $$status = 0 ]; then $(BIN)/python -m bench.stack $(BENCH_ARGS) || status=$$?; fi; \
+	$(COMPOSE) down --volumes --remove-orphans; exit $$status
+
+# `make profile`: the bench project up, redirects through its nginx, py-spy flame graphs of a
+# web worker and the click worker (build/profile/*.svg). py-spy lives in a venv of its own.
+PY_SPY_VERSION := 0.4.1
+PROFILE_SECONDS ?= 20
+.PHONY: profile
+profile: export COMPOSE_PROJECT_NAME := $(BENCH_STACK_PROJECT)
+profile: export COMPOSE_ENV_FILES := $(BENCH_STACK_ENV)
+profile: export STACK_ENV_FILE := $(BENCH_STACK_ENV)
+profile: export STACK_ENV_SETTINGS := $(BENCH_STACK_SETTINGS) $(BENCH_SETTINGS)
+profile: venv deps ## flame graphs (py-spy) of web and the worker under redirect load, in build/profile/
+	@test -x build/profile/bin/py-spy || { $(PYTHON) -m venv build/profile && build/profile/bin/pip install --quiet py-spy==$(PY_SPY_VERSION); }
+	@scripts/docker-engine.sh
+	@scripts/stack-env.sh >/dev/null
+	$(COMPOSE) down --volumes --remove-orphans
+	status=0; $(MAKE) --no-print-directory up || status=$$?; \
+	if [ $$status = 0 ]; then \
+		scripts/profile-stack.sh build/profile/bin/py-spy build/profile $(PROFILE_SECONDS) || status=$$?; fi; \
+	$(COMPOSE) down --volumes --remove-orphans; exit $$status
+
 # The swarm tier: the same stack on a single-node Docker Swarm on this engine (docs/scaling.md),
 # with its own env file (secrets become Swarm secrets), port 38080 and image tag. It leaves swarm
 # mode and removes what it created before it ends, so compose stacks on the engine are untouched.

@@ -97,9 +97,9 @@ def render(
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, section: str) -> None:
+def write_section(path: Path, section: str, start: str = START, end: str = END) -> None:
     """Replace the marked section of `path` (or append it), leaving the rest of the file alone."""
     text = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END) + r"\n?", re.DOTALL)
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end) + r"\n?", re.DOTALL)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else text + "\n" + section
     path.write_text(text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -47,14 +48,29 @@ def parse_report(report: str) -> LoadResult:
     )
 
 
-def run_wrk(url: str, *, seconds: int, connections: int, threads: int = 1) -> LoadResult:
+def run_wrk(
+    url: str,
+    *,
+    seconds: int,
+    connections: int,
+    threads: int = 1,
+    script: Sequence[str] = (),
+) -> LoadResult:
+    """One wrk run; `script` is a Lua script's path followed by its arguments."""
     if not url.startswith("http://127.0.0.1:"):
         raise ValueError("load is only ever sent to loopback")
     binary = shutil.which("wrk")
     if binary is None:
         raise RuntimeError("wrk not found: run `make deps`")
     completed = subprocess.run(
-        [binary, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        [
+            binary,
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            *(("-s", script[0], url, "--", *script[1:]) if script else (url,)),
+        ],
         capture_output=True,
         text=True,
         check=True,

@@ -93,8 +93,16 @@ record_compose_file() {
   set_setting "$ENV_FILE" COMPOSE_FILE "$files"
 }
 
+# The web container's CPU limit scales with the machine the stack runs on (docs/benchmarks.md:
+# capped at one CPU on a 2-core host, web was the stack's bottleneck). Written once; edit it.
+size_to_host() {
+  grep -q '^WEB_CPUS=.' "$ENV_FILE" && return 0
+  set_setting "$ENV_FILE" WEB_CPUS "$(nproc)"
+}
+
 create_env_file
 apply_settings
+size_to_host
 path=$(choose_path)
 record_compose_file "$path"
 echo "$path"

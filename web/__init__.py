@@ -17,6 +17,7 @@ from web import api, ops, pages, redirects
 from web.config import WebSettings, trusted_proxy_networks
 from web.errors import register_error_handlers
 from web.extensions import Services, init_services
+from web.fast_redirect import FastRedirect
 from web.metrics import WebMetrics
 from web.observability import register_request_hooks
 from web.proxy import TrustedProxyFix
@@ -54,18 +55,15 @@ def create_app(settings: WebSettings | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     client = connect(settings.redis_url, client_name="linkpulse-web")
-    init_services(
-        app,
-        Services(
-            settings=settings,
-            store=LinkStore(
-                client, settings.click_stream_maxlen, settings.create_memory_limit_percent
-            ),
-            metrics=WebMetrics(settings.app_version, settings.git_revision),
-        ),
+    app_services = Services(
+        settings=settings,
+        store=LinkStore(client, settings.click_stream_maxlen, settings.create_memory_limit_percent),
+        metrics=WebMetrics(settings.app_version, settings.git_revision),
     )
+    init_services(app, app_services)
+    # Redirects for found links skip Flask (web.fast_redirect); the proxy layer runs first.
     app.wsgi_app = TrustedProxyFix(  # type: ignore[method-assign]
-        app.wsgi_app,
+        FastRedirect(app.wsgi_app, app_services),
         trusted=trusted_proxy_networks(settings.forwarded_allow_ips),
         hops=settings.trusted_proxy_hops,
     )

@@ -36,6 +36,10 @@ class WebSettings(BaseModel):
     create_quota_per_hour: int = Field(5000, alias="CREATE_QUOTA_PER_HOUR", ge=0)
     create_memory_limit_percent: int = Field(85, alias="CREATE_MEMORY_LIMIT_PERCENT", ge=0, le=100)
     link_max_lifetime_days: int = Field(0, alias="LINK_MAX_LIFETIME_DAYS", ge=0, le=36_500)
+    # Share of successful requests (status < 400) that get an access-log line; failures always
+    # do. nginx logs every request already, and one JSON line per redirect was a tenth of web's
+    # CPU under load (docs/benchmarks.md), so the stack logs a sample of the successes.
+    access_log_sample: float = Field(1.0, alias="WEB_ACCESS_LOG_SAMPLE", ge=0.0, le=1.0)
 
     @field_validator("public_base_url")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import time
 
 from flask import Flask, Response, g, request
@@ -25,27 +26,57 @@ def _start() -> None:
     g.started = time.perf_counter()
 
 
+def _sampled(share: float) -> bool:
+    # Not for security: a sampling decision.
+    return share >= 1.0 or (share > 0.0 and random.random() < share)
+
+
+def log_access(
+    share: float,
+    *,
+    request_id: str,
+    method: str,
+    route: str,
+    path: str,
+    status: int,
+    seconds: float,
+) -> None:
+    """One JSON access-log line for every failed request and for `share` of the others."""
+    if status < 400 and not _sampled(share):
+        return
+    access_log.info(
+        "request",
+        extra={
+            "request_id": request_id,
+            # Which gunicorn worker answered; useful when one of them misbehaves.
+            "pid": os.getpid(),
+            "method": method,
+            "route": route,
+            "path": path,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 3),
+        },
+    )
+
+
 def _finish(response: Response) -> Response:
     seconds = time.perf_counter() - g.get("started", time.perf_counter())
     route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-    services().metrics.observe_request(route, request.method, response.status_code, seconds)
+    app_services = services()
+    app_services.metrics.observe_request(route, request.method, response.status_code, seconds)
     response.headers[REQUEST_ID_HEADER] = current_request_id()
     # On every response, JSON included: the headers cost nothing there, and a rule that
     # depends on the content type is one more way for a page to go out without them.
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    access_log.info(
-        "request",
-        extra={
-            "request_id": current_request_id(),
-            # Which gunicorn worker answered; useful when one of them misbehaves.
-            "pid": os.getpid(),
-            "method": request.method,
-            "route": route,
-            "path": request.path,
-            "status": response.status_code,
-            "duration_ms": round(seconds * 1000, 3),
-        },
+    log_access(
+        app_services.settings.access_log_sample,
+        request_id=current_request_id(),
+        method=request.method,
+        route=route,
+        path=request.path,
+        status=response.status_code,
+        seconds=seconds,
     )
     return response
 

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 
 EDGE_REQUEST_ID_HEADER = "X-Edge-Request-Id"
-_EDGE_REQUEST_ID_ENVIRON = "HTTP_X_EDGE_REQUEST_ID"
+EDGE_REQUEST_ID_ENVIRON = "HTTP_X_EDGE_REQUEST_ID"
 _EDGE_QUOTA_EXEMPT_ENVIRON = "HTTP_X_EDGE_QUOTA_EXEMPT"
 
 
@@ -57,6 +57,6 @@ class TrustedProxyFix:
             return self.proxied(environ, start_response)
         # Only the proxy may name a redirect attempt (a client could replay one to hide
         # clicks) or exempt a client from the creation quota.
-        environ.pop(_EDGE_REQUEST_ID_ENVIRON, None)
+        environ.pop(EDGE_REQUEST_ID_ENVIRON, None)
         environ.pop(_EDGE_QUOTA_EXEMPT_ENVIRON, None)
         return self.app(environ, start_response)

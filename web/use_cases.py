@@ -11,6 +11,7 @@ from linkpulse.contract import ClickEvent
 from web import clicks, quotas, url_policy
 from web.errors import ApiError
 from web.extensions import services
+from web.metrics import WebMetrics
 from web.observability import current_request_id
 from web.proxy import EDGE_REQUEST_ID_HEADER
 from web.request_id import request_id_from
@@ -111,20 +112,36 @@ def create_link(body: CreateLinkRequest) -> LinkCreated:
     )
 
 
-def click_event_for(code: str) -> ClickEvent:
-    """The click event of the current request; the visitor is a salted hash, never the IP."""
-    settings = services().settings
-    user_agent = request.headers.get("User-Agent", "")
+def click_event(
+    code: str, *, salt: str, client_ip: str, user_agent: str, referer: str | None, request_id: str
+) -> ClickEvent:
+    """A redirect's click event; the visitor is a salted hash, never the IP."""
     return ClickEvent(
         code=code,
         ts_ms=now_ms(),
-        referrer_host=clicks.referrer_host(request.headers.get("Referer")),
+        referrer_host=clicks.referrer_host(referer),
         ua_class=clicks.ua_class(user_agent),
-        visitor_hash=clicks.visitor_hash(
-            settings.visitor_hash_salt.get_secret_value(), request.remote_addr or "", user_agent
-        ),
+        visitor_hash=clicks.visitor_hash(salt, client_ip, user_agent),
+        request_id=request_id,
+    )
+
+
+def click_event_for(code: str) -> ClickEvent:
+    """The click event of the current request."""
+    return click_event(
+        code,
+        salt=services().settings.visitor_hash_salt.get_secret_value(),
+        client_ip=request.remote_addr or "",
+        user_agent=request.headers.get("User-Agent", ""),
+        referer=request.headers.get("Referer"),
         request_id=current_request_id(),
     )
+
+
+def count_redirect(metrics: WebMetrics) -> None:
+    """A redirect answered, its click event written with it."""
+    metrics.redirects.labels(result="found").inc()
+    metrics.click_events.labels(result="written").inc()
 
 
 def redirect_attempt_id() -> str:
@@ -170,6 +187,5 @@ def follow(code: str) -> str | None:
     if url is None:
         metrics.redirects.labels(result="not_found").inc()
         return None
-    metrics.redirects.labels(result="found").inc()
-    metrics.click_events.labels(result="written").inc()
+    count_redirect(metrics)
     return url

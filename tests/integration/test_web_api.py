@@ -19,7 +19,7 @@ from werkzeug.test import TestResponse
 
 from linkpulse import contract
 from tests.support.click_data import parse_click_event
-from tests.support.web_app import BASE_URL, SALT
+from tests.support.web_app import BASE_URL, SALT, MakeApp
 from web import codes, use_cases
 from web.clicks import visitor_hash
 from web.extensions import services
@@ -497,6 +497,18 @@ def test_one_access_log_line_per_request(
     assert line["status"] == 404
     assert line["method"] == "GET"
     assert line["duration_ms"] >= 0
+
+
+def test_sampled_access_log_keeps_every_failure(
+    make_app: MakeApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = make_app(WEB_ACCESS_LOG_SAMPLE=0).test_client()
+    caplog.set_level(logging.INFO, logger="web.access")
+    code = _create(client, url="https://example.org/sampled")["code"]
+    assert client.get(f"/{code}").status_code == 302
+    assert client.get("/api/links/nosuch").status_code == 404
+    lines = [record.__dict__ for record in caplog.records if record.name == "web.access"]
+    assert [(line["route"], line["status"]) for line in lines] == [("/api/links/<code>", 404)]
 
 
 def test_metrics_count_by_route_template(client: FlaskClient) -> None:

@@ -1,0 +1,1 @@
+"""`make bench-stack`: the container stack's redirect capacity, latency and worker drain."""
