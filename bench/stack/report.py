@@ -115,6 +115,12 @@ def _latency_chart(result: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
+def _median_round(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The capacity round with the median rate (the upper one of an even count)."""
+    ordered = sorted(runs, key=lambda r: r["result"]["requests_per_second"])
+    return ordered[len(ordered) // 2]
+
+
 def _capacity_table(result: dict[str, Any]) -> list[str]:
     lines = [
         "| served by | median redirects/s | rounds | p50 / p99 ms (median round) | vs bare Flask |",
@@ -126,7 +132,7 @@ def _capacity_table(result: dict[str, Any]) -> list[str]:
     reference = result["capacity_median"]["reference"]
     for target, label in names.items():
         runs = result["capacity"][target]
-        middle = sorted(runs, key=lambda r: r["result"]["requests_per_second"])[len(runs) // 2]
+        middle = _median_round(runs)
         rounds = ", ".join(
             f"{r['result']['requests_per_second']:,.0f}"
             + (f" (c={r['connections']})" if r["connections"] != 64 else "")
@@ -144,9 +150,9 @@ def _cpu_table(result: dict[str, Any]) -> list[str]:
     """Cores each service used in the median capacity round of the stack and the reference."""
     columns, rates = [], []
     for target in ("stack", "reference"):
-        runs = sorted(result["capacity"][target], key=lambda r: r["result"]["requests_per_second"])
-        columns.append(runs[len(runs) // 2].get("cores_used") or {})
-        rates.append(runs[len(runs) // 2]["result"]["requests_per_second"])
+        middle = _median_round(result["capacity"][target])
+        columns.append(middle.get("cores_used") or {})
+        rates.append(middle["result"]["requests_per_second"])
     services = sorted({name for column in columns for name in column if column[name] >= 0.005})
     if not services:
         return ["(no cgroup CPU accounting on this host)"]
