@@ -40,6 +40,7 @@ def image_tag(image: str) -> str:
 @dataclass(frozen=True)
 class ServiceState:
     name: str  # the stack's own name for it: web, worker, ...
+    id: str
     image: str
     replicas: int | None  # None: a global service, one task per node
     version: int
@@ -51,7 +52,7 @@ class ServiceState:
 
 @dataclass(frozen=True)
 class TaskState:
-    service: str
+    service_id: str
     image: str
     state: str  # new | pending | preparing | starting | running | failed | shutdown | ...
     desired: str  # running | shutdown | ...
@@ -72,6 +73,7 @@ def parse_services(text: str, stack: str) -> dict[str, ServiceState]:
         name = full.removeprefix(f"{stack}_")
         services[name] = ServiceState(
             name=name,
+            id=str(raw.get("ID", "")),
             image=str(container.get("Image", "")),
             replicas=None if replicated is None else int(replicated.get("Replicas", 0)),
             version=int((raw.get("Version") or {}).get("Index", 0)),
@@ -83,19 +85,15 @@ def parse_services(text: str, stack: str) -> dict[str, ServiceState]:
     return services
 
 
-def parse_tasks(text: str, stack: str) -> list[TaskState]:
-    """`docker inspect` JSON of tasks -> their state."""
+def parse_tasks(text: str) -> list[TaskState]:
+    """`docker inspect --type task` JSON -> their state."""
     tasks = []
     for raw in json.loads(text or "[]"):
         status: dict[str, Any] = raw.get("Status") or {}
         spec: dict[str, Any] = raw.get("Spec") or {}
-        labels: dict[str, str] = (spec.get("ContainerSpec") or {}).get("Labels") or {}
-        service = labels.get(SERVICE_NAME_LABEL) or str(
-            (raw.get("ServiceAnnotations") or {}).get("Name", "")
-        )
         tasks.append(
             TaskState(
-                service=service.removeprefix(f"{stack}_"),
+                service_id=str(raw.get("ServiceID", "")),
                 image=str((spec.get("ContainerSpec") or {}).get("Image", "")),
                 state=str(status.get("State", "")),
                 desired=str(raw.get("DesiredState", "")),
@@ -115,18 +113,26 @@ def converged(service: ServiceState, tasks: list[TaskState]) -> bool:
     )
 
 
-def settle(before: ServiceState | None, after: ServiceState, tasks: list[TaskState]) -> str | None:
-    """None while Swarm still works on AFTER; "" once it serves its spec; else why it gave up.
+def settle(
+    before: ServiceState | None,
+    deployed: ServiceState,
+    now: ServiceState,
+    tasks: list[TaskState],
+) -> str | None:
+    """None while Swarm still works on a service; "" once it serves its spec; else why Swarm
+    gave the new spec up.
 
-    BEFORE is the service as it was before the stack deploy: an update status left from an
-    earlier deploy (a rollback, say) must not be read as this deploy's outcome.
+    BEFORE is the service before the stack deploy, DEPLOYED right after it (the spec it asked
+    for), NOW as it is. A rollback puts the old spec back, so whether this deploy replaces the
+    tasks is read from DEPLOYED; and an update status left from an earlier deploy (its rollback,
+    say) is not this deploy's outcome until Swarm has started a new update.
     """
-    if before is not None and before.task_template != after.task_template:
-        if after.update_started == before.update_started or after.update_state in WORKING:
-            return None  # Swarm has not started this update yet, or is still at it
-        if after.update_state in GAVE_UP:
-            return after.update_message or after.update_state
-    return "" if converged(after, tasks) else None
+    if before is not None and before.task_template != deployed.task_template:
+        if now.update_started == before.update_started or now.update_state in WORKING:
+            return None
+        if now.update_state in GAVE_UP:
+            return now.update_message or now.update_state
+    return "" if converged(now, tasks) else None
 
 
 class SwarmStack:
@@ -166,7 +172,7 @@ class SwarmStack:
         ).split()  # fmt: skip
         if not ids:
             return []
-        return parse_tasks(self.docker("inspect", "--type", "task", *ids), self.name)
+        return parse_tasks(self.docker("inspect", "--type", "task", *ids))
 
     def task_errors(self, service: str, image: str) -> list[str]:
         """Why the tasks of SERVICE that ran IMAGE ended, newest first."""
@@ -213,17 +219,19 @@ class SwarmStack:
         for each whose update Swarm rolled back. Raises when one has not settled in time."""
         deadline = time.monotonic() + timeout_s
         outcome: dict[str, str] = {}
+        deployed = self.services()
         while True:
             services = self.services()
             tasks = self.tasks()
-            for name, after in sorted(services.items()):
+            for name, now in sorted(services.items()):
                 if name in outcome:
                     continue
-                result = settle(before.get(name), after, [t for t in tasks if t.service == name])
+                mine = [t for t in tasks if t.service_id == now.id]
+                result = settle(before.get(name), deployed.get(name, now), now, mine)
                 if result is not None:
                     outcome[name] = result
                     if on_settled is not None:
-                        on_settled(name, after, result)
+                        on_settled(name, deployed.get(name, now), result)
             pending = sorted(set(services) - set(outcome))
             if not pending:
                 return outcome

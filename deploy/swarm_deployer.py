@@ -50,7 +50,7 @@ def render_settings(config: Config, sha: str) -> dict[str, str]:
     """What the stack file is rendered with: the release, the public entry, the config's
     [swarm.settings], and placeholders for secrets (Swarm secrets carry them instead)."""
     return {
-        **source.PLACEHOLDER_SECRETS,
+        **{name: placeholder(name) for name in source.PLACEHOLDER_SECRETS},
         **config.swarm.settings,
         "IMAGE_PREFIX": config.registry.image_prefix,
         "IMAGE_TAG": sha,
@@ -64,14 +64,14 @@ def used_secrets(stack: dict[str, Any]) -> list[str]:
     return sorted(stack.get("secrets", {}))
 
 
+def placeholder(name: str) -> str:
+    return f"swarm-secret-{name.lower()}-not-here"
+
+
 def leaked_placeholders(stack: dict[str, Any]) -> list[str]:
     """Secret settings whose placeholder reached the stack file: the overlay must reset them."""
     text = json.dumps(stack)
-    return sorted(
-        name
-        for name, value in source.PLACEHOLDER_SECRETS.items()
-        if f":{value}@" in text or f'"{name}": "{value}"' in text
-    )
+    return sorted(name for name in source.PLACEHOLDER_SECRETS if placeholder(name) in text)
 
 
 def keep_unchanged(stack: dict[str, Any], keep: dict[str, str]) -> dict[str, Any]:
@@ -204,11 +204,12 @@ class SwarmDeployer(Deployer):
             name = sorted(rolled_back)[0]
             image = str(self.rendered["services"].get(name, {}).get("image", ""))
             errors = self.stack.task_errors(name, image)
-            why = errors[0] if errors else rolled_back[name]
-            raise DeployError(
-                f"{name}: a new task failed its health check or exited ({why}); "
-                f"Swarm rolled {name} back"
+            why = (
+                f"a new task failed before passing its health check ({errors[0]})"
+                if errors
+                else "a new task never passed its health check"
             )
+            raise DeployError(f"{name}: {why}; Swarm rolled {name} back ({rolled_back[name]})")
         if rolled_back:
             raise DeployError(
                 f"Swarm rolled back {', '.join(sorted(rolled_back))} while switching back"
@@ -225,7 +226,7 @@ class SwarmDeployer(Deployer):
         web = self.stack.services().get("web")
         if web is None or image_tag(web.image) != sha:
             return False
-        tasks = [t for t in self.stack.tasks() if t.service == "web"]
+        tasks = [t for t in self.stack.tasks() if t.service_id == web.id]
         return bool(tasks) and all(
             image_tag(t.image) == sha and t.state == "running" for t in tasks
         )
@@ -247,7 +248,7 @@ def stack_status(stack: SwarmStack) -> list[str]:
     tasks = stack.tasks()
     lines = []
     for name, service in sorted(services.items()):
-        mine = [t for t in tasks if t.service == name]
+        mine = [t for t in tasks if t.service_id == service.id]
         running = sum(1 for t in mine if t.state == "running")
         wanted = "global" if service.replicas is None else str(service.replicas)
         tag = image_tag(service.image)

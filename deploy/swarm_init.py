@@ -7,6 +7,8 @@ from the .env that `provision` generated there.
 
 from __future__ import annotations
 
+import re
+
 from deploy.config import Config
 from deploy.errors import DeployError
 from deploy.layout import Layout
@@ -88,5 +90,6 @@ def init_swarm(config: Config, remote: Remote, stages: Stages) -> None:
     join = stack.docker("swarm", "join-token", "worker", check=False).strip().splitlines()
     command = next((line.strip() for line in join if "docker swarm join" in line), "")
     if command:
-        stages.note(f"to add a node, run there: {command.split(' --token ')[0]} --token <token>")
+        hidden = re.sub(r"--token \S+", "--token <token>", command)
+        stages.note(f"to add a node, run there: {hidden}")
         stages.note("(the token: `docker swarm join-token worker` on this manager)")
