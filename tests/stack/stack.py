@@ -115,6 +115,14 @@ class Stack:
         assert response.status_code == 200, response.text
         return int(response.json()["clicks"])
 
+    def active_alerts(self) -> set[str]:
+        """Prometheus's pending and firing alerts, as 'AlertName (state)'."""
+        answer = requests.get(f"{self.prometheus_url}/api/v1/alerts", timeout=10).json()
+        return {
+            f"{alert['labels']['alertname']} ({alert['state']})"
+            for alert in answer["data"]["alerts"]
+        }
+
     def wait_for_clicks(self, code: str, expected: int, deadline_s: float = 60) -> None:
         wait_until(
             lambda: self.clicks(code) >= expected,
