@@ -156,3 +156,11 @@ def redis_cli(command: str) -> str:
 def pending_clicks() -> int:
     """Events delivered to a worker but not acknowledged yet (read with redis-cli inside redis)."""
     return int(redis_cli(f"XPENDING {CLICK_STREAM} {CLICK_GROUP}").split()[0])
+
+
+def alert_sink_notifications() -> list[dict[str, Any]]:
+    """Every notification the stack's alert-sink received from Alertmanager, oldest first."""
+    response = requests.get(f"http://{published('alert-sink', 9095)}/notifications", timeout=10)
+    response.raise_for_status()
+    received: list[dict[str, Any]] = response.json()
+    return received

@@ -21,7 +21,14 @@ from linkpulse.contract import CLICK_GROUP, CLICK_STREAM
 from slo import duration_seconds
 from tests.stack.fast_alerting import EVALUATION_INTERVAL, fast_alerting
 from tests.stack.fault_figures import FaultFigures
-from tests.stack.stack import Stack, compose, redis_cli, up, wait_until
+from tests.stack.stack import (
+    Stack,
+    alert_sink_notifications,
+    compose,
+    redis_cli,
+    up,
+    wait_until,
+)
 from tests.stack.traffic import Traffic
 
 ALERT = "ClickStreamNearCap"
@@ -78,6 +85,7 @@ def fill_click_stream() -> FaultFigures:
         pytest.skip(f"CLICK_STREAM_MAXLEN is {cap}: filling it takes too long (stack tier: 20000)")
     with fast_alerting():
         already = _alert_names(_alerts_of_the_past(stack))
+        notified_before = len(alert_sink_notifications())
         compose("stop", "worker")
         try:
             seen, longest, filler = _fill_until_the_alert(stack, cap)
@@ -90,6 +98,13 @@ def fill_click_stream() -> FaultFigures:
             lambda: _counted_up_to(last_before_restart), "the workers to drain the backlog", 120
         )
         recovery_s = time.monotonic() - restarted
+        # Alertmanager keeps what it notified (its volume): an alert left firing there would
+        # not be notified again for an hour, in the next run's alerting test for one.
+        wait_until(
+            lambda: _resolved_everywhere(stack, _alert_names(seen), notified_before),
+            "the fault's alerts to resolve and their resolution to be notified",
+            120,
+        )
     # Redirects need no worker: not one of the filler's failed, and each one is counted. (Its
     # threads start together, so each may create a link before following one.)
     assert not filler.log.failures, filler.log.failures[:3]
@@ -129,6 +144,17 @@ def _alerts_of_the_past(stack: Stack) -> set[str]:
     wait_until(evaluated, "Prometheus to evaluate its rules", 60)
     time.sleep(2 * duration_seconds(EVALUATION_INTERVAL))
     return stack.active_alerts()
+
+
+def _resolved_everywhere(stack: Stack, raised: set[str], notified_before: int) -> bool:
+    """None of the alerts RAISED active any more, and each one notified firing notified resolved."""
+    if _alert_names(stack.active_alerts()) & raised:
+        return False
+    notified: dict[str, set[tuple[tuple[str, str], ...]]] = {"firing": set(), "resolved": set()}
+    for notification in alert_sink_notifications()[notified_before:]:
+        for alert in notification["alerts"]:
+            notified[alert["status"]].add(tuple(sorted(alert["labels"].items())))
+    return notified["firing"] <= notified["resolved"]
 
 
 def _fill_until_the_alert(stack: Stack, cap: int) -> tuple[set[str], int, Traffic]:
