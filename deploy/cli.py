@@ -19,17 +19,26 @@ from deploy.lock import DeployLock
 from deploy.provision import provision as run_provision
 from deploy.release import release as run_release
 from deploy.stages import Stages, format_duration
+from deploy.swarm_deployer import SwarmDeployer
+from deploy.swarm_init import init_swarm as run_init_swarm
 
 DEFAULT_CONFIG = "deploy.toml"
 
 
+TARGETS = {"vm": Deployer, "swarm": SwarmDeployer}
+
+
 class Context:
-    def __init__(self, config_path: Path) -> None:
+    def __init__(self, config_path: Path, target: str) -> None:
         self.config_path = config_path
+        self.target = target
         self.stages = Stages()
 
     def config(self) -> Config:
         return load_config(self.config_path)
+
+    def layout(self, config: Config) -> Layout:
+        return TARGETS[self.target].target_layout(config)
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -55,10 +64,17 @@ bundle_dir_option = click.option(
     show_default="$DEPLOY_CONFIG or deploy.toml",
     help="The deploy configuration (deploy/example.toml documents it).",
 )
+@click.option(
+    "--target",
+    type=click.Choice(sorted(TARGETS)),
+    default=lambda: os.environ.get("DEPLOY_TARGET", "vm"),
+    show_default="$DEPLOY_TARGET or vm",
+    help="vm: compose on one VM; swarm: a stack on the Swarm manager [host] names.",
+)
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path) -> None:
+def cli(ctx: click.Context, config_path: Path, target: str) -> None:
     """Release linkpulse's images by git sha and ship them to a VM with zero downtime."""
-    ctx.obj = Context(config_path)
+    ctx.obj = Context(config_path, target)
 
 
 @cli.command()
@@ -89,9 +105,19 @@ def provision(context: Context, source: Path) -> None:
     click.echo("provisioned")
 
 
+@cli.command(name="init-swarm")
+@pass_context
+def init_swarm(context: Context) -> None:
+    """Make the provisioned VM a Swarm manager: swarm mode, node label, Swarm secrets."""
+    config = context.config()
+    with remote_for(config) as remote:
+        run_init_swarm(config, remote, context.stages)
+    click.echo("swarm ready: deploy with --target swarm")
+
+
 def _deployer(context: Context, bundle_dir: Path) -> Deployer:
     config = context.config()
-    return Deployer(config, remote_for(config), context.stages, bundle_dir)
+    return TARGETS[context.target](config, remote_for(config), context.stages, bundle_dir)
 
 
 @cli.command()
@@ -133,7 +159,10 @@ def status(context: Context) -> None:
     """What runs on the VM, which version, healthy or not."""
     config = context.config()
     with remote_for(config) as remote:
-        click.echo(status_module.report(config, remote))
+        if context.target == "swarm":
+            click.echo(status_module.swarm_report(config, remote))
+        else:
+            click.echo(status_module.report(config, remote))
 
 
 @cli.command()
@@ -142,7 +171,7 @@ def history(context: Context) -> None:
     """The VM's release history: sha, time, who, outcome, duration."""
     config = context.config()
     with remote_for(config) as remote:
-        click.echo(format_table(History(remote, Layout(config.app.remote_dir).root).read()))
+        click.echo(format_table(History(remote, context.layout(config).root).read()))
 
 
 @cli.group()
@@ -156,7 +185,7 @@ def lock_status(context: Context) -> None:
     """Who holds the lock, since when, until when."""
     config = context.config()
     with remote_for(config) as remote:
-        holder = DeployLock(remote, config.app.remote_dir).read()
+        holder = DeployLock(remote, context.layout(config).root).read()
         click.echo("free" if holder is None else holder.describe(datetime.now(UTC)))
 
 
@@ -166,7 +195,7 @@ def lock_release(context: Context) -> None:
     """Release a lock left by a killed deploy."""
     config = context.config()
     with remote_for(config) as remote:
-        deploy_lock = DeployLock(remote, config.app.remote_dir)
+        deploy_lock = DeployLock(remote, context.layout(config).root)
         holder = deploy_lock.read()
         if holder is None:
             click.echo("lock was free")

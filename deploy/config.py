@@ -9,9 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from deploy.errors import DeployError
+from deploy.source import PLACEHOLDER_SECRETS
 from slo import SpecError, duration_seconds, load_spec
 
 _IMAGE_PREFIX = re.compile(r"^[a-z0-9.:-]+(/[a-z0-9._-]+)+$")
+_STACK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_SETTING = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_SECRET_SETTINGS = frozenset(PLACEHOLDER_SECRETS)
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,18 @@ class ProvisionConfig:
 
 
 @dataclass(frozen=True)
+class SwarmConfig:
+    """`--target swarm`: the stack on a Swarm manager reached as [host] (docs/scaling.md)."""
+
+    stack: str = "linkpulse"
+    # The address other nodes reach this manager at; empty: Docker picks the default route's.
+    advertise_addr: str = ""
+    # Non-secret settings the stack file is rendered with (the .env keys of docker-compose.yml,
+    # e.g. WEB_REPLICAS); secrets come from Swarm secrets made by `init-swarm`.
+    settings: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class GrafanaConfig:
     """Where the deploy tool posts its annotations; the token comes from the environment."""
 
@@ -96,6 +112,7 @@ class Config:
     gate: GateConfig
     provision: ProvisionConfig
     grafana: GrafanaConfig | None = None
+    swarm: SwarmConfig = field(default_factory=SwarmConfig)
 
 
 def _section(raw: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
@@ -153,10 +170,27 @@ def parse_config(text: str, path: Path) -> Config:
         grafana = _build(GrafanaConfig, dict(raw["grafana"]), "grafana", path)
         if grafana.url and not grafana.url.startswith(("http://", "https://")):
             raise DeployError(f"{path}: [grafana] url must start with http:// or https://")
-    unknown = set(raw) - {"host", "registry", "app", "gate", "provision", "grafana"}
+    swarm = _swarm(raw.get("swarm", {}), path)
+    unknown = set(raw) - {"host", "registry", "app", "gate", "provision", "grafana", "swarm"}
     if unknown:
         raise DeployError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}")
-    return Config(path, host, registry, app, gate, provision, grafana)
+    return Config(path, host, registry, app, gate, provision, grafana, swarm)
+
+
+def _swarm(raw: dict[str, Any], path: Path) -> SwarmConfig:
+    swarm: SwarmConfig = _build(SwarmConfig, dict(raw), "swarm", path)
+    if not _STACK_NAME.match(swarm.stack):
+        raise DeployError(f"{path}: [swarm] stack {swarm.stack!r} is not a stack name")
+    for key, value in swarm.settings.items():
+        if not _SETTING.match(key) or not isinstance(value, str):
+            raise DeployError(
+                f"{path}: [swarm.settings] {key} must be an UPPER_CASE name with a string value"
+            )
+        if key in _SECRET_SETTINGS:
+            raise DeployError(
+                f"{path}: [swarm.settings] {key} is a secret: init-swarm makes it a Swarm secret"
+            )
+    return swarm
 
 
 def _gate(raw: dict[str, Any], path: Path) -> GateConfig:

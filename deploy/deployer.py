@@ -22,7 +22,7 @@ from deploy.annotations import Annotations
 from deploy.bundle import Bundle
 from deploy.config import Config
 from deploy.errors import DeployError
-from deploy.gate import Limits, run_gate
+from deploy.gate import Limits, Query, http_query, run_gate
 from deploy.history import OK, ROLLED_BACK, History, Record, good_releases, rollback_target
 from deploy.layout import Layout
 from deploy.lock import DeployLock, LockInfo
@@ -64,7 +64,7 @@ class Deployer:
         self.config = config
         self.remote = remote
         self.stages = stages
-        self.layout = Layout(config.app.remote_dir)
+        self.layout = self.target_layout(config)
         self.vm = Vm(remote, self.layout)
         self.history = History(remote, self.layout.root)
         self.lock = DeployLock(remote, self.layout.root)
@@ -80,6 +80,10 @@ class Deployer:
             public_url=config.app.public_url,
             on_failed_containers=self._keep_failed,
         )
+
+    @staticmethod
+    def target_layout(config: Config) -> Layout:
+        return Layout(config.app.remote_dir)
 
     # --- shared ------------------------------------------------------------------------------
     def current(self) -> str | None:
@@ -102,6 +106,9 @@ class Deployer:
         if self.annotations is not None:
             self.annotations.post(event, sha, text)
 
+    def _keep_failed_web(self) -> None:
+        self._keep_failed(self.vm.containers("web"))
+
     def _keep_failed(self, containers: list[Container]) -> None:
         if self.bundle is not None:
             self.bundle.add_containers(containers)
@@ -119,18 +126,26 @@ class Deployer:
     # --- deploy ------------------------------------------------------------------------------
     def deploy(self, repo: Path, sha: str) -> None:
         source.commit_exists(repo, sha)
-        prefix = self.config.registry.image_prefix
         with tempfile.TemporaryDirectory(prefix="deploy-") as tmp:
             files = Path(tmp)
             with self.stages.stage(f"read release {sha[:12]} from git"):
-                source.export_files(repo, sha, ["docker-compose.yml", "nginx/conf.d"], files)
-                images = service_images(
-                    source.compose_config(files / "docker-compose.yml", prefix, sha), prefix
-                )
+                images = self.read_release(repo, sha, files)
             with self.stages.stage(f"connect to {self.remote.label} (pinned host key)"):
                 self.remote.open()
+            self.check_host()
             with self.locked(f"deploy {sha}"):
                 self._deploy_locked(sha, files, images)
+
+    def check_host(self) -> None:
+        """What the target needs before anything is locked or changed (nothing more on a VM)."""
+
+    def read_release(self, repo: Path, sha: str, files: Path) -> list[ServiceImage]:
+        """The release's files from git into FILES; its images."""
+        prefix = self.config.registry.image_prefix
+        source.export_files(repo, sha, ["docker-compose.yml", "nginx/conf.d"], files)
+        return service_images(
+            source.compose_config(files / "docker-compose.yml", prefix, sha), prefix
+        )
 
     def _deploy_locked(self, sha: str, files: Path, images: list[ServiceImage]) -> None:
         started = time.monotonic()
@@ -287,12 +302,18 @@ class Deployer:
             switched.append("worker")
             self.rollout.switch_worker(sha)
 
-    def _gate(self, sha: str) -> None:
-        limits = Limits.from_spec(load_spec(), self.config.gate)
+    @contextmanager
+    def prometheus(self) -> Iterator[Query]:
+        """Prometheus on the VM's loopback, through an SSH port forward."""
         port = free_port()
         with self.remote.forward(port, self.config.gate.prometheus_port):
+            yield http_query(f"http://127.0.0.1:{port}")
+
+    def _gate(self, sha: str) -> None:
+        limits = Limits.from_spec(load_spec(), self.config.gate)
+        with self.prometheus() as query:
             verdict, figures, readings = run_gate(
-                f"http://127.0.0.1:{port}", sha, self.config.gate.route, limits, self.stages.note
+                query, sha, self.config.gate.route, limits, self.stages.note
             )
         if self.bundle is not None:
             self.bundle.write(
@@ -304,8 +325,7 @@ class Deployer:
                 + "\n",
             )
         if not verdict.passed:
-            failed = self.vm.containers("web")
-            self._keep_failed(failed)
+            self._keep_failed_web()
             raise DeployError(verdict.reason)
         self.stages.note(f"{verdict.reason}: {figures.requests:.0f} requests judged")
 

@@ -125,6 +125,25 @@ def describe(figures: Figures, limits: Limits, elapsed_s: float) -> str:
     )
 
 
+# Answers one PromQL query with a scalar (NaN: no series). How Prometheus is reached differs by
+# target: over an SSH port forward on one VM, through promtool in its container on Swarm.
+Query = Callable[[str], float]
+
+
+def first_value(result: list[dict[str, object]]) -> float:
+    """The value of the first sample of an instant vector; NaN when the vector is empty."""
+    if not result:
+        return math.nan
+    value = result[0]["value"]
+    if not isinstance(value, list) or len(value) != 2:
+        raise DeployError(f"Prometheus answered an unexpected sample: {result[0]!r:.200}")
+    return float(value[1])
+
+
+def http_query(prometheus_url: str) -> Query:
+    return lambda query: _scalar(prometheus_url, query)
+
+
 def _scalar(prometheus_url: str, query: str) -> float:
     try:
         response = requests.get(
@@ -138,24 +157,22 @@ def _scalar(prometheus_url: str, query: str) -> float:
         ) from error
     except (ValueError, KeyError) as error:
         raise DeployError(f"Prometheus answered something unexpected: {error}") from error
-    if not result:
-        return math.nan
-    return float(result[0]["value"][1])
+    return first_value(result)
 
 
-def measure(prometheus_url: str, sha: str, route: str, limits: Limits) -> Figures:
+def measure(query: Query, sha: str, route: str, limits: Limits) -> Figures:
     q = queries(sha, route, limits.window_s, limits.quantile)
-    requests_n = _scalar(prometheus_url, q["requests"])
-    errors_n = _scalar(prometheus_url, q["errors"])
+    requests_n = query(q["requests"])
+    errors_n = query(q["errors"])
     return Figures(
         requests=0.0 if math.isnan(requests_n) else requests_n,
         errors=0.0 if math.isnan(errors_n) else errors_n,
-        latency_s=_scalar(prometheus_url, q["latency"]),
+        latency_s=query(q["latency"]),
     )
 
 
 def run_gate(
-    prometheus_url: str,
+    query: Query,
     sha: str,
     route: str,
     limits: Limits,
@@ -168,7 +185,7 @@ def run_gate(
     readings: list[dict[str, object]] = []
     while True:
         elapsed = time.monotonic() - started
-        figures = measure(prometheus_url, sha, route, limits)
+        figures = measure(query, sha, route, limits)
         readings.append({"elapsed_s": round(elapsed, 1), **asdict(figures)})
         echo(describe(figures, limits, elapsed))
         verdict = judge(figures, limits, elapsed)

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import requests
 
 from deploy.config import Config
 from deploy.deployer import free_port
+from deploy.errors import DeployError
 from deploy.layout import Layout
 from deploy.ssh import Remote
+from deploy.stack import SwarmStack
+from deploy.swarm_deployer import stack_status, swarm_layout
 from deploy.vm import Vm
 
 BUILD_INFO_QUERY = (
     'group by (instance, revision) ({__name__=~"linkpulse_(web_)?build_info", job="web"})'
 )
+
+
+def revisions(result: list[dict[str, Any]]) -> list[str]:
+    return sorted({item["metric"].get("revision", "") for item in result})
 
 
 def reported_revisions(remote: Remote, prometheus_port: int) -> list[str]:
@@ -23,9 +32,7 @@ def reported_revisions(remote: Remote, prometheus_port: int) -> list[str]:
             f"http://127.0.0.1:{port}/api/v1/query", params={"query": BUILD_INFO_QUERY}, timeout=10
         )
     response.raise_for_status()
-    return sorted(
-        {item["metric"].get("revision", "") for item in response.json()["data"]["result"]}
-    )
+    return revisions(response.json()["data"]["result"])
 
 
 def report(config: Config, remote: Remote) -> str:
@@ -43,5 +50,20 @@ def report(config: Config, remote: Remote) -> str:
         revisions = reported_revisions(remote, config.gate.prometheus_port)
         lines.append(f"web reports revision(s): {', '.join(revisions) or 'none yet'}")
     except (requests.RequestException, ValueError, KeyError, OSError) as error:
+        lines.append(f"web's reported revision: unknown (Prometheus: {error})")
+    return "\n".join(lines)
+
+
+def swarm_report(config: Config, remote: Remote) -> str:
+    """The same report for `--target swarm`: the stack's services instead of containers."""
+    layout = swarm_layout(config)
+    stack = SwarmStack(remote, config.swarm.stack)
+    current = remote.run(["cat", layout.current], check=False).stdout.strip() or "none"
+    lines = [f"swarm manager {remote.label}, stack {stack.name}", f"current release: {current}"]
+    lines += stack_status(stack)
+    try:
+        reported = revisions(stack.vector(BUILD_INFO_QUERY))
+        lines.append(f"web reports revision(s): {', '.join(reported) or 'none yet'}")
+    except (DeployError, KeyError) as error:
         lines.append(f"web's reported revision: unknown (Prometheus: {error})")
     return "\n".join(lines)

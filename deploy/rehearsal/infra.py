@@ -194,6 +194,11 @@ window = "45s"
 min_requests = 150
 max_wait = "3m"
 
+# --target swarm (the rehearsal's second part): a new web task must stay healthy this long
+# before the next is replaced (docker-compose.swarm.yml; 20s by default).
+[swarm.settings]
+SWARM_UPDATE_MONITOR = "5s"
+
 [provision.dockerd_env]
 # /proc/sys is read-only in a nested engine (docs/deploy.md).
 DOCKER_ALLOW_IPV6_ON_IPV4_INTERFACE = "1"

@@ -22,6 +22,7 @@ import requests
 
 from deploy.rehearsal import infra, sources
 from deploy.rehearsal.load import LoadLoop
+from deploy.rehearsal.swarm_part import PLANNED_OUTAGES, SwarmPart
 
 PUBLIC_URL = f"http://127.0.0.1:{infra.HTTP_PORT}"
 
@@ -213,10 +214,11 @@ class Runner:
         self._stale_lock()
         self.summary.check("4: A serves after the rollback", self._reports(v["A"]))
         self.summary.check("Redis was never restarted", self._redis_identity() == redis_before)
-        self._clicks_equal_redirects()
         history = self.tool("history")
         self.log.write(history.stdout)
         self.summary.notes["history"] = history.stdout.splitlines()
+        SwarmPart(self).run()
+        self._clicks_equal_redirects()
         return self.summary
 
     def _start_load_when_up(self) -> None:
@@ -230,10 +232,10 @@ class Runner:
                 pass
             time.sleep(0.5)
 
-    def _reports(self, sha: str) -> bool:
+    def _reports(self, sha: str, target: str = "vm") -> bool:
         """`status` shows the sha as current, and web's build info in Prometheus reports only it."""
         for _ in range(30):  # Prometheus learns of a new target within its DNS refresh + scrape
-            result = self.tool("status")
+            result = self.tool("--target", target, "status")
             lines = result.stdout.splitlines()
             current = any(line == f"current release: {sha}" for line in lines)
             reported = any(line == f"web reports revision(s): {sha}" for line in lines)
@@ -449,10 +451,11 @@ class Runner:
             "5: counted clicks equal the redirects served, link by link",
             all(counted.get(code, 0) == expected.get(code, 0) for code in links),
         )
-        failures = self.load.failures()
+        # The move from compose to Swarm stops one stack before the next starts: not a deploy.
+        failures = [f for f in self.load.failures() if f.phase not in PLANNED_OUTAGES]
         self.summary.notes["requests"] = len(self.load.samples)
         self.summary.notes["failed requests (all steps)"] = len(failures)
         self.summary.notes["failed request details"] = [
             f"{s.at:.1f}s {s.phase}: {s.kind} {s.detail}" for s in failures[:20]
         ]
-        self.summary.check("5: zero failed requests across every step", not failures)
+        self.summary.check("5: zero failed requests across every deploy step", not failures)
