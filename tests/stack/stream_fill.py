@@ -131,17 +131,19 @@ def _alerts_of_the_past(stack: Stack) -> set[str]:
 
     The stack tier's Prometheus keeps its volume across runs, and with `for:` shortened an
     earlier fault's errors still in a burn-rate window make an alert fire now: not this fault's.
-    Waits for two evaluations of every rule group (an alert may read a recording rule evaluated
-    after it).
+    Waits for every target to be scraped up (or a just-started Prometheus finds the workers
+    absent), then for two evaluations of every rule group (an alert may read a recording rule
+    evaluated after it).
     """
 
-    def evaluated() -> bool:
+    def scraped_and_evaluated() -> bool:
+        targets = requests.get(f"{stack.prometheus_url}/api/v1/targets", timeout=10).json()
         groups = requests.get(f"{stack.prometheus_url}/api/v1/rules", timeout=10).json()
-        return all(
+        return all(target["health"] == "up" for target in targets["data"]["activeTargets"]) and all(
             not group["lastEvaluation"].startswith("0001-") for group in groups["data"]["groups"]
         )
 
-    wait_until(evaluated, "Prometheus to evaluate its rules", 60)
+    wait_until(scraped_and_evaluated, "Prometheus to scrape every target and evaluate", 60)
     time.sleep(2 * duration_seconds(EVALUATION_INTERVAL))
     return stack.active_alerts()
 
