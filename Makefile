@@ -176,12 +176,14 @@ clean: ## remove the stack with its volumes (all data!); asks first unless FORCE
 # The stack tier runs a stack of its own beside the user's: its own project name, env file (with
 # its own secrets), ports, edge subnet and image tag, so a stack started by `make up` keeps its
 # containers, data and ports. It checks that too: the user's project must look the same after.
+# A small click-stream cap, so that the fault tier can fill the stream toward it with redirects
+# in seconds (tests/stack/stream_fill.py); with the workers running the stream stays far below.
 TEST_STACK_PROJECT := linkpulse-test
 TEST_STACK_ENV := $(CURDIR)/build/test-stack.env
 TEST_STACK_SETTINGS := HTTP_BIND=127.0.0.1 HTTP_PORT=18080 PROMETHEUS_PORT=19090 \
 	ALERTMANAGER_PORT=19093 ALERT_SINK_PORT=19095 GRAFANA_PORT=13000 EDGE_SUBNET=198.18.81.0/24 \
 	NGINX_EDGE_IP=198.18.81.10 LOADGEN_SUBNET=198.18.91.0/24 IMAGE_TAG=test \
-	RATE_LIMIT_EXEMPT=198.18.81.1/32
+	RATE_LIMIT_EXEMPT=198.18.81.1/32 CLICK_STREAM_MAXLEN=20000
 USER_STACK_PROJECT := linkpulse
 # What test-stack runs; `make chaos` narrows it to the fault tier.
 STACK_TESTS ?= tests/stack

@@ -58,7 +58,11 @@ def create_app(settings: WebSettings | None = None) -> Flask:
     app_services = Services(
         settings=settings,
         store=LinkStore(client, settings.click_stream_maxlen, settings.create_memory_limit_percent),
-        metrics=WebMetrics(settings.app_version, settings.git_revision),
+        metrics=WebMetrics(
+            settings.app_version,
+            settings.git_revision,
+            click_stream_maxlen=settings.click_stream_maxlen,
+        ),
     )
     init_services(app, app_services)
     # Redirects for found links skip Flask (web.fast_redirect); the proxy layer runs first.

@@ -14,6 +14,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -31,7 +32,7 @@ def multiprocess_enabled() -> bool:
 
 
 class WebMetrics:
-    def __init__(self, version: str, revision: str) -> None:
+    def __init__(self, version: str, revision: str, *, click_stream_maxlen: int) -> None:
         self.multiprocess = multiprocess_enabled()
         # In multiprocess mode samples go to files, so the metrics need no registry at all.
         self._registry = None if self.multiprocess else CollectorRegistry()
@@ -70,6 +71,16 @@ class WebMetrics:
             ["result"],
             registry=registry,
         )
+        # Web applies the cap, and web is up when every worker is stopped: the moment the
+        # stream grows. ClickStreamNearCap divides the stream's length (redis-exporter) by it.
+        self.click_stream_maxlen = Gauge(
+            "linkpulse_click_stream_maxlen",
+            "The length cap web applies to the click stream (CLICK_STREAM_MAXLEN).",
+            # Every gunicorn worker of one server reads the same setting: merged, one series.
+            multiprocess_mode="max",
+            registry=registry,
+        )
+        self.click_stream_maxlen.set(click_stream_maxlen)
         self.build_info = register_build_info(registry, version, revision)
         for result in ("found", "not_found"):
             self.redirects.labels(result=result)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard
 
+from linkpulse.contract import CLICK_STREAM
 from monitoring.dashboards.common import Query, graph, listing, new_dashboard, numbered, single
 
 UID = "linkpulse-pipeline"
@@ -64,10 +65,11 @@ def build() -> object:
     board.with_panel(
         graph(
             "Stream length against its cap",
-            "Entries in the click stream and CLICK_STREAM_MAXLEN. ClickStreamNearCap pages at 80%.",
+            "Entries in the click stream (from Redis, so also while no worker runs) and the "
+            "CLICK_STREAM_MAXLEN web trims with. ClickStreamNearCap pages at 80%.",
             "short",
-            Query("max(linkpulse_worker_stream_length)", "length"),
-            Query("max(linkpulse_worker_stream_maxlen)", "cap"),
+            Query(f'max(redis_stream_length{{stream="{CLICK_STREAM}"}})', "length"),
+            Query("min(linkpulse_click_stream_maxlen)", "cap"),
         )
     )
     board.with_panel(

@@ -58,7 +58,7 @@ def exposed_linkpulse_metrics() -> set[str]:
     """Every sample name web and worker put on /metrics, from their own metric classes."""
     saved = os.environ.pop(MULTIPROC_ENV, None)
     try:
-        web = WebMetrics(version="test", revision="test")
+        web = WebMetrics(version="test", revision="test", click_stream_maxlen=1_000_000)
     finally:
         if saved is not None:
             os.environ[MULTIPROC_ENV] = saved

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -137,3 +138,19 @@ def test_live_absent_service_silences_its_own_target_alerts(live_alertmanager: s
     )
     assert alerts["TargetDown/web"]["status"]["state"] == "suppressed"
     assert alerts["TargetDown/node"]["status"]["state"] == "active"
+
+
+def test_live_stream_near_cap_silences_the_worker_backlog(tmp_path: Path) -> None:
+    # An Alertmanager of its own: the shared one still holds RedisDown, which silences
+    # WorkerLagHigh by itself. The fill is measured on Redis (job redis), the backlog by the
+    # workers (job worker).
+    with alertmanager(tmp_path) as base:
+        alerts = _post_and_read(
+            base,
+            [
+                {"alertname": "ClickStreamNearCap", "severity": "critical", "job": "redis"},
+                {"alertname": "WorkerLagHigh", "severity": "warning", "job": "worker"},
+            ],
+        )
+    assert alerts["ClickStreamNearCap/redis"]["status"]["state"] == "active"
+    assert alerts["WorkerLagHigh/worker"]["status"]["state"] == "suppressed"

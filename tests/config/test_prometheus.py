@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import requests
 
+from linkpulse.contract import CLICK_STREAM
 from slo import duration_seconds, load_spec
 from tests.config.rules import (
     LINKPULSE_METRIC,
@@ -47,6 +48,18 @@ def test_rules_are_valid() -> None:
 def test_rule_unit_tests_pass() -> None:
     assert TEST_FILES
     promtool("test", "rules", *(str(path) for path in TEST_FILES))
+
+
+def test_stream_fill_reads_the_click_stream_redis_exporter_checks() -> None:
+    # The stream's name is the contract's; YAML cannot import it, so both copies are held to it.
+    exporter = load_yaml(REPO_ROOT / "docker-compose.yml")["services"]["redis-exporter"]
+    assert exporter["environment"]["REDIS_EXPORTER_CHECK_SINGLE_STREAMS"] == CLICK_STREAM
+    (fill,) = (
+        rule["expr"]
+        for rule in all_rules()
+        if rule.get("record") == "job:linkpulse_click_stream_fill:ratio"
+    )
+    assert re.findall(r'redis_stream_length\{stream="([^"]+)"\}', fill) == [CLICK_STREAM]
 
 
 def test_retention_covers_the_longest_slo_window() -> None:

@@ -48,6 +48,7 @@ def _env(redis_url: str, port: int, metrics_dir: Path, **overrides: str) -> dict
         LOG_LEVEL="INFO",
         GIT_REVISION="abc1234",
         APP_VERSION="1.2.3",
+        CLICK_STREAM_MAXLEN="54321",
     )
     env.update(overrides)
     return env
@@ -147,6 +148,8 @@ def test_create_redirect_and_metrics_across_workers(server: Server, redis_url: s
         assert _metric(text, 'linkpulse_click_events_total{result="written"}') == redirects
         assert _metric(text, "linkpulse_links_created_total") == 1
         assert _metric(text, 'linkpulse_build_info{revision="abc1234",version="1.2.3"}') == 1
+        # The cap ClickStreamNearCap divides by, from web: it is there when no worker runs.
+        assert _metric(text, "linkpulse_click_stream_maxlen") == 54321
         assert (
             _metric(
                 text,

@@ -115,6 +115,14 @@ class Stack:
         assert response.status_code == 200, response.text
         return int(response.json()["clicks"])
 
+    def active_alerts(self) -> set[str]:
+        """Prometheus's pending and firing alerts, as 'AlertName (state)'."""
+        answer = requests.get(f"{self.prometheus_url}/api/v1/alerts", timeout=10).json()
+        return {
+            f"{alert['labels']['alertname']} ({alert['state']})"
+            for alert in answer["data"]["alerts"]
+        }
+
     def wait_for_clicks(self, code: str, expected: int, deadline_s: float = 60) -> None:
         wait_until(
             lambda: self.clicks(code) >= expected,
@@ -148,3 +156,11 @@ def redis_cli(command: str) -> str:
 def pending_clicks() -> int:
     """Events delivered to a worker but not acknowledged yet (read with redis-cli inside redis)."""
     return int(redis_cli(f"XPENDING {CLICK_STREAM} {CLICK_GROUP}").split()[0])
+
+
+def alert_sink_notifications() -> list[dict[str, Any]]:
+    """Every notification the stack's alert-sink received from Alertmanager, oldest first."""
+    response = requests.get(f"http://{published('alert-sink', 9095)}/notifications", timeout=10)
+    response.raise_for_status()
+    received: list[dict[str, Any]] = response.json()
+    return received

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests.stack.fast_alerting import fast_alerting
-from tests.stack.stack import Stack, compose, published, up, wait_until
+from tests.stack.stack import Stack, alert_sink_notifications, compose, up, wait_until
 
 pytestmark = pytest.mark.stack
 
@@ -47,16 +47,9 @@ class Traffic:
         self._thread.join(timeout=30)
 
 
-def notifications(sink: str) -> list[dict[str, Any]]:
-    response = requests.get(f"{sink}/notifications", timeout=10)
-    response.raise_for_status()
-    received: list[dict[str, Any]] = response.json()
-    return received
-
-
-def delivered(sink: str, since: int, status: str) -> dict[str, Any] | None:
+def delivered(since: int, status: str) -> dict[str, Any] | None:
     """The first notification after index SINCE carrying the stalled-pipeline alert as STATUS."""
-    for notification in notifications(sink)[since:]:
+    for notification in alert_sink_notifications()[since:]:
         for alert in notification["alerts"]:
             labels = alert["labels"]
             if alert["status"] == status and all(labels.get(k) == v for k, v in STALLED.items()):
@@ -65,27 +58,27 @@ def delivered(sink: str, since: int, status: str) -> dict[str, Any] | None:
 
 
 @pytest.fixture
-def sink() -> Iterator[str]:
+def fast() -> Iterator[None]:
     with fast_alerting():
-        yield f"http://{published('alert-sink', 9095)}"
+        yield
 
 
-def test_stopped_worker_pages_through_alertmanager_and_resolves(stack: Stack, sink: str) -> None:
+def test_stopped_worker_pages_through_alertmanager_and_resolves(stack: Stack, fast: None) -> None:
     code = stack.create_link(f"https://example.com/alerting/{uuid.uuid4().hex}")["code"]
-    before = len(notifications(sink))
+    before = len(alert_sink_notifications())
     with Traffic(stack, code) as traffic:
         wait_until(lambda: traffic.redirected >= 20, "traffic to flow")
         compose("stop", "worker")
         try:
             page = wait_until(
-                lambda: delivered(sink, before, "firing"),
+                lambda: delivered(before, "firing"),
                 "the stalled-pipeline alert at alert-sink",
                 deadline_s=120,
             )
         finally:
             up("worker")
         resolved = wait_until(
-            lambda: delivered(sink, before, "resolved"),
+            lambda: delivered(before, "resolved"),
             "its resolved notification at alert-sink",
             deadline_s=120,
         )

@@ -41,13 +41,6 @@ def _profile() -> list[str]:
     return list(SHORT_PROFILE)
 
 
-def _active_alerts(stack: Stack) -> set[str]:
-    alerts = requests.get(f"{stack.prometheus_url}/api/v1/alerts", timeout=10).json()
-    return {
-        f"{alert['labels']['alertname']} ({alert['state']})" for alert in alerts["data"]["alerts"]
-    }
-
-
 def _ready(stack: Stack) -> bool:
     response = requests.get(f"{stack.app_url}/readyz", timeout=5)
     return response.status_code == 200 and response.json() == {"status": "ready"}
@@ -78,7 +71,12 @@ def _assert_nothing_lost(stack: Stack, log: TrafficLog) -> None:
 
 
 def _record(
-    fault: str, log: TrafficLog, recovery_s: float, alerts: set[str], lost: str = "unchecked"
+    fault: str,
+    log: TrafficLog,
+    recovery_s: float,
+    alerts: set[str],
+    details: dict[str, float | int],
+    lost: str = "unchecked",
 ) -> dict[str, Any]:
     """Write the fault's figures; `lost` becomes "none" once the checks have passed."""
     row = {
@@ -93,6 +91,7 @@ def _record(
         "recovery_s": round(recovery_s, 1),
         "alerts": sorted(alerts),
         "lost": lost,
+        **details,
     }
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     slug = "".join(c if c.isalnum() else "-" for c in fault)
@@ -103,21 +102,26 @@ def _record(
 @pytest.mark.parametrize("fault", _profile())
 def test_fault_under_load_loses_nothing(stack: Stack, fault: str) -> None:
     wait_until(lambda: _ready(stack), "the stack to be ready before the fault", 120)
-    alerts_before = _active_alerts(stack)
+    alerts_before = stack.active_alerts()
     with Traffic(stack.app_url) as traffic:
         time.sleep(WARM_UP_S)
         started = time.monotonic()
-        FAULTS[fault]()
+        figures = FAULTS[fault]()
         wait_until(lambda: _ready(stack), f"readiness after {fault}", 120)
         time.sleep(SETTLE_S)
-        alerts = _active_alerts(stack) - alerts_before
+        alerts = stack.active_alerts() - alerts_before
     log = traffic.log
     last_failure = max((failure.at for failure in log.failures), default=started)
-    row = _record(fault, log, max(0.0, last_failure - started), alerts)
+    recovery_s = max(0.0, last_failure - started)
+    details: dict[str, float | int] = {}
+    if figures is not None:
+        alerts |= figures.alerts
+        recovery_s, details = figures.recovery_s, figures.details
+    row = _record(fault, log, recovery_s, alerts, details)
     print(json.dumps(row))
 
     assert log.successes["create"], row
     assert log.successes["redirect"], row
     _assert_failures_are_clear(log, fault)
     _assert_nothing_lost(stack, log)
-    _record(fault, log, max(0.0, last_failure - started), alerts, lost="none")
+    _record(fault, log, recovery_s, alerts, details, lost="none")
