@@ -193,10 +193,12 @@ class SwarmStack:
         """Task history and recent logs of one service, for a failure bundle."""
         full = f"{self.name}_{service}"
         tasks = self.docker("service", "ps", "--no-trunc", full, check=False)
+        # `docker service logs` can wait for ever on a task that is gone: bounded on the VM.
         logs = self.remote.run(
-            ["docker", "service", "logs", "--no-trunc", "--timestamps", "--tail", "200", full],
+            ["timeout", "20", "docker", "service", "logs", "--no-trunc", "--timestamps",
+             "--tail", "200", full],
             check=False,
-        )
+        )  # fmt: skip
         return f"$ docker service ps {full}\n{tasks}\n$ docker service logs {full}\n" + (
             logs.stdout + logs.stderr
         )

@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -30,7 +31,7 @@ pytestmark = [pytest.mark.swarm, pytest.mark.timeout(900)]
 
 LINKS = 12
 SCALED = {"web": 4, "worker": 3}
-SERVICES_WITH_SECRETS = ("redis", "web", "worker")
+SERVICES_WITH_SECRETS = ("redis", "redis-exporter", "web", "worker")
 # The states an update ends in (docker service inspect's UpdateStatus.State).
 UPDATE_ENDS = {"completed", "paused", "rollback_completed", "rollback_paused"}
 
@@ -91,6 +92,27 @@ def test_no_secret_is_in_the_stack_file_or_a_service_spec(cluster: Cluster) -> N
     specs = docker("service", "inspect", *(cluster.service(name) for name in SERVICES_WITH_SECRETS))
     for text in (cluster.stack_file.read_text(), specs):
         assert not [secret for secret in secrets if secret in text]
+
+
+def test_redis_exporter_reads_redis_and_the_click_stream_on_swarm(cluster: Cluster) -> None:
+    """Its password comes from the Swarm secret; ClickStreamNearCap's data (the stream's length
+    from Redis itself) is there without any worker's help."""
+
+    def series(query: str) -> list[dict[str, object]]:
+        answer = cluster.prometheus(f"/api/v1/query?query={quote(query)}")
+        result: list[dict[str, object]] = answer["result"]
+        return result
+
+    wait_until(
+        lambda: any(item["value"][1] == "1" for item in series("redis_up")),  # type: ignore[index]
+        "Prometheus to scrape redis_up 1 from redis-exporter",
+        90,
+    )
+    wait_until(
+        lambda: bool(series('redis_stream_length{stream="lp:clicks"}')),
+        "the click stream's length from redis-exporter",
+        60,
+    )
 
 
 def test_scaling_under_load_fails_no_request_and_every_replica_is_scraped(
