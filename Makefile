@@ -282,7 +282,7 @@ ACTIONLINT_DIR := build/actionlint
 release: venv wheels ## build, tag by git sha and push every image (deploy tool; $$DEPLOY_CONFIG names the registry)
 	$(DEPLOY) release
 
-deploy: venv ## ship SHA=<full git sha> to the VM with zero downtime, SLO-gated ($$DEPLOY_CONFIG, default deploy.toml)
+deploy: venv ## ship SHA=<full git sha> with zero downtime, SLO-gated ($$DEPLOY_CONFIG, default deploy.toml; DEPLOY_TARGET=swarm for a Swarm)
 	@test -n "$${SHA:-}" || { echo "deploy: set SHA=<full git sha> (python -m deploy --help lists every verb)"; exit 1; }
 	$(DEPLOY) deploy "$$SHA"
 

@@ -1,5 +1,6 @@
-"""The delivery rehearsal (issue 7, steps 1-5): registry + VM container + the real deploy tool,
-under continuous load through the VM's public port. `make test-rehearsal` runs it.
+"""The delivery rehearsal (issue 7, steps 1-5; issue 11, steps 6-9 on Swarm): registry + VM
+container + the real deploy tool, under continuous load through the VM's public port.
+`make test-rehearsal` runs it.
 
 One run proves every claim; each claim is its own assertion here, read from the run's summary.
 """
@@ -54,6 +55,25 @@ def test_good_versions_deploy_and_bad_ones_are_rolled_back(summary: dict[str, An
 
 def test_no_request_failed_during_a_switch_or_a_rollback(summary: dict[str, Any]) -> None:
     for prefix in ("2 deploy B", "3 deploy C", "3 deploy D", "4 rollback"):
+        step = _step(summary, prefix)
+        assert step["requests"] > 0, f"{prefix}: no load during the step"
+        assert step["failed_requests"] == 0, f"{prefix}: {step}"
+
+
+def test_the_swarm_target_deploys_refuses_and_rolls_back_like_the_vm(
+    summary: dict[str, Any],
+) -> None:
+    assert _step(summary, "6 init-swarm")["exit_code"] == 0
+    assert _step(summary, "6 move to swarm")["exit_code"] == 0
+    assert _step(summary, "7 swarm deploy B")["exit_code"] == 0
+    c = _step(summary, "8 swarm deploy C")
+    assert c["exit_code"] != 0
+    assert "Swarm rolled web back" in c["last_line"]
+    d = _step(summary, "8 swarm deploy D")
+    assert d["exit_code"] != 0
+    assert "SLO check failed" in d["last_line"]
+    assert _step(summary, "9 swarm rollback")["exit_code"] == 0
+    for prefix in ("7 swarm deploy B", "8 swarm deploy C", "8 swarm deploy D", "9 swarm rollback"):
         step = _step(summary, prefix)
         assert step["requests"] > 0, f"{prefix}: no load during the step"
         assert step["failed_requests"] == 0, f"{prefix}: {step}"
