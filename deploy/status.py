@@ -15,8 +15,12 @@ from deploy.stack import SwarmStack
 from deploy.swarm_deployer import stack_status, swarm_layout
 from deploy.vm import Vm
 
+# Instances scraped within the last 30 s (three scrapes): a Prometheus restarted on its old data
+# (a move from compose to Swarm) would otherwise list instances gone before the restart for the
+# 5 minutes of its lookback, because nobody marked their series stale.
 BUILD_INFO_QUERY = (
-    'group by (instance, revision) ({__name__=~"linkpulse_(web_)?build_info", job="web"})'
+    "group by (instance, revision) "
+    '(last_over_time({__name__=~"linkpulse_(web_)?build_info", job="web"}[30s]))'
 )
 
 
