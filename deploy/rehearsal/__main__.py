@@ -9,6 +9,7 @@ from pathlib import Path
 
 from deploy.rehearsal.chart import draw
 from deploy.rehearsal.scenario import Runner
+from deploy.rehearsal.swarm_part import PLANNED_OUTAGES
 
 
 def main() -> int:
@@ -34,7 +35,7 @@ def main() -> int:
         runner.summary.notes["total s"] = round(time.monotonic() - started, 1)
         runner.summary.write(workdir / "summary.json")
         chart = args.chart or workdir / "rehearsal.png"
-        draw(list(runner.load.samples), runner.summary.steps, chart)
+        draw(list(runner.load.samples), runner.summary.steps, chart, PLANNED_OUTAGES)
         print(
             f"rehearsal: summary {workdir / 'summary.json'}, chart {chart}, "
             f"log {workdir / 'rehearsal.log'}"

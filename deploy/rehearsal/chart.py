@@ -16,19 +16,25 @@ from deploy.rehearsal.load import Sample
 from deploy.rehearsal.scenario import Step
 
 
-def per_second(samples: list[Sample]) -> tuple[list[int], list[int], list[int], list[float]]:
+def per_second(
+    samples: list[Sample], planned: frozenset[str] = frozenset()
+) -> tuple[list[int], list[int], list[int], list[int], list[float]]:
+    """Per second: answered, failed in a deploy step, failed in a PLANNED outage, and p99 (ms)."""
     ok: dict[int, int] = defaultdict(int)
     failed: dict[int, int] = defaultdict(int)
+    outage: dict[int, int] = defaultdict(int)
     latencies: dict[int, list[float]] = defaultdict(list)
     for sample in samples:
         second = int(sample.at)
         if sample.ok:
             ok[second] += 1
+        elif sample.phase in planned:
+            outage[second] += 1
         else:
             failed[second] += 1
         latencies[second].append(sample.latency_s)
     if not latencies:
-        return [], [], [], []
+        return [], [], [], [], []
     seconds = list(range(min(latencies), max(latencies) + 1))
     p99 = []
     for second in seconds:
@@ -38,20 +44,43 @@ def per_second(samples: list[Sample]) -> tuple[list[int], list[int], list[int], 
             if values
             else math.nan
         )
-    return seconds, [ok[s] for s in seconds], [failed[s] for s in seconds], p99
+    return (
+        seconds,
+        [ok[s] for s in seconds],
+        [failed[s] for s in seconds],
+        [outage[s] for s in seconds],
+        p99,
+    )
 
 
-def draw(samples: list[Sample], steps: list[Step], path: Path) -> None:
-    seconds, ok, failed, p99 = per_second(samples)
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(12, 6.5), sharex=True, height_ratios=[3, 2])
+def short_label(step: Step) -> str:
+    """'3 deploy C (fails health check)' -> '3 deploy C: rolled back, 35s'."""
+    name = step.name.split(" (")[0]
+    return f"{name}\n{'rolled back' if step.exit_code != 0 else 'ok'}, {step.duration_s:.0f}s"
+
+
+def draw(
+    samples: list[Sample], steps: list[Step], path: Path, planned: frozenset[str] = frozenset()
+) -> None:
+    seconds, ok, failed, outage, p99 = per_second(samples, planned)
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(13, 7), sharex=True, height_ratios=[3, 2])
     top.plot(seconds, ok, color="tab:blue", linewidth=1, label="answered requests/s")
     top.bar(
         seconds,
         failed,
         color="tab:red",
         width=1.0,
-        label=f"failed requests/s (total {sum(failed)})",
+        label=f"failed requests/s in deploys and rollbacks (total {sum(failed)})",
     )
+    if any(outage):
+        top.bar(
+            seconds,
+            outage,
+            color="tab:gray",
+            width=1.0,
+            alpha=0.6,
+            label=f"failed during the planned move to Swarm (total {sum(outage)})",
+        )
     top.set_ylabel("requests / s")
     top.set_ylim(bottom=0)
     bottom.plot(seconds, p99, color="tab:purple", linewidth=1, label="client-side p99 per second")
@@ -59,25 +88,27 @@ def draw(samples: list[Sample], steps: list[Step], path: Path) -> None:
     bottom.set_xlabel("seconds since the rehearsal started")
     bottom.set_yscale("log")
     colours = {"deploy": "tab:green", "rollback": "tab:orange"}
-    for step in steps:
-        if step.name == "provision":
-            continue
-        failed_step = step.exit_code != 0
-        colour = (
-            "tab:red"
-            if failed_step
-            else colours["rollback" if "rollback" in step.name else "deploy"]
-        )
+    shown = [step for step in steps if step.name != "provision"]
+    for row, step in enumerate(shown):
+        if step.name in planned:
+            colour = "tab:gray"
+        elif step.exit_code != 0:
+            colour = "tab:red"
+        else:
+            colour = colours["rollback" if "rollback" in step.name else "deploy"]
         for axis in (top, bottom):
             axis.axvspan(step.started_at, step.ended_at, color=colour, alpha=0.12)
-        label = f"{step.name}\n{'rolled back' if failed_step else 'ok'}, {step.duration_s:.0f}s"
+        # Three rows of labels: neighbouring steps are often shorter than their label.
         top.annotate(
-            label, xy=(step.started_at, 1.0), xycoords=("data", "axes fraction"), fontsize=7
+            short_label(step),
+            xy=(step.started_at, 1.01 + 0.11 * (row % 3)),
+            xycoords=("data", "axes fraction"),
+            fontsize=7,
         )
     top.legend(loc="lower right", fontsize=8)
     bottom.legend(loc="upper right", fontsize=8)
     figure.suptitle(
-        "linkpulse rehearsal: deploys and rollbacks under load through the VM's public port",
+        "linkpulse rehearsal: deploys and rollbacks under load, on one VM (compose) then on Swarm",
         y=0.995,
     )
     figure.tight_layout()
