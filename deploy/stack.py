@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -43,7 +43,6 @@ class ServiceState:
     id: str
     image: str
     replicas: int | None  # None: a global service, one task per node
-    version: int
     task_template: str  # canonical JSON: a change means Swarm replaces the tasks
     update_state: str  # "" when Swarm never updated the service
     update_started: str
@@ -76,7 +75,6 @@ def parse_services(text: str, stack: str) -> dict[str, ServiceState]:
             id=str(raw.get("ID", "")),
             image=str(container.get("Image", "")),
             replicas=None if replicated is None else int(replicated.get("Replicas", 0)),
-            version=int((raw.get("Version") or {}).get("Index", 0)),
             task_template=json.dumps(template, sort_keys=True),
             update_state=str(status.get("State", "")),
             update_started=str(status.get("StartedAt", "")),
@@ -215,7 +213,7 @@ class SwarmStack:
         self,
         before: Mapping[str, ServiceState],
         timeout_s: float,
-        on_settled: Any = None,
+        on_settled: Callable[[str, ServiceState, str], None] | None = None,
     ) -> dict[str, str]:
         """Until Swarm has settled every service: "" for each that serves its new spec, the reason
         for each whose update Swarm rolled back. Raises when one has not settled in time."""

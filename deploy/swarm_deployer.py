@@ -144,12 +144,6 @@ class SwarmDeployer(Deployer):
         self.remote.run(["mkdir", "-p", release])
         for name in ("docker-compose.yml", OVERLAY):
             self.remote.write_file(f"{release}/{name}", (files / name).read_text())
-        services = {
-            name: service
-            for name, service in self.rendered["services"].items()
-            if name not in absent
-        }
-        self.rendered = {**self.rendered, "services": services}
         manifest = {"sha": sha, "images": [vars(i) for i in images], "absent": sorted(absent)}
         self.remote.write_file(f"{release}/images.json", json.dumps(manifest, indent=2) + "\n")
 
@@ -171,6 +165,8 @@ class SwarmDeployer(Deployer):
         self, sha: str, images: list[ServiceImage], absent: set[str], switched: list[str]
     ) -> None:
         running = self.stack.services()
+        services = {k: v for k, v in self.rendered["services"].items() if k not in absent}
+        self.rendered = {**self.rendered, "services": services}
         keep = self._unchanged_services(running)
         stack = keep_unchanged(self.rendered, keep)
         path = f"{self.layout.release_dir(sha)}/{STACK_FILE}"
@@ -179,10 +175,10 @@ class SwarmDeployer(Deployer):
             self.stages.note(f"unchanged, left running: {', '.join(sorted(keep))}")
         with self.stages.stage(f"docker stack deploy {self.stack.name} (Swarm rolls it out)"):
             switched.append("stack")
-            self._roll_out(path, running, new_release=sha)
+            self._roll_out(path, running, switching_back=False)
 
     def _roll_out(
-        self, path: str, before: dict[str, ServiceState], *, new_release: str | None
+        self, path: str, before: dict[str, ServiceState], *, switching_back: bool
     ) -> None:
         self.stack.deploy(path)
 
@@ -197,7 +193,7 @@ class SwarmDeployer(Deployer):
 
         outcome = self.stack.wait(before, SETTLE_TIMEOUT_S, settled)
         rolled_back = {name: reason for name, reason in outcome.items() if reason}
-        if rolled_back and new_release is not None:
+        if rolled_back and not switching_back:
             for name in sorted(rolled_back):
                 if self.bundle is not None:
                     self.bundle.write(f"{name}.txt", self.stack.diagnostics(name))
@@ -220,7 +216,7 @@ class SwarmDeployer(Deployer):
         if not self.remote.run(["test", "-s", path], check=False).ok:
             raise DeployError(f"release {sha[:12]} was never deployed to Swarm here")
         self.stages.note(f"docker stack deploy of {sha[:12]}'s stack file")
-        self._roll_out(path, self.stack.services(), new_release=None)
+        self._roll_out(path, self.stack.services(), switching_back=True)
 
     def _web_is(self, sha: str) -> bool:
         web = self.stack.services().get("web")

@@ -32,7 +32,6 @@ def _service(**changes: Any) -> ServiceState:
         id="svc1",
         image=IMAGE + "@sha256:" + "1" * 64,
         replicas=2,
-        version=10,
         task_template='{"image": "new"}',
         update_state="completed",
         update_started="2026-11-30T06:00:00Z",
@@ -104,7 +103,6 @@ def test_parse_services_and_tasks_read_what_the_docker_cli_prints() -> None:
             [
                 {
                     "ID": "svc1",
-                    "Version": {"Index": 42},
                     "Spec": {
                         "Name": "linkpulse_web",
                         "Mode": {"Replicated": {"Replicas": 2}},
@@ -128,7 +126,6 @@ def test_parse_services_and_tasks_read_what_the_docker_cli_prints() -> None:
         "linkpulse",
     )
     assert services["web"].replicas == 2
-    assert services["web"].version == 42
     assert services["web"].id == "svc1"
     assert services["web"].update_state == "rollback_completed"
     assert services["node-exporter"].replicas is None
