@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 import requests
 
 from deploy.config import GateConfig
-from deploy.errors import DeployError
+from deploy.errors import DeployError, PrometheusUnavailableError
 from slo import SloSpec
 
 BUILD_INFO = '{__name__=~"linkpulse_(web_)?build_info", job="web", revision="%s"}'
@@ -149,10 +149,13 @@ def _scalar(prometheus_url: str, query: str) -> float:
         response = requests.get(
             f"{prometheus_url}/api/v1/query", params={"query": query}, timeout=10
         )
+        if response.status_code == 400:
+            detail = response.json().get("error", response.text[:200])
+            raise DeployError(f"Prometheus refused a query: {detail}")
         response.raise_for_status()
         result = response.json()["data"]["result"]
     except requests.RequestException as error:
-        raise DeployError(
+        raise PrometheusUnavailableError(
             f"Prometheus on the VM did not answer ({type(error).__name__})"
         ) from error
     except (ValueError, KeyError) as error:
@@ -180,12 +183,24 @@ def run_gate(
     *,
     poll_s: float = 5.0,
 ) -> tuple[Verdict, Figures, list[dict[str, object]]]:
-    """Poll until decided; returns the verdict, the last figures and every reading."""
+    """Poll until decided; returns the verdict, the last figures and every reading. A reading
+    Prometheus cannot give is skipped, and the check keeps waiting up to max_wait: a Prometheus
+    that restarts during a release judges nothing about the release."""
     started = time.monotonic()
     readings: list[dict[str, object]] = []
+    figures = Figures(0.0, 0.0, math.nan)
     while True:
         elapsed = time.monotonic() - started
-        figures = measure(query, sha, route, limits)
+        try:
+            figures = measure(query, sha, route, limits)
+        except PrometheusUnavailableError as error:
+            readings.append({"elapsed_s": round(elapsed, 1), "unavailable": str(error)})
+            echo(f"gate {elapsed:4.0f}s/{limits.window_s}s: no reading: {error}")
+            if elapsed >= limits.max_wait_s:
+                reason = f"SLO check undecided: no reading for {limits.max_wait_s}s: {error}"
+                return Verdict(True, False, reason), figures, readings
+            time.sleep(poll_s)
+            continue
         readings.append({"elapsed_s": round(elapsed, 1), **asdict(figures)})
         echo(describe(figures, limits, elapsed))
         verdict = judge(figures, limits, elapsed)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from deploy.errors import DeployError
+from deploy.errors import DeployError, PrometheusUnavailableError
 from deploy.gate import Query, first_value
 from deploy.ssh import Remote
 
@@ -247,7 +247,7 @@ class SwarmStack:
             "ps", "--quiet", "--filter", f"label={SERVICE_NAME_LABEL}={self.name}_{service}"
         ).split()
         if not ids:
-            raise DeployError(
+            raise PrometheusUnavailableError(
                 f"no {service} task runs on {self.remote.label}: the SLO check reads Prometheus "
                 "on the manager (it is placed on the node labelled linkpulse.state=true)"
             )
@@ -260,7 +260,14 @@ class SwarmStack:
             check=False,
         )  # fmt: skip
         if not result.ok:
-            raise DeployError(f"Prometheus refused a query: {result.stderr.strip()[-200:]}")
+            said = (result.stderr.strip() or result.stdout.strip())[-200:]
+            if "bad_data" in said:
+                raise DeployError(f"Prometheus refused a query: {said}")
+            # An empty answer with a failed status is an exec whose container went away.
+            raise PrometheusUnavailableError(
+                f"promtool in the Prometheus task exited {result.exit_code}: "
+                + (said or "no output (the task was stopped or replaced)")
+            )
         try:
             vector: list[dict[str, Any]] = json.loads(result.stdout or "[]")
         except ValueError as error:
@@ -274,6 +281,18 @@ class SwarmStack:
     @contextmanager
     def prometheus(self) -> Iterator[Query]:
         """Queries through promtool inside the Prometheus task on this node: on Swarm Prometheus
-        publishes no port (host-mode ports bind every address), so nothing else reaches it."""
-        task = self._prometheus_task()
-        yield lambda expr: first_value(self._vector(task, expr))
+        publishes no port (host-mode ports bind every address), so nothing else reaches it. The
+        task is looked up again after a failed query, since Swarm may have replaced it."""
+        task: str | None = None
+
+        def query(expr: str) -> float:
+            nonlocal task
+            if task is None:
+                task = self._prometheus_task()
+            try:
+                return first_value(self._vector(task, expr))
+            except PrometheusUnavailableError:
+                task = None
+                raise
+
+        yield query

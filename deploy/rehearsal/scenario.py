@@ -133,6 +133,10 @@ class Runner:
             f"{record.last_line[:200]}",
             flush=True,
         )
+        if record.exit_code != 0:
+            # The stages that led to the failure, so a CI log alone tells what happened.
+            for line in output[-16:-1]:
+                print(f"rehearsal:   | {line[:200]}", flush=True)
         return record
 
     # ------------------------------------------------------------------------------------------

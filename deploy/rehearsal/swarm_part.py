@@ -83,6 +83,15 @@ class SwarmPart:
         self.summary.check(
             "Swarm never restarted Redis after the move", self._redis_task() == redis_before
         )
+        # Every Prometheus task Swarm started: more than one means it was replaced mid-run.
+        prometheus = infra.docker(
+            "exec", infra.VM, "docker", "service", "ps", "--no-trunc",
+            "--format", "{{.Name}} {{.CurrentState}} {{.Error}}", "linkpulse_prometheus",
+            check=False,
+        ).splitlines()  # fmt: skip
+        self.summary.notes["swarm prometheus tasks"] = prometheus
+        if len(prometheus) > 1:
+            print("rehearsal: Swarm replaced Prometheus:\n  " + "\n  ".join(prometheus))
         history = r.tool(*SWARM, "history")
         r.log.write(history.stdout)
         self.summary.notes["swarm history"] = history.stdout.splitlines()

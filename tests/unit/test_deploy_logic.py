@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from deploy.config import parse_config
-from deploy.errors import DeployError
-from deploy.gate import Figures, Limits, judge, queries
+from deploy.errors import DeployError, PrometheusUnavailableError
+from deploy.gate import Figures, Limits, judge, queries, run_gate
 from deploy.history import OK, ROLLED_BACK, Record, good_releases, parse_history, rollback_target
 from deploy.layout import Layout
 from deploy.lock import LockInfo
@@ -195,6 +195,43 @@ def test_gate_judgement(figures, elapsed, decided, passed, reason) -> None:
     verdict = judge(figures, LIMITS, elapsed)
     assert (verdict.decided, verdict.passed) == (decided, passed)
     assert reason in verdict.reason
+
+
+def _readings(answers: list[float | None]):
+    """A query that gives each round's three readings in turn; None: Prometheus is away."""
+    rounds = iter(answers)
+    state: dict[str, float | None] = {}
+
+    def query(expr: str) -> float:
+        if expr.startswith("sum(increase") and "status" not in expr:
+            state["now"] = next(rounds)
+        if state["now"] is None:
+            raise PrometheusUnavailableError("promtool in the Prometheus task exited 137")
+        return 0.0 if "status" in expr else state["now"] if "histogram" not in expr else 0.02
+
+    return query
+
+
+def test_gate_waits_through_a_prometheus_restart() -> None:
+    limits = Limits(0.001, 0.99, 0.1, min_requests=200, window_s=0, max_wait_s=600)
+    lines: list[str] = []
+    verdict, figures, readings = run_gate(
+        _readings([None, None, 1000.0]), "a" * 40, "redirect", limits, lines.append, poll_s=0
+    )
+    assert verdict.passed
+    assert figures.requests == 1000
+    assert [r.get("unavailable", "") != "" for r in readings] == [True, True, False]
+    assert "no reading: promtool in the Prometheus task exited 137" in lines[0]
+
+
+def test_gate_without_any_reading_is_undecided_after_max_wait() -> None:
+    limits = Limits(0.001, 0.99, 0.1, min_requests=200, window_s=0, max_wait_s=0)
+    verdict, _, readings = run_gate(
+        _readings([None]), "a" * 40, "redirect", limits, lambda _: None, poll_s=0
+    )
+    assert (verdict.decided, verdict.passed) == (True, False)
+    assert verdict.reason.startswith("SLO check undecided: no reading for 0s: promtool")
+    assert len(readings) == 1
 
 
 def test_gate_limits_come_from_the_slo_spec() -> None:

@@ -10,9 +10,18 @@ from typing import Any
 import pytest
 
 from deploy.config import parse_config
-from deploy.errors import DeployError
+from deploy.errors import DeployError, PrometheusUnavailableError
 from deploy.gate import first_value
-from deploy.stack import ServiceState, TaskState, converged, parse_services, parse_tasks, settle
+from deploy.ssh import Result
+from deploy.stack import (
+    ServiceState,
+    SwarmStack,
+    TaskState,
+    converged,
+    parse_services,
+    parse_tasks,
+    settle,
+)
 from deploy.swarm_deployer import (
     keep_unchanged,
     leaked_placeholders,
@@ -201,6 +210,45 @@ def test_promtool_json_reads_like_the_http_api() -> None:
     assert math.isnan(first_value([]))
     with pytest.raises(DeployError):
         first_value([{"metric": {}, "value": "3"}])
+
+
+class _Manager:
+    """Answers `docker ps` with the current Prometheus task and `docker exec` as scripted."""
+
+    label = "vm"
+
+    def __init__(self, execs: list[Result]) -> None:
+        self.execs = execs
+        self.task = "task1"
+        self.execed: list[str] = []
+
+    def run(self, argv: list[str], check: bool = True) -> Result:
+        if argv[:2] == ["docker", "ps"]:
+            return Result(0, f"{self.task}\n", "")
+        self.execed.append(argv[2])
+        return self.execs.pop(0)
+
+
+def test_a_query_after_a_killed_exec_finds_the_replaced_prometheus_task() -> None:
+    answer = json.dumps([{"metric": {}, "value": [1.0, "7"]}])
+    manager = _Manager([Result(137, "", ""), Result(0, answer, "")])
+    with SwarmStack(manager, "linkpulse").prometheus() as query:  # type: ignore[arg-type]
+        with pytest.raises(PrometheusUnavailableError, match="exited 137: no output"):
+            query("up")
+        manager.task = "task2"
+        assert query("up") == 7.0
+    assert manager.execed == ["task1", "task2"]
+
+
+def test_a_malformed_query_is_an_error_not_an_outage() -> None:
+    said = 'query error: bad_data: invalid parameter "query": parse error'
+    manager = _Manager([Result(1, "", said)])
+    with (
+        SwarmStack(manager, "linkpulse").prometheus() as query,  # type: ignore[arg-type]
+        pytest.raises(DeployError, match="refused a query: query error: bad_data") as error,
+    ):
+        query("sum(")
+    assert not isinstance(error.value, PrometheusUnavailableError)
 
 
 def test_swarm_secrets_script_reads_the_env_file_on_the_vm(tmp_path: Path) -> None:
