@@ -133,6 +133,10 @@ def settle(
     return "" if converged(now, tasks) else None
 
 
+QUERY_TIMEOUT_S = 20
+TIMED_OUT = 124  # timeout(1)'s status when it stopped the command
+
+
 class SwarmStack:
     def __init__(self, remote: Remote, name: str) -> None:
         self.remote = remote
@@ -254,15 +258,18 @@ class SwarmStack:
         return ids[0]
 
     def _vector(self, task: str, expr: str) -> list[dict[str, Any]]:
+        # promtool has no timeout of its own: a Prometheus that hangs must not hang the deploy.
         result = self.remote.run(
-            ["docker", "exec", task, "promtool", "query", "instant", "-o", "json",
-             "http://127.0.0.1:9090", expr],
+            ["timeout", str(QUERY_TIMEOUT_S), "docker", "exec", task, "promtool", "query",
+             "instant", "-o", "json", "http://127.0.0.1:9090", expr],
             check=False,
         )  # fmt: skip
         if not result.ok:
             said = (result.stderr.strip() or result.stdout.strip())[-200:]
             if "bad_data" in said:
                 raise DeployError(f"Prometheus refused a query: {said}")
+            if result.exit_code == TIMED_OUT:
+                said = f"no answer within {QUERY_TIMEOUT_S}s"
             # An empty answer with a failed status is an exec whose container went away.
             raise PrometheusUnavailableError(
                 f"promtool in the Prometheus task exited {result.exit_code}: "

@@ -225,7 +225,7 @@ class _Manager:
     def run(self, argv: list[str], check: bool = True) -> Result:
         if argv[:2] == ["docker", "ps"]:
             return Result(0, f"{self.task}\n", "")
-        self.execed.append(argv[2])
+        self.execed.append(argv[argv.index("exec") + 1])
         return self.execs.pop(0)
 
 
@@ -238,6 +238,15 @@ def test_a_query_after_a_killed_exec_finds_the_replaced_prometheus_task() -> Non
         manager.task = "task2"
         assert query("up") == 7.0
     assert manager.execed == ["task1", "task2"]
+
+
+def test_a_hanging_prometheus_is_an_outage_with_its_own_words() -> None:
+    manager = _Manager([Result(124, "", "")])
+    with (
+        SwarmStack(manager, "linkpulse").prometheus() as query,  # type: ignore[arg-type]
+        pytest.raises(PrometheusUnavailableError, match="exited 124: no answer within 20s"),
+    ):
+        query("up")
 
 
 def test_a_malformed_query_is_an_error_not_an_outage() -> None:
