@@ -12,7 +12,7 @@ import pytest
 
 from deploy.config import parse_config
 from deploy.errors import DeployError, PrometheusUnavailableError
-from deploy.gate import Figures, Limits, judge, queries, run_gate
+from deploy.gate import Figures, Limits, Query, judge, queries, run_gate
 from deploy.history import OK, ROLLED_BACK, Record, good_releases, parse_history, rollback_target
 from deploy.layout import Layout
 from deploy.lock import LockInfo
@@ -197,17 +197,20 @@ def test_gate_judgement(figures, elapsed, decided, passed, reason) -> None:
     assert reason in verdict.reason
 
 
-def _readings(answers: list[float | None]):
-    """A query that gives each round's three readings in turn; None: Prometheus is away."""
-    rounds = iter(answers)
-    state: dict[str, float | None] = {}
+def _prometheus(limits: Limits, requests_per_round: list[float | None]) -> Query:
+    """Answers the gate's three queries round by round: that round's request count, no errors,
+    p99 20 ms. None: Prometheus gives no reading that round."""
+    q = queries(SHA, "/<code>", limits.window_s, limits.quantile)
+    rounds = iter(requests_per_round)
+    now: float | None = None
 
     def query(expr: str) -> float:
-        if expr.startswith("sum(increase") and "status" not in expr:
-            state["now"] = next(rounds)
-        if state["now"] is None:
+        nonlocal now
+        if expr == q["requests"]:
+            now = next(rounds)
+        if now is None:
             raise PrometheusUnavailableError("promtool in the Prometheus task exited 137")
-        return 0.0 if "status" in expr else state["now"] if "histogram" not in expr else 0.02
+        return {q["requests"]: now, q["errors"]: 0.0, q["latency"]: 0.02}[expr]
 
     return query
 
@@ -216,7 +219,7 @@ def test_gate_waits_through_a_prometheus_restart() -> None:
     limits = Limits(0.001, 0.99, 0.1, min_requests=200, window_s=0, max_wait_s=600)
     lines: list[str] = []
     verdict, figures, readings = run_gate(
-        _readings([None, None, 1000.0]), "a" * 40, "redirect", limits, lines.append, poll_s=0
+        _prometheus(limits, [None, None, 1000.0]), SHA, "/<code>", limits, lines.append, poll_s=0
     )
     assert verdict.passed
     assert figures.requests == 1000
@@ -227,7 +230,7 @@ def test_gate_waits_through_a_prometheus_restart() -> None:
 def test_gate_without_any_reading_is_undecided_after_max_wait() -> None:
     limits = Limits(0.001, 0.99, 0.1, min_requests=200, window_s=0, max_wait_s=0)
     verdict, _, readings = run_gate(
-        _readings([None]), "a" * 40, "redirect", limits, lambda _: None, poll_s=0
+        _prometheus(limits, [None]), SHA, "/<code>", limits, lambda _: None, poll_s=0
     )
     assert (verdict.decided, verdict.passed) == (True, False)
     assert verdict.reason.startswith("SLO check undecided: no reading for 0s: promtool")
