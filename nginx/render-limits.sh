@@ -9,6 +9,9 @@
 # Settings (.env, docs/configuration.md): RATE_LIMIT_{WRITE,READ,PAGES} as nginx rates (20r/s,
 # 600r/m), RATE_LIMIT_{WRITE,READ,PAGES}_BURST as request counts, and RATE_LIMIT_EXEMPT as
 # comma-separated addresses or CIDR networks that are never limited (empty: nobody).
+# The defaults are the rate/count calls below and nowhere else: compose passes an unset setting
+# as empty; .env.example, docs/configuration.md and SECURITY.md show them, and
+# tests/unit/test_rate_limit_defaults.py fails when one of those copies differs.
 # A malformed value stops the container with one line naming the setting.
 set -eu
 
