@@ -16,11 +16,11 @@ from pathlib import Path
 from deploy.config import Config
 from deploy.errors import DeployError
 from deploy.layout import Layout
+from deploy.source import SECRETS
 from deploy.ssh import Remote, command_line
 from deploy.stages import Stages
 
 REMOTE_WORK = "/opt/linkpulse-provision"
-SECRETS = ("REDIS_PASSWORD", "VISITOR_HASH_SALT", "GRAFANA_ADMIN_PASSWORD")
 
 
 def compose_wheel(repo: Path, cache: Path) -> Path:

@@ -13,12 +13,12 @@ from typing import Any
 from deploy.errors import DeployError
 
 FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
+# The settings docker-compose.yml refuses to start without (${NAME:?...}): provision generates
+# them on the VM and init-swarm makes Swarm secrets of them. tests/unit/test_stack_secrets.py
+# checks this list against the compose files, .env.example and scripts/stack-env.sh.
+SECRETS = ("REDIS_PASSWORD", "VISITOR_HASH_SALT", "GRAFANA_ADMIN_PASSWORD")
 # Placeholders: rendering the compose file for its image names needs no secret.
-PLACEHOLDER_SECRETS = {
-    "REDIS_PASSWORD": "unused",
-    "VISITOR_HASH_SALT": "unused",
-    "GRAFANA_ADMIN_PASSWORD": "unused",
-}
+PLACEHOLDER_SECRETS = dict.fromkeys(SECRETS, "unused")
 
 
 def run(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from deploy import source
 from deploy.config import Config
 from deploy.errors import DeployError
 from deploy.layout import Layout
@@ -18,14 +19,12 @@ from deploy.stages import Stages
 from deploy.swarm_deployer import swarm_layout
 
 STATE_LABEL = "linkpulse.state=true"
-# Swarm secret -> how its value is made from the VM's .env (a sh expression over $(value KEY)).
+# Swarm secret -> how its value is made from the VM's .env (a sh expression over $(value KEY)):
+# each stack secret as linkpulse_<name>, and the URL web and worker reach Redis with.
 SECRETS = {
-    "linkpulse_redis_password": '"$(value REDIS_PASSWORD)"',
-    "linkpulse_visitor_hash_salt": '"$(value VISITOR_HASH_SALT)"',
-    "linkpulse_grafana_admin_password": '"$(value GRAFANA_ADMIN_PASSWORD)"',
+    **{f"linkpulse_{key.lower()}": f'"$(value {key})"' for key in source.SECRETS},
     "linkpulse_redis_url": '"redis://:$(value REDIS_PASSWORD)@redis:6379/0"',
 }
-REQUIRED_KEYS = ("REDIS_PASSWORD", "VISITOR_HASH_SALT", "GRAFANA_ADMIN_PASSWORD")
 
 
 def secrets_script(env_file: str) -> str:
@@ -37,7 +36,7 @@ def secrets_script(env_file: str) -> str:
         f'value() {{ sed -n "s/^$1=//p" {path} | tail -n 1; }}',
         f"[ -r {path} ] || {{ echo 'no readable {env_file}: run provision first' >&2; exit 3; }}",
     ]
-    for key in REQUIRED_KEYS:
+    for key in source.SECRETS:
         lines.append(
             f'[ -n "$(value {key})" ] || {{ echo "{key} is empty in {env_file}" >&2; exit 3; }}'
         )
