@@ -23,6 +23,9 @@ from web.observability import register_request_hooks
 from web.proxy import TrustedProxyFix
 from web.store import LinkStore
 
+# The largest legitimate body is POST /api/links: a URL of at most 2048 characters and an
+# alias. 16 KiB leaves room. nginx refuses larger bodies first, with the same limit written
+# into its static config (nginx/conf.d/default.conf; tests/unit/test_body_limit.py compares).
 MAX_BODY_BYTES = 16 * 1024
 
 
