@@ -8,7 +8,9 @@ run an upstream image unchanged (redis, exporters) are mirrored into the same re
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from deploy.errors import DeployError
@@ -21,6 +23,10 @@ DATA_SERVICES = frozenset({"redis"})
 # Replaced with zero downtime by deploy/rollout.py.
 APP_SERVICES = ("web", "worker")
 EDGE_SERVICE = "nginx"
+# The compose stack's web servers, baked into the nginx image. Its server line (after the host:
+# the port and parameters such as max_fails) is the template of the VM's list.
+STACK_UPSTREAM = Path(__file__).resolve().parents[1] / "nginx" / "upstream.d" / "web.conf"
+_SERVER_LINE = re.compile(r"^server web(:\d+ [^;\n]*;)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -99,10 +105,11 @@ def render_release_env(
 
 
 def render_upstream(container_names: list[str]) -> str:
-    """nginx's web servers: exactly the containers in rotation, by their unique DNS names.
-    The parameters match the default in nginx/upstream.d/web.conf."""
+    """nginx's web servers: exactly the containers in rotation, by their unique DNS names, each
+    with the port and parameters of the stack's own server line, which alone holds them."""
     if not container_names:
         raise DeployError("refusing to render an nginx upstream with no web server")
-    return "".join(
-        f"server {name}:8000 max_fails=3 fail_timeout=10s;\n" for name in sorted(container_names)
-    )
+    server = _SERVER_LINE.search(STACK_UPSTREAM.read_text())
+    if server is None:
+        raise DeployError(f"{STACK_UPSTREAM} has no `server web:<port> <parameters>;` line")
+    return "".join(f"server {name}{server.group(1)}\n" for name in sorted(container_names))
