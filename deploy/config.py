@@ -10,6 +10,7 @@ from typing import Any
 
 from deploy.errors import DeployError
 from deploy.source import PLACEHOLDER_SECRETS
+from linkpulse.routes import REDIRECT_ROUTE
 from slo import SpecError, duration_seconds, load_spec
 
 _IMAGE_PREFIX = re.compile(r"^[a-z0-9.:-]+(/[a-z0-9._-]+)+$")
@@ -65,7 +66,7 @@ class GateConfig:
     window: str
     min_requests: int
     max_wait: str
-    route: str = "/<code>"
+    route: str = REDIRECT_ROUTE
     prometheus_port: int = 9090
 
     @property

@@ -16,6 +16,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from linkpulse.routes import REDIRECT_ROUTE
 from loadtest.chart import draw_chart
 from loadtest.settings import LoadTestSettings, SettingsError
 from slo import load_spec
@@ -26,7 +27,7 @@ RESULTS = HERE / "results"
 
 
 def _chart(folder: Path, title: str) -> None:
-    _, seconds = load_spec().latency_limit("/<code>")
+    _, seconds = load_spec().latency_limit(REDIRECT_ROUTE)
     draw_chart(folder / "locust_stats_history.csv", folder / "chart.png", title, seconds * 1000)
 
 

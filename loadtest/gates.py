@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 
+from linkpulse.routes import REDIRECT_ROUTE
 from slo import load_spec
 
-REDIRECT_ROUTE = "/<code>"
 # name of the metric -> environment variable stem, and how the figure is compared.
 METRICS = {
     "max_p95_ms": "LOADTEST_MAX_P95_MS",

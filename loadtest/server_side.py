@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import requests
 
+from linkpulse.routes import REDIRECT_ROUTE
 from loadtest.names import CREATE, LINK, REDIRECT, STATS, STATS_PAGE
 
 # Request name -> (method, route template in web's metrics).
 ROUTES = {
-    REDIRECT: ("GET", "/<code>"),
+    REDIRECT: ("GET", REDIRECT_ROUTE),
     CREATE: ("POST", "/api/links"),
     LINK: ("GET", "/api/links/<code>"),
     STATS: ("GET", "/api/links/<code>/stats"),

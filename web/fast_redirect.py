@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from linkpulse.routes import REDIRECT_ROUTE
 from web import codes, use_cases
 from web.extensions import Services
 from web.observability import log_access
@@ -29,7 +30,6 @@ from web.security_headers import SECURITY_HEADERS
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-ROUTE = "/<code>"
 _REQUEST_ID_ENVIRON = "HTTP_X_REQUEST_ID"
 # The headers Flask gives this redirect, in its order (tests compare the two paths).
 _STATUS = "302 FOUND"
@@ -86,12 +86,12 @@ class FastRedirect:
             ],
         )
         seconds = time.perf_counter() - started
-        metrics.observe_request(ROUTE, "GET", 302, seconds)
+        metrics.observe_request(REDIRECT_ROUTE, "GET", 302, seconds)
         log_access(
             self.services.settings.access_log_sample,
             request_id=request_id,
             method="GET",
-            route=ROUTE,
+            route=REDIRECT_ROUTE,
             path=path,
             status=302,
             seconds=seconds,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, request
 from werkzeug.exceptions import NotFound
 
+from linkpulse.routes import REDIRECT_ROUTE
 from web import codes, use_cases
 from web.extensions import services
 from web.openapi import DocumentedBlueprint
@@ -14,7 +15,7 @@ bp = DocumentedBlueprint("redirect", __name__)
 
 @bp.operation(
     "GET",
-    "/<code>",
+    REDIRECT_ROUTE,
     summary="Follow a short link (records one click event)",
     responses={302: None, 404: "text/html", 503: "text/html"},
 )

@@ -15,10 +15,10 @@ import matplotlib.pyplot as plt
 
 import slo
 from bench.report import write_section
+from linkpulse.routes import REDIRECT_ROUTE
 
 START = "<!-- bench:stack:start -->"
 END = "<!-- bench:stack:end -->"
-REDIRECT_ROUTE = "/<code>"
 GENERATOR_HEADROOM = 1.2
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard
 
+from linkpulse.routes import REDIRECT_ROUTE
 from monitoring.dashboards.common import Query, graph, listing, new_dashboard, numbered, single
 from slo import SloSpec
 
@@ -42,7 +43,7 @@ def build(spec: SloSpec) -> object:
         )
     )
     board.with_row(dashboard.Row("New against old"))
-    availability = spec.error_ratio_limit("/<code>")
+    availability = spec.error_ratio_limit(REDIRECT_ROUTE)
     board.with_panel(
         graph(
             "Server errors by version",
@@ -54,7 +55,7 @@ def build(spec: SloSpec) -> object:
             Query(f"vector({availability:g})", "allowed"),
         )
     )
-    quantile, seconds = spec.latency_limit("/<code>")
+    quantile, seconds = spec.latency_limit(REDIRECT_ROUTE)
     board.with_panel(
         graph(
             "Latency p99 by version",
