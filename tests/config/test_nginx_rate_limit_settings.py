@@ -48,6 +48,16 @@ def test_defaults_are_as_strict_as_before(tmp_path: Path) -> None:
     assert "burst=600 nodelay" in (tmp_path / "limits-pages.conf").read_text()
 
 
+def test_an_empty_setting_means_the_default(tmp_path: Path) -> None:
+    """How compose passes a setting .env leaves out (docker-compose.yml: ${RATE_LIMIT_X:-})."""
+    unset, empty = tmp_path / "unset", tmp_path / "empty"
+    names = ["WRITE", "WRITE_BURST", "READ", "READ_BURST", "PAGES", "PAGES_BURST", "EXEMPT"]
+    assert render_limits(unset, {}).returncode == 0
+    assert render_limits(empty, {f"RATE_LIMIT_{name}": "" for name in names}).returncode == 0
+    for rendered in ("limits-http.conf", "limits-api.conf", "limits-pages.conf"):
+        assert (empty / rendered).read_text() == (unset / rendered).read_text(), rendered
+
+
 def test_a_flood_from_an_address_not_exempt_gets_429(
     make_edge: Callable[..., NginxInstance],
 ) -> None:
