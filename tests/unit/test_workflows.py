@@ -60,3 +60,164 @@ def test_release_waits_for_ci_and_never_runs_two_deploys_at_once() -> None:
     assert jobs["images"]["needs"] == "ci"
     assert jobs["deploy"]["environment"] == "production"
     assert jobs["deploy"]["concurrency"]["cancel-in-progress"] is False
+
+
+# --- The release workflow's decisions, evaluated -------------------------------------------------
+# A small evaluator of the GitHub expression syntax these conditions use: context paths, string
+# literals, ==, &&, || (which return an operand, as GitHub's do), parentheses and always().
+TOKEN = re.compile(r"\s*(?:(\|\||&&|==|\(|\))|'([^']*)'|([A-Za-z_][\w.-]*)(\(\))?)")
+
+
+def evaluate(expression: str, context: dict[str, object]) -> object:
+    text = expression.strip().removeprefix("${{").removesuffix("}}").strip()
+    tokens: list[tuple[str, object]] = []
+    position = 0
+    while position < len(text):
+        match = TOKEN.match(text, position)
+        assert match, f"cannot read {text[position:]!r}"
+        operator, literal, name, call = match.groups()
+        if operator:
+            tokens.append(("op", operator))
+        elif literal is not None:
+            tokens.append(("value", literal))
+        elif call:
+            assert name == "always", name
+            tokens.append(("value", True))
+        else:
+            tokens.append(("value", context[name]))
+        position = match.end()
+
+    def parse_or(at: int) -> tuple[object, int]:
+        value, at = parse_and(at)
+        while at < len(tokens) and tokens[at] == ("op", "||"):
+            right, at = parse_and(at + 1)
+            value = value or right
+        return value, at
+
+    def parse_and(at: int) -> tuple[object, int]:
+        value, at = parse_equals(at)
+        while at < len(tokens) and tokens[at] == ("op", "&&"):
+            right, at = parse_equals(at + 1)
+            value = value and right
+        return value, at
+
+    def parse_equals(at: int) -> tuple[object, int]:
+        value, at = parse_atom(at)
+        if at < len(tokens) and tokens[at] == ("op", "=="):
+            right, at = parse_atom(at + 1)
+            value = value == right
+        return value, at
+
+    def parse_atom(at: int) -> tuple[object, int]:
+        if tokens[at] == ("op", "("):
+            value, at = parse_or(at + 1)
+            assert tokens[at] == ("op", ")")
+            return value, at + 1
+        kind, value = tokens[at]
+        assert kind == "value", tokens[at]
+        return value, at + 1
+
+    value, end = parse_or(0)
+    assert end == len(tokens), f"trailing tokens in {text!r}"
+    return value
+
+
+HEAD = "1" * 40
+CHOSEN = "2" * 40
+
+
+def event(name: str, action: str = "", sha: str = "", **results: str) -> dict[str, object]:
+    context: dict[str, object] = {
+        "github.event_name": name,
+        "github.sha": HEAD,
+        "inputs.action": action,
+        "inputs.sha": sha,
+    }
+    for job in ("images", "scan-plan", "scan"):
+        context[f"needs.{job}.result"] = results.get(job.replace("-", "_"), "skipped")
+    return context
+
+
+def release_jobs() -> dict[str, Any]:
+    jobs: dict[str, Any] = _load(next(p for p in WORKFLOWS if p.name == "release.yml"))["jobs"]
+    return jobs
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        (event("push"), HEAD),
+        (event("workflow_dispatch", "deploy", CHOSEN), CHOSEN),
+        (event("workflow_dispatch", "rollback", CHOSEN), CHOSEN),
+        # No sha: the rollback goes to the VM's last good release, never to the branch's head.
+        (event("workflow_dispatch", "rollback"), ""),
+        (event("workflow_dispatch", "deploy"), ""),
+    ],
+)
+def test_the_deployed_sha_is_the_pushed_one_or_the_dispatched_one_never_head_by_default(
+    context: dict[str, object], expected: str
+) -> None:
+    jobs = release_jobs()
+    assert evaluate(jobs["deploy"]["env"]["SHA"], context) == expected
+    assert evaluate(jobs["scan-plan"]["env"]["SHA"], context) == expected
+    assert evaluate(jobs["scan-plan"]["steps"][0]["with"]["ref"], context) == expected
+
+
+@pytest.mark.parametrize(
+    ("context", "deploys"),
+    [
+        (event("push", images="success", scan_plan="success", scan="success"), True),
+        (event("push", images="success", scan_plan="success", scan="failure"), False),
+        (event("push", images="failure"), False),
+        (event("workflow_dispatch", "deploy", CHOSEN, scan_plan="success", scan="success"), True),
+        (event("workflow_dispatch", "deploy", CHOSEN, scan_plan="success", scan="failure"), False),
+        (event("workflow_dispatch", "deploy", "", scan_plan="failure"), False),
+        (event("workflow_dispatch", "rollback"), True),
+    ],
+)
+def test_only_a_scanned_sha_is_deployed_and_a_rollback_is_never_held_back(
+    context: dict[str, object], deploys: bool
+) -> None:
+    jobs = release_jobs()
+    assert bool(evaluate(jobs["deploy"]["if"], context)) is deploys
+    plan_runs = bool(evaluate(jobs["scan-plan"]["if"], context))
+    is_deploy = context["github.event_name"] == "push" or context["inputs.action"] == "deploy"
+    assert plan_runs is (is_deploy and context["needs.images.result"] != "failure")
+
+
+def test_the_scan_covers_every_image_the_release_runs() -> None:
+    jobs = release_jobs()
+    assert jobs["scan"]["strategy"]["matrix"]["image"] == (
+        "${{ fromJSON(needs.scan-plan.outputs.images) }}"
+    )
+    assert jobs["scan-plan"]["outputs"]["images"] == "${{ steps.list.outputs.images }}"
+    listing = next(s for s in jobs["scan-plan"]["steps"] if s.get("id") == "list")
+    assert listing["run"] == 'make release-images >>"$GITHUB_OUTPUT"'
+    assert jobs["scan"]["steps"][0]["with"]["image-ref"] == "${{ matrix.image }}"
+
+
+def test_the_step_that_holds_the_production_secrets_installs_nothing() -> None:
+    steps = release_jobs()["deploy"]["steps"]
+    runs = [step.get("run") for step in steps]
+    install, deploy = runs.index("make deploy-venv"), runs.index("make deploy-ci")
+    assert install < deploy
+    assert not any("secrets." in str(value) for value in steps[install].get("env", {}).values())
+    assert any("secrets." in str(value) for value in steps[deploy]["env"].values())
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    rule = re.search(r"^deploy-ci:([^#\n]*)", makefile, re.MULTILINE)
+    assert rule is not None
+    assert rule.group(1).strip() == "", "make deploy-ci must not install its prerequisites"
+
+
+def _pins(lock: Path) -> set[str]:
+    """`name==version` of each pin, markers aside (a smaller resolution may word them apart)."""
+    return {
+        line.split(" ")[0]
+        for line in lock.read_text().splitlines()
+        if line and not line.startswith((" ", "#"))
+    }
+
+
+def test_the_deploy_lock_pins_the_versions_the_tests_ran() -> None:
+    requirements = Path(__file__).resolve().parents[2] / "requirements"
+    assert _pins(requirements / "deploy.lock") <= _pins(requirements / "dev.lock")
