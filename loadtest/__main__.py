@@ -5,8 +5,8 @@ run    headless, gates on; results in loadtest/results/<UTC time>-<shape>/ (repo
 ui     Locust's web UI on 127.0.0.1:8089 (LOADTEST_* settings apply)
 chart  redraw DIR/chart.png from DIR's CSV history
 
-Locust parses the settings here too (loadtest/options.py), so that a bad one stops before Locust
-starts; importing Locust patches this process with gevent, which its subprocess calls support.
+Locust's parser reads the settings here too (loadtest/options.py), so that a bad one stops the run
+before Locust starts. (Importing Locust patches this process with gevent: subprocess still works.)
 """
 
 from __future__ import annotations
