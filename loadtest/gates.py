@@ -163,7 +163,8 @@ def _env_limit(environ: Mapping[str, str], metric: str, request_type: str) -> tu
 
 
 def _metrics(named: Iterable[str]) -> list[str]:
-    """Report order: latency by quantile, then the error ratio, then the rate."""
+    """The metrics NAMED and those the environment may add anywhere, in report order: latency by
+    quantile, then the error ratio, then the rate."""
     latency = {m for m in named if quantile_of(m) is not None}
     latency.update(latency_metric(q) for q in REPORTED_QUANTILES)
     return [*sorted(latency, key=lambda m: quantile_of(m) or 0.0), ERROR_RATIO, MIN_RPS]

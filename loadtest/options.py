@@ -89,7 +89,8 @@ def add_options(parser: LocustArgumentParser, **_: Any) -> None:
     )
     for user in USER_CLASSES:
         group.add_argument(
-            f"--{_weight(user).replace('_', '-')}",
+            f"--{user.kind()}-weight",
+            dest=_weight(user),
             type=_at_least(int, 0),
             default=user.weight,
             env_var=f"LOADTEST_{user.kind().upper()}_WEIGHT",
