@@ -4,21 +4,25 @@ run    headless, gates on; results in loadtest/results/<UTC time>-<shape>/ (repo
        CSV files, chart.png, gates.txt); exits with the gates' verdict
 ui     Locust's web UI on 127.0.0.1:8089 (LOADTEST_* settings apply)
 chart  redraw DIR/chart.png from DIR's CSV history
+
+Locust's parser reads the settings here too (loadtest/options.py), so that a bad one stops the run
+before Locust starts. (Importing Locust patches this process with gevent: subprocess still works.)
 """
 
 from __future__ import annotations
 
-import os
 import resource
 import subprocess
 import sys
 import time
+from argparse import Namespace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from linkpulse.routes import REDIRECT_ROUTE
+from loadtest import options
 from loadtest.chart import draw_chart
-from loadtest.settings import LoadTestSettings, SettingsError
+from loadtest.gates import percent
 from slo import load_spec
 
 HERE = Path(__file__).resolve().parent
@@ -27,15 +31,20 @@ RESULTS = HERE / "results"
 
 
 def _chart(folder: Path, title: str) -> None:
-    _, seconds = load_spec().latency_limit(REDIRECT_ROUTE)
-    draw_chart(folder / "locust_stats_history.csv", folder / "chart.png", title, seconds * 1000)
+    quantile, seconds = load_spec().latency_limit(REDIRECT_ROUTE)
+    draw_chart(
+        folder / "locust_stats_history.csv",
+        folder / "chart.png",
+        title,
+        (f"redirect p{percent(quantile)} SLO", seconds * 1000),
+    )
 
 
 def _locust() -> list[str]:
     return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE)]
 
 
-def run(settings: LoadTestSettings) -> int:
+def run(settings: Namespace) -> int:
     folder = (
         Path(settings.results_dir)
         if settings.results_dir
@@ -43,12 +52,14 @@ def run(settings: LoadTestSettings) -> int:
     )
     folder.mkdir(parents=True, exist_ok=True)
     print(
-        f"loadtest: {settings.shape} to {settings.users} users for {settings.duration_s} s "
+        f"loadtest: {settings.shape} to {settings.num_users} users for {settings.run_time} s "
         f"against {settings.host}; results in {folder}",
         flush=True,
     )
     command = [
         *_locust(),
+        "--results-dir",
+        str(folder),
         "--headless",
         "--only-summary",
         # The gates decide the exit code, not Locust's "any failure at all" rule.
@@ -61,9 +72,7 @@ def run(settings: LoadTestSettings) -> int:
         str(folder / "report.html"),
     ]
     started = time.monotonic()
-    code = subprocess.run(
-        command, env={**os.environ, "LOADTEST_RESULTS_DIR": str(folder)}, check=False
-    ).returncode
+    code = subprocess.run(command, check=False).returncode
     wall_s = time.monotonic() - started
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_s = usage.ru_utime + usage.ru_stime
@@ -92,11 +101,7 @@ def main(argv: list[str]) -> int:
     if verb not in ("run", "ui"):
         print(__doc__, file=sys.stderr)
         return 2
-    try:
-        settings = LoadTestSettings.from_environ()
-    except SettingsError as error:
-        print(f"loadtest: {error}", file=sys.stderr)
-        return 2
+    settings = options.parse([])  # exits 2 with Locust's one-line error on a bad setting
     return run(settings) if verb == "run" else ui()
 
 

@@ -21,8 +21,9 @@ def _number(text: str) -> float:
 
 
 def draw_chart(
-    history_csv: Path, out_png: Path, title: str, p99_limit_ms: float | None = None
+    history_csv: Path, out_png: Path, title: str, slo: tuple[str, float] | None = None
 ) -> None:
+    """SLO, (label, milliseconds), draws the latency objective across the latency panel."""
     rows = [row for row in csv.DictReader(history_csv.open()) if row["Name"] == AGGREGATED]
     if not rows:
         raise ValueError(f"{history_csv}: no aggregated rows to draw")
@@ -52,8 +53,9 @@ def draw_chart(
         latency.plot(
             seconds, [_number(r[column]) for r in rows], label=f"p{column[:-1]}", color=colour
         )
-    if p99_limit_ms is not None:
-        latency.axhline(p99_limit_ms, color="tab:red", linestyle=":", label="redirect p99 SLO")
+    if slo is not None:
+        label, limit_ms = slo
+        latency.axhline(limit_ms, color="tab:red", linestyle=":", label=label)
     latency.set_ylabel("response time (ms), all requests")
     latency.legend(loc="upper left")
 

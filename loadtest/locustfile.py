@@ -1,9 +1,9 @@
 """linkpulse's Locust entry point: `make loadtest`, `make loadtest-ui`, or the compose profile.
 
-Settings come from LOADTEST_* variables (loadtest/settings.py, docs/loadtesting.md). When a run
-starts, every process that runs users creates its own set of links through the API; when it ends,
-the master (or the only process) judges the SLO gates and prints one line per gate, last of all,
-and the exit code says whether they held.
+Settings are Locust options, each also set by a LOADTEST_* variable (loadtest/options.py,
+docs/loadtesting.md). When a run starts, every process that runs users creates its own set of
+links through the API; when it ends, the master (or the only process) judges the SLO gates and
+prints one line per gate, last of all, and the exit code says whether they held.
 """
 
 from __future__ import annotations
@@ -13,109 +13,127 @@ import json
 import sys
 import time
 import uuid
+from argparse import Namespace
 from pathlib import Path
 from typing import Any
 
 import requests
 from locust import LoadTestShape, events
 from locust.env import Environment
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import MasterRunner, Runner, WorkerRunner
 
 from loadtest import gates
 from loadtest.catalog import LinkCatalog, SeedError, create_links_politely
-from loadtest.names import CREATE, CREATE_INVALID, LINK, RATE_LIMITED, REDIRECT, STATS, STATS_PAGE
+from loadtest.names import RATE_LIMITED
+from loadtest.options import add_options, weight
 from loadtest.server_side import server_percentiles
-from loadtest.settings import LoadTestSettings, SettingsError
-from loadtest.shapes import SHAPES
-from loadtest.users import Analyst, Creator, Visitor
+from loadtest.shapes import MANUAL, SHAPES, Tick
+from loadtest.users import USER_CLASSES, AnalystUser, CreatorUser, LinkpulseUser, VisitorUser
+
+# Locust runs the User classes it finds here.
+__all__ = ["AnalystUser", "CreatorUser", "SelectedShape", "VisitorUser"]
 
 try:
-    SETTINGS = LoadTestSettings.from_environ()
     THRESHOLDS = gates.thresholds()
-except (SettingsError, gates.GateConfigError) as error:
+except gates.GateConfigError as error:
     sys.exit(f"loadtest: {error}")
 
-
-def _user_class(base: type, weight: int, names: tuple[str, ...]) -> type:
-    # A weight of 0 leaves the type out of the run (abstract), and its gates with it.
-    return type(
-        f"{base.__name__}User",
-        (base,),
-        {"weight": weight, "host": SETTINGS.host, "abstract": weight == 0, "request_names": names},
-    )
+events.init_command_line_parser.add_listener(add_options)
 
 
-VisitorUser = _user_class(Visitor, SETTINGS.visitor_weight, (REDIRECT,))
-CreatorUser = _user_class(Creator, SETTINGS.creator_weight, (CREATE, CREATE_INVALID))
-AnalystUser = _user_class(Analyst, SETTINGS.analyst_weight, (LINK, STATS, STATS_PAGE))
+def _options(environment: Environment) -> Namespace:
+    if environment.parsed_options is None:  # only Locust used as a library has none
+        raise RuntimeError("run loadtest/locustfile.py with Locust's command line")
+    options: Namespace = environment.parsed_options
+    return options
 
-if SETTINGS.shape != "manual":
 
-    class SelectedShape(LoadTestShape):
-        """The shape LOADTEST_SHAPE names (loadtest/shapes.py)."""
+class SelectedShape(LoadTestShape):
+    """The shape --shape names (loadtest/shapes.py), scaled to Locust's users, rate and run time.
 
-        def __init__(self) -> None:
-            super().__init__()
-            self._tick = SHAPES[SETTINGS.shape](
-                SETTINGS.users, SETTINGS.spawn_rate, SETTINGS.duration_s
-            )
+    Read at every tick: in the web UI, its form changes them.
+    """
 
-        def tick(self) -> tuple[int, float] | None:
-            return self._tick(self.get_run_time())
+    use_common_options = True
+
+    def tick(self) -> Tick:
+        assert self.runner is not None, "Locust gives a shape its runner before the first tick"
+        options = _options(self.runner.environment)
+        shape = SHAPES[options.shape](options.num_users, options.spawn_rate, options.run_time)
+        return shape(self.get_run_time())
+
+
+@events.init.add_listener
+def apply_options(environment: Environment, **_: Any) -> None:
+    options = _options(environment)
+    if options.shape == MANUAL:
+        environment.shape_class = None
+    for user in USER_CLASSES:
+        user.weight = weight(options, user)
+    # Locust drops weightless classes only when it builds the environment, before options apply.
+    environment.user_classes[:] = [user for user in environment.user_classes if user.weight > 0]
+    if not environment.user_classes:
+        # Exit code 2, like any other bad setting: the run never started.
+        print(
+            "loadtest: LOADTEST_*_WEIGHT: at least one kind of user needs a weight above 0",
+            file=sys.stderr,
+        )
+        sys.exit(2)
 
 
 @events.test_start.add_listener
 def create_links(environment: Environment, **_: Any) -> None:
-    environment.linkpulse_started = time.time()  # type: ignore[attr-defined]
-    if isinstance(environment.runner, MasterRunner):
+    if environment.runner is None or isinstance(environment.runner, MasterRunner):
         return  # the master runs no users; each worker makes its own links
-    run = uuid.uuid4().hex[:12]
+    options = _options(environment)
+    host = (environment.host or "").rstrip("/")
     try:
-        links = create_links_politely(SETTINGS.host, SETTINGS.links, run)
+        links = create_links_politely(host, options.links, uuid.uuid4().hex[:12])
     except SeedError as error:
         # No links, no run: stop Locust, and say why last, after its (empty) summary.
         environment.process_exit_code = 2
         atexit.register(print, f"loadtest: {error}", file=sys.stderr, flush=True)
-        environment.runner.quit()  # type: ignore[union-attr]
+        environment.runner.quit()
         return
-    environment.linkpulse_catalog = LinkCatalog(links, SETTINGS.zipf_exponent)  # type: ignore[attr-defined]
+    LinkpulseUser.catalog = LinkCatalog(links, options.zipf_exponent)
 
 
 @events.quitting.add_listener
 def judge_gates(environment: Environment, **_: Any) -> None:
-    if isinstance(environment.runner, WorkerRunner) or environment.runner is None:
+    runner = environment.runner
+    if runner is None or isinstance(runner, WorkerRunner):
         return
     if environment.process_exit_code == 2:
         return  # the run never started: nothing to judge
-    active = {
-        name
-        for cls in (VisitorUser, CreatorUser, AnalystUser)
-        if not cls.abstract  # type: ignore[attr-defined]
-        for name in cls.request_names  # type: ignore[attr-defined]
-    }
-    stats = environment.runner.stats
+    # Only the kinds that ran: one left out (weight 0) takes its gates with it.
+    ran = [user for user in USER_CLASSES if user in environment.user_classes]
+    active = {name for user in ran for name in user.request_names}
+    limits = [t for t in THRESHOLDS if t.request_name in active]
+    quantiles = gates.quantiles(limits)
     figures = {
         entry.name: gates.Figures(
             requests=entry.num_requests,
             failures=entry.num_failures,
-            p95_ms=entry.get_response_time_percentile(0.95) or 0.0,
-            p99_ms=entry.get_response_time_percentile(0.99) or 0.0,
+            latency_ms={q: entry.get_response_time_percentile(q) or 0.0 for q in quantiles},
             rps=entry.total_rps,
         )
-        for entry in stats.entries.values()
+        for entry in runner.stats.entries.values()
     }
-    results = gates.judge([t for t in THRESHOLDS if t.request_name in active], figures)
-    lines = _report_lines(environment, figures) + [r.line() for r in results]
+    results = gates.judge(limits, figures)
+    lines = _report_lines(runner, _options(environment).prometheus_url, figures)
+    lines += [r.line() for r in results]
     lines.append(gates.summary(results))
     environment.process_exit_code = 0 if all(r.passed for r in results if r.judged) else 1
-    if SETTINGS.results_dir:
-        _write_results(Path(SETTINGS.results_dir), lines, results, figures)
+    if results_dir := _options(environment).results_dir:
+        _write_results(Path(results_dir), lines, results, figures)
     # Locust prints its own summary after this event: the gates go last, at interpreter exit.
     atexit.register(print, "\n".join(lines), flush=True)
 
 
-def _report_lines(environment: Environment, figures: dict[str, gates.Figures]) -> list[str]:
-    stats = environment.runner.stats  # type: ignore[union-attr]
+def _report_lines(
+    runner: Runner, prometheus_url: str, figures: dict[str, gates.Figures]
+) -> list[str]:
+    stats = runner.stats
     total = stats.total
     limited = sum(
         error.occurrences for error in stats.errors.values() if RATE_LIMITED in str(error.error)
@@ -130,21 +148,20 @@ def _report_lines(environment: Environment, figures: dict[str, gates.Figures]) -
             "limiter, not the application. Exempt your own load generator with RATE_LIMIT_EXEMPT "
             "in .env, then `make up` (docs/loadtesting.md)."
         )
-    started = getattr(environment, "linkpulse_started", time.time())
-    window_s = round(time.time() - started)
+    # Locust clears its stats when the run starts: their start is the run's.
+    window_s = round(time.time() - stats.start_time)
     try:
-        server = server_percentiles(SETTINGS.prometheus_url, window_s, time.time())
+        server = server_percentiles(prometheus_url, window_s, time.time())
     except (requests.RequestException, KeyError, ValueError) as error:
-        lines.append(
-            f"server-side: no figures from Prometheus at {SETTINGS.prometheus_url}: {error}"
-        )
+        lines.append(f"server-side: no figures from Prometheus at {prometheus_url}: {error}")
         return lines
     for name, measured in figures.items():
         if name not in server or not measured.requests:
             continue
         p95, p99 = (f"{v:.0f} ms" if v is not None else "n/a" for v in server[name])
+        locust_p95, locust_p99 = (measured.latency_ms[q] for q in gates.REPORTED_QUANTILES)
         lines.append(
-            f"latency {name}: locust p95 {measured.p95_ms:.0f} ms, p99 {measured.p99_ms:.0f} ms"
+            f"latency {name}: locust p95 {locust_p95:.0f} ms, p99 {locust_p99:.0f} ms"
             f" | server (Prometheus, {window_s} s) p95 {p95}, p99 {p99}"
         )
     return lines
@@ -170,6 +187,6 @@ def _write_results(
             }
             for r in results
         ],
-        "figures": {name: vars(f) for name, f in figures.items()},
+        "figures": {name: f.as_dict() for name, f in figures.items()},
     }
     (folder / "gates.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import requests
 
 from linkpulse.routes import REDIRECT_ROUTE
+from loadtest.gates import REPORTED_QUANTILES
 from loadtest.names import CREATE, LINK, REDIRECT, STATS, STATS_PAGE
 
 # Request name -> (method, route template in web's metrics).
@@ -45,7 +46,7 @@ def server_percentiles(
                     QUERY.format(q=q, route=route, method=method, window=window),
                     at,
                 )
-                for q in (0.95, 0.99)
+                for q in REPORTED_QUANTILES
             )
             figures[name] = (p95, p99)
     return figures

@@ -1,7 +1,8 @@
 """The named load shapes, as pure functions of elapsed time: (users, spawn rate) or None to stop.
 
-`LOADTEST_SHAPE` picks one; each scales to LOADTEST_USERS, LOADTEST_SPAWN_RATE and
-LOADTEST_DURATION. locustfile.py wraps the chosen one in Locust's own LoadTestShape.
+`LOADTEST_SHAPE` (--shape) picks one; each scales to Locust's users, spawn rate and run time
+(LOADTEST_USERS, LOADTEST_SPAWN_RATE, LOADTEST_DURATION). locustfile.py wraps the chosen one in
+Locust's own LoadTestShape; `manual` is no shape at all: Locust's UI or -u/-r/-t decide.
   ramp   up to USERS at SPAWN_RATE, hold until DURATION: the everyday gated run.
   step   capacity search: USERS/5 more users every DURATION/5, so the latency knee shows.
   spike  a quarter of USERS, then all of them at once for the middle fifth, then back.
@@ -70,3 +71,4 @@ SHAPES: dict[str, Callable[[int, float, float], Shape]] = {
     "spike": spike,
     "soak": soak,
 }
+MANUAL = "manual"

@@ -3,6 +3,7 @@ that stop a flood but let an exempt load generator through."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from loadtest.names import CREATE, LINK, REDIRECT, STATS, STATS_PAGE
 from tests.stack.stack import REPO_ROOT, Stack, compose
 
 pytestmark = pytest.mark.stack
@@ -69,6 +71,9 @@ def test_smoke_run_passes_its_gates_and_leaves_a_report(stack: Stack, tmp_path: 
     assert "server (Prometheus" in run.stdout
     for name in ("report.html", "locust_stats.csv", "locust_stats_history.csv", "chart.png"):
         assert (tmp_path / name).stat().st_size > 0, name
+    # Every kind of user ran (the rare invalid creation aside): the weights reached Locust.
+    measured = json.loads((tmp_path / "gates.json").read_text())["figures"]
+    assert {REDIRECT, CREATE, LINK, STATS, STATS_PAGE} <= set(measured), sorted(measured)
     assert "generator: Locust used" in run.stdout
 
 

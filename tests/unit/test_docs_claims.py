@@ -45,6 +45,9 @@ SETTING_SUFFIXES = {".py", ".sh", ".yml", ".yaml", ".toml", ".conf", ".lua", ".c
 # (Names without an underscore, such as CI or PATH, are never taken for settings.)
 NOT_OURS = {
     "DOCKER_HOST": "the Docker CLI's own: which engine docker and compose talk to",
+    "LOCUST_HOST": "Locust's own: the variable form of --host, which wins over LOADTEST_HOST",
+    "LOCUST_SPAWN_RATE": "Locust's own: the variable form of --spawn-rate",
+    "LOCUST_RUN_TIME": "Locust's own: the variable form of --run-time",
 }
 
 FENCE = re.compile(r"^ {0,3}(```|~~~).*?^ {0,3}\1[^\n]*$", re.MULTILINE | re.DOTALL)

@@ -1,4 +1,4 @@
-"""Load-test settings, shapes and the Zipf catalog: pure logic, no Locust run."""
+"""Load-test shapes and the Zipf catalog: pure logic, no Locust run."""
 
 from __future__ import annotations
 
@@ -9,47 +9,7 @@ import pytest
 import requests
 
 from loadtest.catalog import Link, LinkCatalog, SeedError, create_links_politely
-from loadtest.settings import LoadTestSettings, SettingsError, run_time_seconds
 from loadtest.shapes import SHAPES
-
-
-def test_defaults_target_the_local_stack() -> None:
-    settings = LoadTestSettings.from_environ({})
-
-    assert settings.host == "http://127.0.0.1:8080"
-    assert (settings.users, settings.duration_s, settings.shape) == (40, 60, "ramp")
-
-
-@pytest.mark.parametrize(
-    ("text", "seconds"), [("30s", 30), ("5m", 300), ("1h30m", 5400), ("45", 45)]
-)
-def test_run_time_format(text: str, seconds: int) -> None:
-    assert run_time_seconds(text) == seconds
-
-
-@pytest.mark.parametrize(
-    ("environ", "message"),
-    [
-        ({"LOADTEST_USERS": "many"}, "LOADTEST_USERS='many': expected a number"),
-        ({"LOADTEST_USERS": "0"}, "LOADTEST_USERS='0': must be at least 1"),
-        ({"LOADTEST_DURATION": "soon"}, "LOADTEST_DURATION: 'soon' is not a duration"),
-        ({"LOADTEST_DURATION": "0s"}, "LOADTEST_DURATION: must be longer than 0s"),
-        ({"LOADTEST_SHAPE": "wave"}, "LOADTEST_SHAPE='wave': choose one of ramp, step"),
-        ({"LOADTEST_HOST": "localhost:8080"}, "LOADTEST_HOST='localhost:8080': expected http"),
-        (
-            {
-                "LOADTEST_VISITOR_WEIGHT": "0",
-                "LOADTEST_CREATOR_WEIGHT": "0",
-                "LOADTEST_ANALYST_WEIGHT": "0",
-            },
-            "at least one user type",
-        ),
-    ],
-)
-def test_a_bad_setting_names_the_variable(environ: dict[str, str], message: str) -> None:
-    with pytest.raises(SettingsError) as raised:
-        LoadTestSettings.from_environ(environ)
-    assert message in str(raised.value)
 
 
 def test_ramp_holds_the_users_until_the_duration_ends() -> None:
