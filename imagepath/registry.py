@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import Message
 from enum import StrEnum
 
@@ -125,9 +125,11 @@ def _anonymous_token(challenge: dict[str, str], repository: str, timeout: float)
             body = json.load(response)
     except urllib.error.HTTPError as error:
         return _classify(error.code, error.headers)
-    except (urllib.error.URLError, OSError, ValueError) as error:
+    except (urllib.error.URLError, OSError) as error:
         raise _NoAnswerError(f"token service: {_why(error, timeout)}") from error
-    token = body.get("token") or body.get("access_token")
+    except ValueError:
+        body = None
+    token = (body.get("token") or body.get("access_token")) if isinstance(body, dict) else None
     if not isinstance(token, str):
         return Answer(Outcome.FAILING, "the token service answered without a token")
     return token
@@ -156,5 +158,4 @@ def head_manifest(registry: str, image: str, timeout: float = DEFAULT_TIMEOUT) -
 
 
 def _timed(answer: Answer, started: float) -> Answer:
-    seconds = time.monotonic() - started
-    return Answer(answer.outcome, answer.detail, seconds, answer.digest)
+    return replace(answer, seconds=time.monotonic() - started)

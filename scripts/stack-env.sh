@@ -9,11 +9,11 @@
 #      docker/upstream-images.env (by digest upstream, by bare name:tag offline):
 #        upstream  docker-compose.yml                            (pinned upstream images)
 #        offline   docker-compose.yml:docker-compose.offline.yml (local Debian stand-ins)
-#      LINKPULSE_IMAGES=upstream|offline forces a path. Otherwise: every pinned image present
-#      and none a stand-in means upstream; else one manifest request to the registry decides
-#      (python3 -m imagepath probe): an answer means upstream, no answer at all means offline,
-#      and a refusal (rate limit, denied, error) stops here with one line saying which.
-#      Whenever the path is upstream, stand-ins found under upstream names are moved aside.
+#      LINKPULSE_IMAGES=upstream|offline forces a path. Otherwise one manifest request to the
+#      registry decides (python3 -m imagepath probe, one line saying what it found): an answer
+#      means upstream, no answer at all means offline. A refusal (rate limit, denied, error)
+#      means upstream too, or a stop where stand-ins hold upstream names (they cannot be
+#      replaced now). Whenever the path is upstream, stand-ins there are moved aside first.
 #
 #   scripts/stack-env.sh --upstream   switch this machine back to the upstream images now, even
 #                                     with no registry answering at this moment (as
@@ -92,13 +92,14 @@ retire_stand_ins() {
   done
 }
 
-# Every pinned image present and none of them a stand-in: upstream, with no network needed.
-all_upstream_present() {
+# Whether any upstream name is held by a stand-in.
+stand_ins_present() {
   local name label
   for name in $(python3 -m imagepath names); do
-    label=$(stand_in_label "$name") || return 1
-    [ -z "$label" ] || return 1
+    label=$(stand_in_label "$name") || continue
+    [ -z "$label" ] || return 0
   done
+  return 1
 }
 
 choose_path() {
@@ -108,20 +109,21 @@ choose_path() {
     "") ;;
     *) echo "stack-env: LINKPULSE_IMAGES must be upstream or offline" >&2; exit 1 ;;
   esac
-  if all_upstream_present; then
-    say "every pinned upstream image is here: upstream path"
-    echo upstream
-    return
-  fi
   local outcome
   outcome=$(python3 -m imagepath probe)
   case "$outcome" in
     reachable) retire_stand_ins; say "upstream path"; echo upstream ;;
     unreachable) say "offline path (local stand-ins from Debian packages)"; echo offline ;;
     *)
-      say "the registry answered but refused ($outcome): no stand-ins on a machine that reaches" \
-        "a registry; retry later, or force a path with LINKPULSE_IMAGES=upstream|offline"
-      exit 1 ;;
+      # The registry is there but refuses: never a reason for stand-ins. Images already here
+      # (and the builder's cache) keep the upstream path working until it answers again.
+      if stand_ins_present; then
+        say "the registry refuses ($outcome) and stand-ins hold upstream names: retry later," \
+          "or force a path with LINKPULSE_IMAGES=upstream|offline"
+        exit 1
+      fi
+      say "the registry refuses ($outcome): upstream path; pulling what is not here yet fails until it answers"
+      echo upstream ;;
   esac
 }
 
