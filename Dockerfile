@@ -5,7 +5,9 @@
 # itself needs no network. No `# syntax=` line on purpose: fetching a frontend image would need a
 # registry, and the builder's built-in Dockerfile frontend is enough.
 
-FROM python:3.13-slim-trixie AS build
+# The base, pinned by digest in docker/upstream-images.env; compose passes it.
+ARG PYTHON_IMAGE
+FROM ${PYTHON_IMAGE} AS build
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
@@ -23,7 +25,7 @@ COPY worker/ /app/worker/
 RUN python -m compileall -q /app
 
 
-FROM python:3.13-slim-trixie AS runtime
+FROM ${PYTHON_IMAGE} AS runtime
 
 RUN groupadd --system --gid 10001 linkpulse \
  && useradd --system --uid 10001 --gid linkpulse --no-create-home --home-dir /nonexistent \

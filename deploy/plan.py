@@ -38,8 +38,9 @@ class ServiceImage:
 
 
 def mirror_ref(prefix: str, upstream: str) -> str:
-    """prom/node-exporter:v1.9.0 -> <prefix>/node-exporter:v1.9.0."""
-    name, _, tag = upstream.rpartition(":")
+    """prom/node-exporter:v1.9.0 -> <prefix>/node-exporter:v1.9.0; a digest after the tag
+    (docker/upstream-images.env) chooses what is mirrored, so it is no part of the name."""
+    name, _, tag = upstream.partition("@")[0].rpartition(":")
     if not name or "/" in tag:
         raise DeployError(f"upstream image {upstream!r} has no pinned tag")
     return f"{prefix}/{name.rsplit('/', 1)[-1]}:{tag}"

@@ -4,13 +4,17 @@
 # Each stand-in is a Debian trixie image carrying Debian's package of the same software at the
 # same version line, and presents the interface our Dockerfiles and docker-compose.yml rely on:
 # the same binary paths, entrypoint, user id and health-check tool. It is tagged with the very
-# upstream name:tag it stands in for, so the Dockerfiles and the compose file stay unchanged.
+# upstream name:tag it stands in for (docker/upstream-images.env, without the digest), so the
+# Dockerfiles and the compose file stay unchanged. Only where no registry answers: with one
+# reachable, a stand-in would hide the upstream image under its name, so this refuses to start
+# unless the registry probe says unreachable (or LINKPULSE_IMAGES=offline forces it).
 #
 #   1. one Debian trixie rootfs (debootstrap minbase, mirror read from this machine's apt
 #      sources) imported as linkpulse-offline/debian:trixie; reused while that image exists;
 #   2. for every pinned upstream image that is not present locally, `docker build` of
 #      docker/offline/<name>.Dockerfile FROM that rootfs (apt-get inside the build).
 # Images already present (real upstream ones, or stand-ins from an earlier run) are kept.
+# docker/upstream-images.env lists the images; this reads it through python3 -m imagepath.
 # Grafana is not packaged by Debian: it has no stand-in, and the offline stack runs without it.
 set -euo pipefail
 
@@ -87,21 +91,13 @@ EOF
   rm -rf "$rootfs"
 }
 
-# Every upstream image the stack uses: base images named in our Dockerfiles' FROM lines, and
-# images that compose services run as they are. docker-compose.yml and the Dockerfiles stay the
-# single place where versions are pinned.
-pinned_images() {
-  {
-    grep -hE '^FROM ' Dockerfile nginx/Dockerfile monitoring/*/Dockerfile | awk '{ print $2 }'
-    # Placeholder secrets: only the image names are read from the rendered configuration.
-    REDIS_PASSWORD=x VISITOR_HASH_SALT=x GRAFANA_ADMIN_PASSWORD=x \
-      docker compose -f docker-compose.yml config --format json | python3 -c '
-import json, sys
-for service in json.load(sys.stdin)["services"].values():
-    if "build" not in service:
-        print(service["image"])
-'
-  } | sort -u
+# Stand-ins take upstream names only where no registry answers.
+require_no_registry() {
+  [ "${LINKPULSE_IMAGES:-}" = offline ] && return 0
+  local outcome
+  outcome=$(python3 -m imagepath probe)
+  [ "$outcome" = unreachable ] ||
+    die "a registry answers here ($outcome): no stand-ins under upstream names (scripts/stack-env.sh --upstream)"
 }
 
 # upstream repository -> stand-in Dockerfile in docker/offline/ (none for grafana).
@@ -121,7 +117,7 @@ stand_in_for() {
 
 build_stand_ins() {
   local image name missing=()
-  for image in $(pinned_images); do
+  for image in $(python3 -m imagepath names); do
     if docker image inspect "$image" >/dev/null 2>&1; then
       say "present: $image"
       continue
@@ -160,6 +156,7 @@ EOF
   docker compose -p linkpulse-offline -f "$file" build --quiet
 }
 
+require_no_registry
 ensure_rootfs_image
 build_stand_ins
 say "done"

@@ -4,12 +4,20 @@
 #   1. .env missing: copy .env.example and fill every secret with a fresh random value.
 #      STACK_ENV_FILE names another file instead of .env (the stack tier's own, see Makefile),
 #      and STACK_ENV_SETTINGS ("KEY=VALUE KEY=VALUE") sets values in it on every run.
-#   2. Choose the image path and record it as COMPOSE_FILE in .env, so that `make` and a plain
-#      `docker compose ...` agree on it:
+#   2. Choose the image path and record it in .env, so that `make` and a plain
+#      `docker compose ...` agree on it: COMPOSE_FILE, and each upstream image's reference from
+#      docker/upstream-images.env (by digest upstream, by bare name:tag offline):
 #        upstream  docker-compose.yml                            (pinned upstream images)
 #        offline   docker-compose.yml:docker-compose.offline.yml (local Debian stand-ins)
-#      LINKPULSE_IMAGES=upstream|offline forces a path; otherwise the images present decide, and
-#      when the probe image is absent, one `docker pull` of it tells whether a registry answers.
+#      LINKPULSE_IMAGES=upstream|offline forces a path. Otherwise one manifest request to the
+#      registry decides (python3 -m imagepath probe, one line saying what it found): an answer
+#      means upstream, no answer at all means offline. A refusal (rate limit, denied, error)
+#      means upstream too, or a stop where stand-ins hold upstream names (they cannot be
+#      replaced now). Whenever the path is upstream, stand-ins there are moved aside first.
+#
+#   scripts/stack-env.sh --upstream   switch this machine back to the upstream images now, even
+#                                     with no registry answering at this moment (as
+#                                     LINKPULSE_IMAGES=upstream); the next `make up` pulls them
 # Prints the chosen path on the last line.
 set -euo pipefail
 
@@ -17,9 +25,16 @@ REPO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO_ROOT"
 
 ENV_FILE=${STACK_ENV_FILE:-.env}
-# Any pinned upstream image the stack runs unchanged will do; redis is the smallest.
-PROBE_IMAGE=redis:8.0.2
 STAND_IN_LABEL=org.linkpulse.stand-in
+# Where stand-ins go when they give an upstream name back (kept, never deleted: a container
+# may still run one).
+ASIDE_PREFIX=linkpulse-offline/stand-in-
+
+case "${1:-}" in
+  --upstream) LINKPULSE_IMAGES=upstream ;;
+  "") ;;
+  *) echo "usage: scripts/stack-env.sh [--upstream]" >&2; exit 2 ;;
+esac
 
 say() { echo "stack-env: $*" >&2; }
 
@@ -57,40 +72,70 @@ apply_settings() {
   done
 }
 
+# stand_in_label IMAGE: the stand-in label of a present image (empty for an upstream one);
+# fails when the image is absent.
+stand_in_label() {
+  docker image inspect --format "{{index .Config.Labels \"$STAND_IN_LABEL\"}}" "$1" 2>/dev/null
+}
+
+# Upstream path only: a stand-in under an upstream name would be used instead of the real image.
+# It is retagged aside and its upstream name removed (an untag: the image itself stays).
+retire_stand_ins() {
+  local name label aside
+  for name in $(python3 -m imagepath names); do
+    label=$(stand_in_label "$name") || continue
+    [ -n "$label" ] || continue
+    aside=$ASIDE_PREFIX${name//\//-}
+    docker tag "$name" "$aside"
+    docker image rm "$name" >/dev/null
+    say "stand-in moved aside: $name is now $aside; the upstream image takes its name"
+  done
+}
+
+# Whether any upstream name is held by a stand-in.
+stand_ins_present() {
+  local name label
+  for name in $(python3 -m imagepath names); do
+    label=$(stand_in_label "$name") || continue
+    [ -z "$label" ] || return 0
+  done
+  return 1
+}
+
 choose_path() {
   case "${LINKPULSE_IMAGES:-}" in
-    upstream|offline) say "image path forced by LINKPULSE_IMAGES"; echo "$LINKPULSE_IMAGES"; return ;;
+    upstream) say "image path forced: upstream"; retire_stand_ins; echo upstream; return ;;
+    offline) say "image path forced: offline"; echo offline; return ;;
     "") ;;
     *) echo "stack-env: LINKPULSE_IMAGES must be upstream or offline" >&2; exit 1 ;;
   esac
-  local label
-  if label=$(docker image inspect --format "{{index .Config.Labels \"$STAND_IN_LABEL\"}}" \
-      "$PROBE_IMAGE" 2>/dev/null); then
-    if [ -n "$label" ]; then
-      say "$PROBE_IMAGE here is a local stand-in: offline path"
-      echo offline
-    else
-      say "$PROBE_IMAGE here is the upstream image: upstream path"
-      echo upstream
-    fi
-    return
-  fi
-  say "probing the registry: docker pull $PROBE_IMAGE"
-  if timeout 60 docker pull --quiet "$PROBE_IMAGE" >/dev/null 2>&1; then
-    say "registry reachable: upstream path"
-    echo upstream
-  else
-    say "no registry reachable: offline path (local stand-ins from Debian packages)"
-    echo offline
-  fi
+  local outcome
+  outcome=$(python3 -m imagepath probe)
+  case "$outcome" in
+    reachable) retire_stand_ins; say "upstream path"; echo upstream ;;
+    unreachable) say "offline path (local stand-ins from Debian packages)"; echo offline ;;
+    *)
+      # The registry is there but refuses: never a reason for stand-ins. Images already here
+      # (and the builder's cache) keep the upstream path working until it answers again.
+      if stand_ins_present; then
+        say "the registry refuses ($outcome) and stand-ins hold upstream names: retry later," \
+          "or force a path with LINKPULSE_IMAGES=upstream|offline"
+        exit 1
+      fi
+      say "the registry refuses ($outcome): upstream path; pulling what is not here yet fails until it answers"
+      echo upstream ;;
+  esac
 }
 
-record_compose_file() {
-  local files=docker-compose.yml
+record_path() {
+  local files=docker-compose.yml setting
   [ "$1" = offline ] && files=docker-compose.yml:docker-compose.offline.yml
   grep -q '^COMPOSE_FILE=' "$ENV_FILE" ||
     printf '\n# Written by scripts/stack-env.sh: the image path of this machine.\n' >>"$ENV_FILE"
   set_setting "$ENV_FILE" COMPOSE_FILE "$files"
+  for setting in $(python3 -m imagepath env "$1"); do
+    set_setting "$ENV_FILE" "${setting%%=*}" "${setting#*=}"
+  done
 }
 
 # The web container's CPU limit scales with the machine the stack runs on (docs/benchmarks.md:
@@ -104,5 +149,5 @@ create_env_file
 apply_settings
 size_to_host
 path=$(choose_path)
-record_compose_file "$path"
+record_path "$path"
 echo "$path"

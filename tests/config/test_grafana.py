@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,37 @@ from tests.config.rules import (
     load_yaml,
     recorded_series,
 )
-from tests.config.tools import GRAFANA_DIR, binary, run
+from tests.config.tools import GRAFANA_DIR, REPO_ROOT, binary, run
 
 DASHBOARDS = sorted((GRAFANA_DIR / "dashboards").glob("*.json"))
 GRID_WIDTH = 24
 CURRENT_PANEL_TYPES = {"timeseries", "stat", "table"}
+
+
+# Every setting by which Grafana would reach outside the stack, and the value that stops it
+# (docs/containers.md, "Outbound calls"): a host without internet must run it as well.
+NO_CALLS_HOME = {
+    "GF_ANALYTICS_REPORTING_ENABLED": "false",
+    "GF_ANALYTICS_CHECK_FOR_UPDATES": "false",
+    "GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES": "false",
+    "GF_PLUGINS_PREINSTALL_DISABLED": "true",
+    "GF_PLUGINS_PUBLIC_KEY_RETRIEVAL_DISABLED": "true",
+    "GF_SECURITY_DISABLE_GRAVATAR": "true",
+    "GF_SNAPSHOTS_EXTERNAL_ENABLED": "false",
+    "GF_NEWS_NEWS_FEED_ENABLED": "false",
+}
+
+
+def image_environment() -> dict[str, str]:
+    """The ENV instructions of Grafana's Dockerfile, continuation lines joined."""
+    text = (GRAFANA_DIR / "Dockerfile").read_text().replace("\\\n", " ")
+    settings: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.startswith("ENV "):
+            for word in shlex.split(line[4:]):
+                key, _, value = word.partition("=")
+                settings[key] = value
+    return settings
 
 
 def provisioned_datasources() -> dict[str, str]:
@@ -51,6 +78,15 @@ def test_datasources_point_inside_the_stack() -> None:
     }
     (default,) = [source for source in config["datasources"] if source.get("isDefault")]
     assert default["type"] == "prometheus"
+
+
+def test_grafana_makes_no_calls_home() -> None:
+    settings = image_environment()
+    assert {key: settings.get(key) for key in NO_CALLS_HOME} == NO_CALLS_HOME
+    # Nor may the compose file turn one back on at run time.
+    compose = load_yaml(REPO_ROOT / "docker-compose.yml")
+    overrides = compose["services"]["grafana"].get("environment", {})
+    assert not {key: overrides[key] for key in NO_CALLS_HOME if key in overrides}
 
 
 def test_dashboard_provider_reads_where_the_image_puts_dashboards() -> None:

@@ -115,6 +115,8 @@ def test_history_skips_a_torn_line() -> None:
 
 def test_mirror_names_keep_the_upstream_tag() -> None:
     assert mirror_ref("r.example/t", "redis:8.0.2") == "r.example/t/redis:8.0.2"
+    pinned = "redis:8.0.2@sha256:" + "b4" * 32
+    assert mirror_ref("r.example/t", pinned) == "r.example/t/redis:8.0.2"
     assert (
         mirror_ref("r.example/t", "prom/node-exporter:v1.9.0") == "r.example/t/node-exporter:v1.9.0"
     )
