@@ -288,7 +288,7 @@ class Runner:
                 "not in the registry",
                 None,
             ),
-            "unreachable host": (["status"], "unreachable", self._config_with(port=1)),
+            "unreachable host": (["status"], "connection refused", self._config_with(port=1)),
             "wrong host key": (
                 ["status"],
                 "host key",
