@@ -203,6 +203,8 @@ class Runner:
             "1: docs/deploy.md's steps take the fresh VM to a first deploy of A, as written",
             a.exit_code == 0,
         )
+        if a.exit_code != 0:  # every later step builds on it: stop here, with its output logged
+            raise RuntimeError(f"the documented first deploy failed: {a.last_line}")
         # From here on the rehearsal's own configuration and key, which provision (idempotent)
         # authorizes for the deploy user.
         provision = self.step("provision", "provision", "--source", str(self.repo))
