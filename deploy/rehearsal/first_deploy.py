@@ -95,13 +95,12 @@ def as_set_up_checkout(repo: Path, checkout: Path) -> None:
 def values(workdir: Path, host_key: str, public_url: str) -> dict[str, str]:
     """The settings block's values for the rehearsal's VM (in WORKDIR) played as a fresh VM:
     root accepts the rehearsal's key; the registry's push and pull users are the rehearsal's."""
-    registry = f"127.0.0.1:{infra.REGISTRY_PORT}"
     return {
         "VM": "127.0.0.1",
         "SSH_PORT": str(infra.SSH_PORT),
         "ROOT_KEY": str(workdir / "id_ed25519"),
         "HOST_KEY": host_key,
-        "REGISTRY": registry,
+        "REGISTRY": f"127.0.0.1:{infra.REGISTRY_PORT}",
         "IMAGE_PREFIX": infra.IMAGE_PREFIX,
         "PUSH_USER": infra.PUSH_USER,
         "PUSH_PASSWORD_FILE": str(workdir / "push-password"),
