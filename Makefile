@@ -329,8 +329,11 @@ rehearsal-bases: engine wheels
 	@path=$$(STACK_ENV_FILE=$(CURDIR)/build/rehearsal.env scripts/stack-env.sh); \
 	if [ "$$path" = offline ]; then scripts/offline-images.sh; fi
 
-rehearse: venv rehearsal-bases ## the delivery pipeline end to end here (registry + VM container); chart into docs/
-	$(BIN)/python -m deploy.rehearsal --chart docs/deploy-rehearsal.png
+# The chart goes under build/, so a run leaves the checkout clean (a release refuses a dirty one);
+# CHART=docs/deploy-rehearsal.png redraws the docs' copy.
+CHART ?= build/rehearsal/rehearsal.png
+rehearse: venv rehearsal-bases ## the delivery pipeline end to end here (registry + VM container); chart into build/rehearsal/, or CHART=<file>
+	$(BIN)/python -m deploy.rehearsal --chart $(CHART)
 
 test-rehearsal: venv rehearsal-bases ## rehearsal tier: the same run, asserted by tests/rehearsal
 	$(PYTEST) -m rehearsal tests/rehearsal

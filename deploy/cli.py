@@ -1,4 +1,5 @@
-"""The command line: one verb per command; every failure is one line and exit status 1."""
+"""The command line: one verb per command; a failure the tool knows is one line and exit status 1
+(usage errors, Ctrl-C and bugs end otherwise: docs/deploy.md lists how)."""
 
 from __future__ import annotations
 

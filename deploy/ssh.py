@@ -3,6 +3,7 @@
 fabric's Connection accepts unknown host keys by default (AutoAddPolicy); here the only keys
 trusted are those in the configured known_hosts file, and an unknown or changed key is refused
 before any command runs. Agent and ~/.ssh keys are not consulted: the identity is configured.
+A failed connection is reported by its cause, because each has a different fix.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import paramiko
 from fabric import Config as FabricConfig
 from fabric import Connection
+from paramiko.ssh_exception import NoValidConnectionsError
 
 from deploy.errors import DeployError
 
@@ -39,6 +41,62 @@ def command_line(argv: Sequence[str]) -> str:
     return " ".join(shlex.quote(part) for part in argv)
 
 
+class HostKeyNotPinnedError(paramiko.SSHException):
+    """The server's key is not in the pinned known_hosts; `name` is the name paramiko looked it
+    up by: the address on port 22, `[address]:port` on any other (OpenSSH's convention)."""
+
+    def __init__(self, name: str, key: paramiko.PKey) -> None:
+        super().__init__(f"no pinned host key for {name}")
+        self.name = name
+        self.key = key
+
+
+class _RefuseUnpinned(paramiko.MissingHostKeyPolicy):
+    """paramiko's RejectPolicy raises a bare SSHException, which cannot be told apart from any
+    other handshake failure; this one raises a type of its own."""
+
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
+        raise HostKeyNotPinnedError(hostname, key)
+
+
+def _key_text(key: paramiko.PKey) -> str:
+    return f"{key.get_name()} {key.get_base64()[:16]}..."
+
+
+def connect_error(
+    error: BaseException, label: str, user: str, identity_file: Path, known_hosts: Path
+) -> DeployError:
+    """One line naming why the connection to LABEL failed: the fix differs for each cause."""
+    if isinstance(error, HostKeyNotPinnedError):
+        return DeployError(
+            f"{label}: host key not pinned: {known_hosts} has no key for {error.name} (the VM "
+            f"offered {_key_text(error.key)}; pin it under exactly that name): refusing"
+        )
+    if isinstance(error, paramiko.BadHostKeyException):
+        return DeployError(
+            f"{label}: host key changed: the VM offered {_key_text(error.key)}, not the key "
+            f"pinned in {known_hosts}: refusing"
+        )
+    if isinstance(error, paramiko.AuthenticationException):
+        return DeployError(
+            f"{label}: authentication refused: {user} does not accept the key {identity_file}"
+        )
+    if isinstance(error, paramiko.SSHException):
+        # Reached TCP, but the handshake failed: e.g. no SSH server on that port.
+        return DeployError(f"{label}: SSH handshake failed (is it an SSH server?): {error}")
+    # paramiko gathers refusals (one per address family) into NoValidConnectionsError.
+    causes = error.errors.values() if isinstance(error, NoValidConnectionsError) else [error]
+    if all(isinstance(cause, ConnectionRefusedError) for cause in causes):
+        return DeployError(f"{label}: connection refused: nothing listens on that port")
+    if isinstance(error, socket.gaierror):
+        return DeployError(f"{label}: address not found (DNS): {error}")
+    if isinstance(error, TimeoutError):
+        return DeployError(f"{label}: connection timed out: no answer (a firewall, or down?)")
+    return DeployError(f"{label}: host unreachable: {error}")
+
+
 class Remote:
     """One SSH session to the VM; commands are argv lists, quoted here and nowhere else."""
 
@@ -46,6 +104,9 @@ class Remote:
         self, address: str, port: int, user: str, identity_file: Path, known_hosts: Path
     ) -> None:
         self.label = f"{user}@{address}:{port}"
+        self._user = user
+        self._identity_file = identity_file
+        self._known_hosts = known_hosts
         if not known_hosts.is_file():
             raise DeployError(f"known_hosts file {known_hosts} does not exist: pin the host key")
         if not identity_file.is_file():
@@ -63,7 +124,7 @@ class Remote:
             },
         )
         client: paramiko.SSHClient = self._connection.client
-        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        client.set_missing_host_key_policy(_RefuseUnpinned())
         try:
             client.load_host_keys(str(known_hosts))
         except OSError as error:
@@ -72,16 +133,10 @@ class Remote:
     def open(self) -> None:
         try:
             self._connection.open()
-        except paramiko.BadHostKeyException as error:
-            raise DeployError(
-                f"{self.label}: host key does not match the pinned one in known_hosts "
-                f"(got {error.key.get_name()} {error.key.get_base64()[:16]}...): refusing"
+        except (paramiko.SSHException, OSError) as error:
+            raise connect_error(
+                error, self.label, self._user, self._identity_file, self._known_hosts
             ) from error
-        except paramiko.SSHException as error:
-            # RejectPolicy: "Server '[host]:port' not found in known_hosts".
-            raise DeployError(f"{self.label}: {error} (host key not pinned: refusing)") from error
-        except (TimeoutError, OSError) as error:
-            raise DeployError(f"{self.label}: host unreachable: {error}") from error
 
     def close(self) -> None:
         self._connection.close()

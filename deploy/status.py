@@ -11,8 +11,8 @@ from deploy.deployer import free_port
 from deploy.errors import DeployError
 from deploy.layout import Layout
 from deploy.ssh import Remote
-from deploy.stack import SwarmStack
 from deploy.swarm_deployer import stack_status, swarm_layout
+from deploy.swarm_stack import SwarmStack
 from deploy.vm import Vm
 
 # Instances scraped within the last 30 s (three scrapes): a Prometheus restarted on its old data

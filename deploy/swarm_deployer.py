@@ -31,8 +31,8 @@ from deploy.gate import Query
 from deploy.layout import Layout
 from deploy.plan import ServiceImage, service_images
 from deploy.ssh import Remote
-from deploy.stack import ServiceState, SwarmStack, image_tag, without_digest
 from deploy.stages import Stages
+from deploy.swarm_stack import ServiceState, SwarmStack, image_tag, without_digest
 from swarm.render import RenderError, compose_config, stack_file
 
 STACK_FILE = "stack.json"

@@ -14,9 +14,9 @@ from deploy.config import Config
 from deploy.errors import DeployError
 from deploy.layout import Layout
 from deploy.ssh import Remote, command_line
-from deploy.stack import SwarmStack
 from deploy.stages import Stages
 from deploy.swarm_deployer import swarm_layout
+from deploy.swarm_stack import SwarmStack
 
 STATE_LABEL = "linkpulse.state=true"
 # Swarm secret -> how its value is made from the VM's .env (a sh expression over $(value KEY)):

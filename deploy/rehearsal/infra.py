@@ -34,8 +34,30 @@ VM_IMAGE = "linkpulse-rehearsal/vm:1"
 REGISTRY_IMAGE = "linkpulse-rehearsal/registry:1"
 OFFLINE_BASE = "linkpulse-offline/debian:trixie"
 UPSTREAM_BASE = "debian:trixie-slim"
+IMAGE_PREFIX = f"127.0.0.1:{REGISTRY_PORT}/linkpulse"
 PUSH_USER = "ci-push"
 PULL_USER = "vm-pull"
+# What the stand-in and the rehearsal need beyond a real VM's configuration; docs/deploy.md's
+# first-deploy steps get it appended too (deploy/rehearsal/first_deploy.py).
+STAND_IN_CONFIG = """
+# Shorter than slo/objectives.toml's deploy_gate so the rehearsal fits in `make test`; the
+# thresholds (error ratio, p99) still come from the spec.
+[gate]
+window = "45s"
+min_requests = 150
+max_wait = "3m"
+
+# --target swarm (the rehearsal's second part): a new web task must stay healthy this long
+# before the next is replaced (docker-compose.swarm.yml; 20s by default).
+[swarm.settings]
+SWARM_UPDATE_MONITOR = "5s"
+
+[provision.dockerd_env]
+# /proc/sys is read-only in a nested engine (docs/deploy.md).
+DOCKER_ALLOW_IPV6_ON_IPV4_INTERFACE = "1"
+# ... and so is route_localnet, which --userland-proxy=false needs.
+DOCKERD_FLAGS = "--userland-proxy=true"
+"""
 # What a nested engine needs here (docs/deploy.md, "the rehearsal").
 VM_FLAGS = [
     "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE",
@@ -116,7 +138,9 @@ class Rehearsal:
         auth_dir = self.workdir / "registry-auth"
         auth_dir.mkdir(exist_ok=True)
         (auth_dir / "htpasswd").write_text(htpasswd)
-        (self.workdir / "pull-password").write_text(passwords[PULL_USER] + "\n")
+        for user, name in ((PULL_USER, "pull-password"), (PUSH_USER, "push-password")):
+            (self.workdir / name).write_text(passwords[user] + "\n")
+            (self.workdir / name).chmod(0o600)
         key = self._keys()
         docker("network", "create", "--subnet", SUBNET, NETWORK)
         docker("run", "--detach", "--name", REGISTRY, "--network", NETWORK, "--ip", REGISTRY_IP,
@@ -155,12 +179,14 @@ class Rehearsal:
             time.sleep(0.2)
         raise RuntimeError("the VM's sshd did not start")
 
-    def _pin_host_key(self) -> None:
-        """Out of band, as from a cloud console: the VM's host key, pinned before the first SSH."""
+    def host_key(self) -> str:
+        """Out of band, as from a cloud console: the VM's host key, `ssh-ed25519 AAAA...`."""
         public = docker("exec", VM, "cat", "/etc/ssh/ssh_host_ed25519_key.pub").split()
-        (self.workdir / "known_hosts").write_text(
-            f"[127.0.0.1]:{SSH_PORT} {public[0]} {public[1]}\n"
-        )
+        return f"{public[0]} {public[1]}"
+
+    def _pin_host_key(self) -> None:
+        """Pinned before the first SSH; OpenSSH's name for a host off port 22 is [host]:port."""
+        (self.workdir / "known_hosts").write_text(f"[127.0.0.1]:{SSH_PORT} {self.host_key()}\n")
 
     def _write_config(self) -> None:
         self.config_file.write_text(
@@ -174,7 +200,7 @@ known_hosts = "known_hosts"
 provision_user = "root"
 
 [registry]
-image_prefix = "127.0.0.1:{REGISTRY_PORT}/linkpulse"
+image_prefix = "{IMAGE_PREFIX}"
 pull_username = "{PULL_USER}"
 pull_password_file = "pull-password"
 
@@ -186,23 +212,6 @@ remote_dir = "/srv/linkpulse"
 keep_releases = 3
 health_timeout_s = 90
 drain_timeout_s = 15
-
-# Shorter than slo/objectives.toml's deploy_gate so the rehearsal fits in `make test`; the
-# thresholds (error ratio, p99) still come from the spec.
-[gate]
-window = "45s"
-min_requests = 150
-max_wait = "3m"
-
-# --target swarm (the rehearsal's second part): a new web task must stay healthy this long
-# before the next is replaced (docker-compose.swarm.yml; 20s by default).
-[swarm.settings]
-SWARM_UPDATE_MONITOR = "5s"
-
-[provision.dockerd_env]
-# /proc/sys is read-only in a nested engine (docs/deploy.md).
-DOCKER_ALLOW_IPV6_ON_IPV4_INTERFACE = "1"
-# ... and so is route_localnet, which --userland-proxy=false needs.
-DOCKERD_FLAGS = "--userland-proxy=true"
 """
+            + STAND_IN_CONFIG
         )

@@ -10,6 +10,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import requests
 
-from deploy.rehearsal import infra, sources
+from deploy.rehearsal import first_deploy, infra, sources
 from deploy.rehearsal.load import LoadLoop
 from deploy.rehearsal.swarm_part import PLANNED_OUTAGES, SwarmPart
 
@@ -100,19 +101,29 @@ class Runner:
             str(config or self.rehearsal.config_file),
             *args,
         ]
-        self.log.write(f"\n$ {' '.join(argv[2:])}\n")
+        return self._logged(argv, f"$ {' '.join(argv[2:])}", self.repo)
+
+    def _logged(self, argv: list[str], title: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+        self.log.write(f"\n{title}\n")
         result = subprocess.run(
-            argv, cwd=self.repo, capture_output=True, text=True, env=self.env, check=False
+            argv, cwd=cwd, capture_output=True, text=True, env=self.env, check=False
         )
         self.log.write(result.stdout + result.stderr)
         self.log.flush()
         return result
 
-    def step(self, name: str, *args: str, config: Path | None = None) -> Step:
-        print(f"rehearsal: {name}: deploy {' '.join(args)}", flush=True)
+    def step(
+        self, name: str, *args: str, config: Path | None = None, script: str | None = None
+    ) -> Step:
+        """One step: the deploy tool with ARGS, or a bash SCRIPT run in the rehearsal's checkout."""
+        what = "bash script" if script else f"deploy {' '.join(args)}"
+        print(f"rehearsal: {name}: {what}", flush=True)
         self.load.set_phase(name)
         started, at = time.monotonic(), self.load.now()
-        result = self.tool(*args, config=config)
+        if script is not None:
+            result = self._logged(["bash", "-c", script], f"$ bash -c <{name}>", self.src)
+        else:
+            result = self.tool(*args, config=config)
         output = (result.stdout + result.stderr).strip().splitlines()
         record = Step(
             name=name,
@@ -184,13 +195,22 @@ class Runner:
     def run(self) -> Summary:
         v = self.summary.versions
         src = ["--source", str(self.src)]
-        provision = self.step("provision", "provision", "--source", str(self.repo))
-        self.summary.check("provision succeeds", provision.exit_code == 0)
         # The load loop needs a public port to create its links: it starts with A's deploy and
         # its first requests count from there (nothing served before A).
         threading.Thread(target=self._start_load_when_up, daemon=True).start()
-        a = self.step("1 deploy A", "deploy", v["A"], *src)
-        self.summary.check("1: A deploys and passes its checks", a.exit_code == 0)
+        a = self._first_deploy_as_documented()
+        self.summary.check(
+            "1: docs/deploy.md's steps take the fresh VM to a first deploy of A, as written",
+            a.exit_code == 0,
+        )
+        if a.exit_code != 0:  # every later step builds on it: stop here, with its output logged
+            raise RuntimeError(f"the documented first deploy failed: {a.last_line}")
+        # From here on the rehearsal's own configuration and key, which provision (idempotent)
+        # authorizes for the deploy user.
+        provision = self.step("provision", "provision", "--source", str(self.repo))
+        self.summary.check(
+            "provision, run again on the provisioned VM, succeeds", provision.exit_code == 0
+        )
         self.summary.check("1: the app reports A's version", self._reports(v["A"]))
         redis_before = self._redis_identity()
 
@@ -224,6 +244,17 @@ class Runner:
         SwarmPart(self).run()
         self._clicks_equal_redirects()
         return self.summary
+
+    def _first_deploy_as_documented(self) -> Step:
+        """docs/deploy.md's first-deploy section, run as written in the checkout of A, with the
+        rehearsal's VM, registry and keys as the reader's."""
+        sources.checkout(self.src, "A")
+        first_deploy.as_set_up_checkout(self.repo, self.src)
+        values = first_deploy.values(self.workdir, self.rehearsal.host_key(), PUBLIC_URL)
+        shutil.rmtree(values["CONFIG_DIR"], ignore_errors=True)
+        script = first_deploy.script(first_deploy.read(self.repo), values, infra.STAND_IN_CONFIG)
+        with build_lock():  # its release builds A's images again (from the build cache)
+            return self.step("1 deploy A (docs/deploy.md, fresh VM to first deploy)", script=script)
 
     def _start_load_when_up(self) -> None:
         deadline = time.monotonic() + 600
@@ -288,7 +319,7 @@ class Runner:
                 "not in the registry",
                 None,
             ),
-            "unreachable host": (["status"], "unreachable", self._config_with(port=1)),
+            "unreachable host": (["status"], "connection refused", self._config_with(port=1)),
             "wrong host key": (
                 ["status"],
                 "host key",

@@ -13,7 +13,14 @@ from deploy.config import parse_config
 from deploy.errors import DeployError, PrometheusUnavailableError
 from deploy.gate import first_value
 from deploy.ssh import Result
-from deploy.stack import (
+from deploy.swarm_deployer import (
+    keep_unchanged,
+    leaked_placeholders,
+    placeholder,
+    render_settings,
+)
+from deploy.swarm_init import secrets_script
+from deploy.swarm_stack import (
     ServiceState,
     SwarmStack,
     TaskState,
@@ -22,13 +29,6 @@ from deploy.stack import (
     parse_tasks,
     settle,
 )
-from deploy.swarm_deployer import (
-    keep_unchanged,
-    leaked_placeholders,
-    placeholder,
-    render_settings,
-)
-from deploy.swarm_init import secrets_script
 from tests.unit.test_deploy_logic import GOOD_CONFIG
 
 IMAGE = "registry.example/team/linkpulse/app:" + "b" * 40
