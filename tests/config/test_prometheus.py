@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ import pytest
 import requests
 
 from linkpulse.contract import CLICK_STREAM
+from monitoring import DASHBOARDS_DIR
 from slo import duration_seconds, load_spec
 from tests.config.rules import (
     LINKPULSE_METRIC,
@@ -175,3 +177,92 @@ def test_live_prometheus_sends_alerts_to_the_stack_alertmanager(live_prometheus:
             break
         time.sleep(0.5)
     assert urls == ["http://alertmanager:9093/api/v2/alerts"]
+
+
+def _slo_panel_queries() -> dict[str, str]:
+    """'<panel title> <legend>' -> expr of the overview's objective panels, as committed."""
+    board = load_yaml(DASHBOARDS_DIR / "linkpulse-overview.json")
+    return {
+        f"{panel['title']} {target.get('legendFormat', '')}".strip(): target["expr"]
+        for panel in board["panels"]
+        if panel["title"].startswith(("Bad requests:", "Error budget left:"))
+        for target in panel["targets"]
+        if not target["expr"].startswith("vector(")
+    }
+
+
+def test_objective_panels_answer_0_not_no_data_without_redirects(tmp_path: Path) -> None:
+    """Run by promtool's engine over slo.yml's recording rules: before the first redirect, and
+    once the last one has left a window, each bad-request share is one series of 0 (and the
+    whole budget is left); with redirects it is the recorded share itself, alone."""
+    queries = _slo_panel_queries()
+    assert len(queries) == 6
+    web = 'job="web", instance="web:8000", route="/<code>", method="GET"'
+    latency = "linkpulse_http_request_duration_seconds"
+    # 10 minutes of 100 redirects a minute, one in 100 of them a 503 and all within 100 ms;
+    # then none: the counters stand still.
+    redirects = [
+        {"series": series, "values": f"0+{per_minute}x10 {per_minute * 10}x20"}
+        for series, per_minute in (
+            (f'linkpulse_http_requests_total{{{web}, status="302"}}', 99),
+            (f'linkpulse_http_requests_total{{{web}, status="503"}}', 1),
+            (f'{latency}_bucket{{{web}, status="302", le="0.1"}}', 100),
+            (f'{latency}_count{{{web}, status="302"}}', 100),
+        )
+    ]
+    zero = [{"labels": "{}", "value": 0}]
+
+    def checks(eval_time: str, expected: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        return [
+            {"expr": queries[name], "eval_time": eval_time, "exp_samples": samples}
+            for name, samples in expected.items()
+        ]
+
+    never = {name: zero for name in queries if name.startswith("Bad requests")}
+    never |= {name: [{"labels": "{}", "value": 1}] for name in queries if "budget" in name}
+
+    def availability_share(window: str) -> list[dict[str, Any]]:
+        recorded = f'slo:sli_error:ratio_rate{window}{{job="web", slo="redirect_availability"}}'
+        return [{"labels": recorded, "value": 0.01}]
+
+    unit_test = {
+        "rule_files": [str(PROMETHEUS_DIR / "rules" / "slo.yml")],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "name": "no redirect yet",
+                "interval": "1m",
+                "input_series": [
+                    {
+                        "series": 'linkpulse_http_requests_total{job="web", instance="web:8000", '
+                        'route="/api/links", method="POST", status="201"}',
+                        "values": "0+10x20",
+                    }
+                ],
+                "promql_expr_test": checks("15m", never),
+            },
+            {
+                "name": "redirects, then a quiet 5 minutes",
+                "interval": "1m",
+                "input_series": redirects,
+                "promql_expr_test": checks(
+                    "8m",
+                    {
+                        "Bad requests: redirect availability 5m": availability_share("5m"),
+                        "Bad requests: redirect availability 1h": availability_share("1h"),
+                    },
+                )
+                + checks(
+                    "20m",
+                    {
+                        "Bad requests: redirect availability 5m": zero,
+                        "Bad requests: redirect latency 5m": zero,
+                        "Bad requests: redirect availability 1h": availability_share("1h"),
+                    },
+                ),
+            },
+        ],
+    }
+    test_file = tmp_path / "objective_panels_test.yml"
+    test_file.write_text(json.dumps(unit_test))
+    promtool("test", "rules", str(test_file), cwd=tmp_path)
