@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 import requests
+import yaml
 
 from linkpulse.contract import CLICK_STREAM
 from monitoring import DASHBOARDS_DIR
+from monitoring.thresholds import spoken
 from slo import duration_seconds, load_spec
 from tests.config.rules import (
     LINKPULSE_METRIC,
@@ -72,6 +74,64 @@ def test_retention_covers_the_longest_slo_window() -> None:
     spec = load_spec()
     longest = max(duration_seconds(alert.long_window) for alert in spec.burn_rate_alerts)
     assert duration_seconds(retention) >= max(longest, spec.budget_days * 86400)
+
+
+def test_docs_state_the_retention_the_image_sets() -> None:
+    dockerfile = (PROMETHEUS_DIR / "Dockerfile").read_text()
+    (retention,) = re.findall(r"--storage\.tsdb\.retention\.time=(\w+)", dockerfile)
+    stated = f"{spoken(retention)}"
+    for doc in (RUNBOOKS_DIR / "NodeDiskFilling.md", REPO_ROOT / "docs" / "monitoring.md"):
+        assert stated in _prose(doc.read_text()), f"{doc.name} must say {stated}"
+
+
+class _ComposeLoader(yaml.SafeLoader):
+    """Compose's own tags (`!reset`, `!override`) read as the value written after them."""
+
+
+def _compose_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> object:
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node)
+    return loader.construct_scalar(node)  # type: ignore[arg-type]
+
+
+_ComposeLoader.add_multi_constructor("!", _compose_tag)
+
+
+def test_the_swarm_stack_runs_redis_exporter_with_its_stream_check() -> None:
+    # The docs and the ClickStreamNearCap runbook say the fill reads Redis on Swarm too; the
+    # overlay may change how redis-exporter gets its password, never drop it or its check.
+    overlay = yaml.load((REPO_ROOT / "docker-compose.swarm.yml").read_text(), _ComposeLoader)
+    exporter = overlay["services"]["redis-exporter"]
+    assert exporter["deploy"].get("replicas", 1) >= 1
+    assert "REDIS_EXPORTER_CHECK_SINGLE_STREAMS" not in exporter.get("environment", {})
+
+
+def _prose(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _minutes(duration: str) -> int:
+    seconds = duration_seconds(duration)
+    assert seconds % 60 == 0, duration
+    return seconds // 60
+
+
+@pytest.mark.parametrize(
+    "rule", [rule for rule in alerting_rules() if "for" in rule], ids=lambda rule: rule["alert"]
+)
+def test_runbook_and_alert_table_state_the_rules_for(rule: dict[str, Any]) -> None:
+    name, wait = rule["alert"], rule["for"]
+    runbook = _prose((RUNBOOKS_DIR / f"{name}.md").read_text())
+    fires_when = runbook.split("**Fires when:**", 1)[1].split("Rules:", 1)[0]
+    assert f"for {spoken(wait)}" in fires_when
+    (row,) = [
+        line
+        for line in (REPO_ROOT / "docs" / "monitoring.md").read_text().splitlines()
+        if line.startswith(f"| [{name}](")
+    ]
+    assert re.search(rf"\bfor {_minutes(wait)} min\b", row), row
 
 
 def test_config_loads_every_rule_file() -> None:
