@@ -24,6 +24,11 @@ def literal(number: float) -> str:
     return str(int(number)) if float(number).is_integer() else repr(float(number))
 
 
+def increased(series: str, window: str) -> str:
+    """Any event of a counter in the window, per job: one is enough to fire."""
+    return f"sum by (job) (increase({series}[{window}]))\n> 0\n"
+
+
 def alert(
     name: str,
     expr: str,

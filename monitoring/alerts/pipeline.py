@@ -6,7 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from linkpulse.contract import DEAD_LETTER_STREAM
-from monitoring.alerts.common import VALUE, VALUE_DURATION, VALUE_PERCENT, alert, literal
+from monitoring.alerts.common import (
+    VALUE,
+    VALUE_DURATION,
+    VALUE_PERCENT,
+    alert,
+    increased,
+    literal,
+)
 from monitoring.thresholds import Thresholds, count, percent, spoken
 from slo import duration_seconds
 
@@ -14,8 +21,8 @@ _PROCESSED = "linkpulse_worker_events_processed_total"
 
 
 def _events(outcome: str, window: str) -> str:
-    """Events of one outcome the workers met in the window; more than none fires at once."""
-    return f'sum by (job) (increase({_PROCESSED}{{outcome="{outcome}"}}[{window}]))\n> 0\n'
+    """Any event of one outcome the workers met in the window."""
+    return increased(f'{_PROCESSED}{{outcome="{outcome}"}}', window)
 
 
 def _stream(thresholds: Thresholds) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitoring.alerts.common import VALUE, alert
+from monitoring.alerts.common import VALUE, alert, increased
 from monitoring.thresholds import Thresholds, spoken
 
 
@@ -15,8 +15,7 @@ def groups(thresholds: Thresholds) -> list[dict[str, Any]]:
     rules = [
         alert(
             "ClickEventsFailing",
-            'sum by (job) (increase(linkpulse_click_events_total{result="failed"}'
-            f"[{failing}])) > 0",
+            increased('linkpulse_click_events_total{result="failed"}', failing),
             for_=thresholds.duration("ClickEventsFailing", "for"),
             severity="critical",
             summary=f"{VALUE} redirects failed to record their click in {spoken(failing)}",
@@ -32,8 +31,7 @@ def groups(thresholds: Thresholds) -> list[dict[str, Any]]:
         # business and alert nobody.
         alert(
             "LinkCreatesRefused",
-            "sum by (job) (increase(linkpulse_link_creates_refused_total"
-            f'{{reason="storage_full"}}[{refused}]))\n> 0\n',
+            increased('linkpulse_link_creates_refused_total{reason="storage_full"}', refused),
             for_=thresholds.duration("LinkCreatesRefused", "for"),
             severity="critical",
             summary=f"{VALUE} link creations refused for storage in {spoken(refused)}",
