@@ -1,9 +1,11 @@
-"""Monitoring as code: the SLO burn-rate rules and the Grafana dashboards, generated.
+"""Monitoring as code: the alert rules and the Grafana dashboards, generated.
 
 `python -m monitoring` (make monitoring) writes monitoring/prometheus/rules/slo.yml from the SLO
-spec (slo/objectives.toml) and monitoring/grafana/dashboards/*.json from the dashboard modules.
-Both outputs are committed; tests/unit/test_monitoring_generated.py fails when regenerating
-them would change them.
+spec (slo/objectives.toml), the other alert rule files from monitoring/alerts/ with the numbers
+of monitoring/thresholds.toml, and monitoring/grafana/dashboards/*.json from the dashboard
+modules, whose descriptions quote the same numbers. Only rules/recording.yml, which has no
+thresholds, is written by hand. The outputs are committed; tests/unit/test_monitoring_generated.py
+fails when regenerating them would change them.
 """
 
 from __future__ import annotations
@@ -11,5 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 MONITORING_DIR = Path(__file__).resolve().parent
-SLO_RULES_FILE = MONITORING_DIR / "prometheus" / "rules" / "slo.yml"
+RULES_DIR = MONITORING_DIR / "prometheus" / "rules"
+SLO_RULES_FILE = RULES_DIR / "slo.yml"
 DASHBOARDS_DIR = MONITORING_DIR / "grafana" / "dashboards"

@@ -1,21 +1,20 @@
-"""`python -m monitoring`: regenerate the SLO rules and the dashboards from code."""
+"""`python -m monitoring`: regenerate the alert rules and the dashboards from code."""
 
 from __future__ import annotations
 
-from monitoring import DASHBOARDS_DIR, SLO_RULES_FILE, slo_rules
-from monitoring.dashboards import dashboards, render
+from monitoring import DASHBOARDS_DIR
+from monitoring.generate import generated_files
+from monitoring.thresholds import load_thresholds
 from slo import load_spec
 
 
 def main() -> None:
-    spec = load_spec()
-    SLO_RULES_FILE.write_text(slo_rules.render(spec))
-    print(f"wrote {SLO_RULES_FILE}")
+    files = generated_files(load_spec(), load_thresholds())
     for stale in DASHBOARDS_DIR.glob("*.json"):
-        stale.unlink()
-    for name, dashboard in dashboards(spec).items():
-        path = DASHBOARDS_DIR / f"{name}.json"
-        path.write_text(render(dashboard))
+        if stale not in files:
+            stale.unlink()
+    for path, text in files.items():
+        path.write_text(text)
         print(f"wrote {path}")
 
 

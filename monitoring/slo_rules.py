@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
+from monitoring.alerts.common import render as write_rules
 from slo import BurnRateAlert, Objective, SloSpec, duration_seconds
 
 REQUESTS = "linkpulse_http_requests_total"
@@ -134,35 +133,17 @@ def alerting_rule(spec: SloSpec, objective: Objective, pair: BurnRateAlert) -> d
     }
 
 
-def rule_groups(spec: SloSpec) -> dict[str, Any]:
+def rule_groups(spec: SloSpec) -> list[dict[str, Any]]:
     alerts = [
         alerting_rule(spec, objective, pair)
         for objective in spec.objectives
         for pair in spec.burn_rate_alerts
     ]
-    return {
-        "groups": [
-            {"name": "linkpulse-slo-recording", "rules": recording_rules(spec)},
-            {"name": "linkpulse-slo-alerts", "rules": alerts},
-        ]
-    }
-
-
-class _Dumper(yaml.SafeDumper):
-    """Multi-line strings (PromQL) as literal blocks, so the file reads like a hand-written one."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _str)
+    return [
+        {"name": "linkpulse-slo-recording", "rules": recording_rules(spec)},
+        {"name": "linkpulse-slo-alerts", "rules": alerts},
+    ]
 
 
 def render(spec: SloSpec) -> str:
-    body = yaml.dump(rule_groups(spec), Dumper=_Dumper, sort_keys=False, width=100)
-    return HEADER + body
+    return write_rules(HEADER, rule_groups(spec))

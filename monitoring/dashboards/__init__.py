@@ -9,18 +9,20 @@ from collections.abc import Callable
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
 from monitoring.dashboards import infrastructure, overview, pipeline, release
+from monitoring.thresholds import Thresholds
 from slo import SloSpec
 
 
-def dashboards(spec: SloSpec) -> dict[str, object]:
-    """File name (without .json) -> built dashboard, in a stable order."""
+def dashboards(spec: SloSpec, thresholds: Thresholds) -> dict[str, object]:
+    """File name (without .json) -> built dashboard, in a stable order. Descriptions that name
+    an alert's threshold read it from the thresholds, as the alert does."""
     builders: dict[str, Callable[[], object]] = {
         "linkpulse-overview": lambda: overview.build(spec),
-        "linkpulse-pipeline": pipeline.build,
+        "linkpulse-pipeline": lambda: pipeline.build(thresholds),
         "linkpulse-release": lambda: release.build(spec),
-        "linkpulse-redis": infrastructure.redis,
+        "linkpulse-redis": lambda: infrastructure.redis(thresholds),
         "linkpulse-nginx": infrastructure.nginx,
-        "linkpulse-host": infrastructure.host,
+        "linkpulse-host": lambda: infrastructure.host(thresholds),
     }
     return {name: build() for name, build in builders.items()}
 

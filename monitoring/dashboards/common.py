@@ -23,6 +23,13 @@ USER_ROUTES = 'route!~"/metrics|/healthz|/readyz"'
 REF_IDS = string.ascii_uppercase
 
 
+def zero_without_requests(ratio: str) -> str:
+    """A share of requests that is 0, not "No data", while there are no requests: the ratio
+    has no series before the first one and is NaN (0/0) once a window holds none. `on ()`
+    adds the 0 only when no series is left, never beside a real one."""
+    return f"({ratio} >= 0) or on () vector(0)"
+
+
 @dataclass(frozen=True)
 class Query:
     expr: str

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from monitoring.alerts.infrastructure import REAL_FS
 from monitoring.dashboards.common import Query, graph, new_dashboard, numbered, single
-
-# node-exporter's pseudo and container filesystems, as in the NodeDiskFilling rule.
-REAL_FS = 'fstype!~"tmpfs|ramfs|squashfs|nsfs|overlay"'
+from monitoring.thresholds import Thresholds, percent
 
 
-def redis() -> object:
+def redis(thresholds: Thresholds) -> object:
+    high = percent(thresholds.number("RedisMemoryHigh", "above"))
+    near = percent(thresholds.number("RedisMemoryNearLimit", "above"))
     board = new_dashboard(
         "linkpulse-redis",
         "linkpulse redis",
@@ -21,7 +22,8 @@ def redis() -> object:
     board.with_panel(
         graph(
             "Memory against maxmemory",
-            "Used memory and the maxmemory limit. RedisMemoryHigh fires above 80%.",
+            f"Used memory and the maxmemory limit. RedisMemoryHigh fires above {high}, "
+            f"RedisMemoryNearLimit pages above {near}.",
             "bytes",
             Query("sum(redis_memory_used_bytes)", "used"),
             Query("sum(redis_memory_max_bytes)", "maxmemory"),
@@ -86,7 +88,8 @@ def nginx() -> object:
     return numbered(board)
 
 
-def host() -> object:
+def host(thresholds: Thresholds) -> object:
+    free = percent(thresholds.number("NodeDiskFilling", "below"))
     board = new_dashboard(
         "linkpulse-host",
         "linkpulse host",
@@ -112,8 +115,8 @@ def host() -> object:
     board.with_panel(
         graph(
             "Disk free",
-            "Free share of each real filesystem node-exporter sees. NodeDiskFilling fires "
-            "below 10%. Without the host's root filesystem mounted into node-exporter "
+            f"Free share of each real filesystem node-exporter sees. NodeDiskFilling fires "
+            f"below {free}. Without the host's root filesystem mounted into node-exporter "
             "(--path.rootfs), it sees its own container's mounts only.",
             "percentunit",
             Query(

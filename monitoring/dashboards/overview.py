@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard
 
-from monitoring.dashboards.common import USER_ROUTES, Query, graph, new_dashboard, numbered, single
+from monitoring.dashboards.common import (
+    USER_ROUTES,
+    Query,
+    graph,
+    new_dashboard,
+    numbered,
+    single,
+    zero_without_requests,
+)
 from monitoring.slo_rules import error_ratio
 from slo import SloSpec
 
@@ -18,14 +26,22 @@ def _slo_row(board: dashboard.Dashboard, spec: SloSpec) -> None:
     for objective in spec.objectives:
         name = objective.name.replace("_", " ")
         budget = objective.error_budget
+        bad_30d = zero_without_requests(f"({error_ratio(objective, budget_window)})")
+        bad = {
+            window: zero_without_requests(
+                f'slo:sli_error:ratio_rate{window}{{slo="{objective.name}"}}'
+            )
+            for window in ("5m", "1h")
+        }
         board.with_panel(
             single(
                 f"Error budget left: {name}",
                 f"{objective.description}. Share of the {spec.budget_days}-day error budget "
-                f"({budget:.2%} of requests may miss) not spent yet; below 0 the objective "
-                "is missed. Counts only what Prometheus still holds.",
+                f"({budget:.2%} of requests may miss) not spent yet, all of it before the first "
+                "request; below 0 the objective is missed. Counts only what Prometheus still "
+                "holds.",
                 "percentunit",
-                Query(f"1 - ({error_ratio(objective, budget_window)}) / {budget:g}", "{{job}}"),
+                Query(f"1 - ({bad_30d}) / {budget:g}", "{{job}}"),
                 width=4,
                 height=8,
             )
@@ -34,11 +50,11 @@ def _slo_row(board: dashboard.Dashboard, spec: SloSpec) -> None:
             graph(
                 f"Bad requests: {name}",
                 f"Share of {objective.route} requests missing the objective over 5 minutes and "
-                "1 hour, against the share the objective allows. Burn-rate alerts compare these "
-                "windows with multiples of the allowed line.",
+                "1 hour (0 while a window holds no request), against the share the objective "
+                "allows. Burn-rate alerts compare these windows with multiples of the allowed "
+                "line.",
                 "percentunit",
-                Query(f'slo:sli_error:ratio_rate5m{{slo="{objective.name}"}}', "5m"),
-                Query(f'slo:sli_error:ratio_rate1h{{slo="{objective.name}"}}', "1h"),
+                *(Query(expr, window) for window, expr in bad.items()),
                 Query(f"vector({budget:g})", "allowed"),
                 width=8,
             )

@@ -6,11 +6,15 @@ from grafana_foundation_sdk.builders import dashboard
 
 from linkpulse.contract import CLICK_STREAM
 from monitoring.dashboards.common import Query, graph, listing, new_dashboard, numbered, single
+from monitoring.thresholds import Thresholds, count, percent, spoken
 
 UID = "linkpulse-pipeline"
 
 
-def build() -> object:
+def build(thresholds: Thresholds) -> object:
+    backlog = count(thresholds.number("WorkerLagHigh", "above"))
+    age = spoken(thresholds.duration("OldestEventTooOld", "above"))
+    fill = percent(thresholds.number("ClickStreamNearCap", "above"))
     board = new_dashboard(
         UID,
         "linkpulse click pipeline",
@@ -46,7 +50,8 @@ def build() -> object:
         graph(
             "Lag and pending",
             "Lag: entries not yet delivered to the consumer group. Pending: delivered but not "
-            "acknowledged. Every worker reports the same group, so the maximum is shown.",
+            "acknowledged. Every worker reports the same group, so the maximum is shown. "
+            f"WorkerLagHigh fires while the backlog (the two together) stays above {backlog}.",
             "short",
             Query("max(linkpulse_worker_group_lag)", "lag"),
             Query("max(linkpulse_worker_group_pending)", "pending"),
@@ -57,7 +62,7 @@ def build() -> object:
         graph(
             "Oldest unprocessed event",
             "Age of the oldest event not yet acknowledged: how stale the statistics are. "
-            "OldestEventTooOld fires above 2 minutes.",
+            f"OldestEventTooOld fires above {age}.",
             "s",
             Query("job:linkpulse_worker_oldest_unprocessed_event_age_seconds:max", "age"),
         )
@@ -66,7 +71,7 @@ def build() -> object:
         graph(
             "Stream length against its cap",
             "Entries in the click stream (from Redis, so also while no worker runs) and the "
-            "CLICK_STREAM_MAXLEN web trims with. ClickStreamNearCap pages at 80%.",
+            f"CLICK_STREAM_MAXLEN web trims with. ClickStreamNearCap pages at {fill}.",
             "short",
             Query(f'max(redis_stream_length{{stream="{CLICK_STREAM}"}})', "length"),
             Query("min(linkpulse_click_stream_maxlen)", "cap"),

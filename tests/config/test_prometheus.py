@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -10,8 +11,11 @@ from typing import Any
 
 import pytest
 import requests
+import yaml
 
 from linkpulse.contract import CLICK_STREAM
+from monitoring import DASHBOARDS_DIR
+from monitoring.thresholds import spoken
 from slo import duration_seconds, load_spec
 from tests.config.rules import (
     LINKPULSE_METRIC,
@@ -70,6 +74,64 @@ def test_retention_covers_the_longest_slo_window() -> None:
     spec = load_spec()
     longest = max(duration_seconds(alert.long_window) for alert in spec.burn_rate_alerts)
     assert duration_seconds(retention) >= max(longest, spec.budget_days * 86400)
+
+
+def test_docs_state_the_retention_the_image_sets() -> None:
+    dockerfile = (PROMETHEUS_DIR / "Dockerfile").read_text()
+    (retention,) = re.findall(r"--storage\.tsdb\.retention\.time=(\w+)", dockerfile)
+    stated = f"{spoken(retention)}"
+    for doc in (RUNBOOKS_DIR / "NodeDiskFilling.md", REPO_ROOT / "docs" / "monitoring.md"):
+        assert stated in _prose(doc.read_text()), f"{doc.name} must say {stated}"
+
+
+class _ComposeLoader(yaml.SafeLoader):
+    """Compose's own tags (`!reset`, `!override`) read as the value written after them."""
+
+
+def _compose_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> object:
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node)
+    return loader.construct_scalar(node)  # type: ignore[arg-type]
+
+
+_ComposeLoader.add_multi_constructor("!", _compose_tag)
+
+
+def test_the_swarm_stack_runs_redis_exporter_with_its_stream_check() -> None:
+    # The docs and the ClickStreamNearCap runbook say the fill reads Redis on Swarm too; the
+    # overlay may change how redis-exporter gets its password, never drop it or its check.
+    overlay = yaml.load((REPO_ROOT / "docker-compose.swarm.yml").read_text(), _ComposeLoader)
+    exporter = overlay["services"]["redis-exporter"]
+    assert exporter["deploy"].get("replicas", 1) >= 1
+    assert "REDIS_EXPORTER_CHECK_SINGLE_STREAMS" not in exporter.get("environment", {})
+
+
+def _prose(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _minutes(duration: str) -> int:
+    seconds = duration_seconds(duration)
+    assert seconds % 60 == 0, duration
+    return seconds // 60
+
+
+@pytest.mark.parametrize(
+    "rule", [rule for rule in alerting_rules() if "for" in rule], ids=lambda rule: rule["alert"]
+)
+def test_runbook_and_alert_table_state_the_rules_for(rule: dict[str, Any]) -> None:
+    name, wait = rule["alert"], rule["for"]
+    runbook = _prose((RUNBOOKS_DIR / f"{name}.md").read_text())
+    fires_when = runbook.split("**Fires when:**", 1)[1].split("Rules:", 1)[0]
+    assert f"for {spoken(wait)}" in fires_when
+    (row,) = [
+        line
+        for line in (REPO_ROOT / "docs" / "monitoring.md").read_text().splitlines()
+        if line.startswith(f"| [{name}](")
+    ]
+    assert re.search(rf"\bfor {_minutes(wait)} min\b", row), row
 
 
 def test_config_loads_every_rule_file() -> None:
@@ -175,3 +237,92 @@ def test_live_prometheus_sends_alerts_to_the_stack_alertmanager(live_prometheus:
             break
         time.sleep(0.5)
     assert urls == ["http://alertmanager:9093/api/v2/alerts"]
+
+
+def _slo_panel_queries() -> dict[str, str]:
+    """'<panel title> <legend>' -> expr of the overview's objective panels, as committed."""
+    board = load_yaml(DASHBOARDS_DIR / "linkpulse-overview.json")
+    return {
+        f"{panel['title']} {target.get('legendFormat', '')}".strip(): target["expr"]
+        for panel in board["panels"]
+        if panel["title"].startswith(("Bad requests:", "Error budget left:"))
+        for target in panel["targets"]
+        if not target["expr"].startswith("vector(")
+    }
+
+
+def test_objective_panels_answer_0_not_no_data_without_redirects(tmp_path: Path) -> None:
+    """Run by promtool's engine over slo.yml's recording rules: before the first redirect, and
+    once the last one has left a window, each bad-request share is one series of 0 (and the
+    whole budget is left); with redirects it is the recorded share itself, alone."""
+    queries = _slo_panel_queries()
+    assert len(queries) == 6
+    web = 'job="web", instance="web:8000", route="/<code>", method="GET"'
+    latency = "linkpulse_http_request_duration_seconds"
+    # 10 minutes of 100 redirects a minute, one in 100 of them a 503 and all within 100 ms;
+    # then none: the counters stand still.
+    redirects = [
+        {"series": series, "values": f"0+{per_minute}x10 {per_minute * 10}x20"}
+        for series, per_minute in (
+            (f'linkpulse_http_requests_total{{{web}, status="302"}}', 99),
+            (f'linkpulse_http_requests_total{{{web}, status="503"}}', 1),
+            (f'{latency}_bucket{{{web}, status="302", le="0.1"}}', 100),
+            (f'{latency}_count{{{web}, status="302"}}', 100),
+        )
+    ]
+    zero = [{"labels": "{}", "value": 0}]
+
+    def checks(eval_time: str, expected: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        return [
+            {"expr": queries[name], "eval_time": eval_time, "exp_samples": samples}
+            for name, samples in expected.items()
+        ]
+
+    never = {name: zero for name in queries if name.startswith("Bad requests")}
+    never |= {name: [{"labels": "{}", "value": 1}] for name in queries if "budget" in name}
+
+    def availability_share(window: str) -> list[dict[str, Any]]:
+        recorded = f'slo:sli_error:ratio_rate{window}{{job="web", slo="redirect_availability"}}'
+        return [{"labels": recorded, "value": 0.01}]
+
+    unit_test = {
+        "rule_files": [str(PROMETHEUS_DIR / "rules" / "slo.yml")],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "name": "no redirect yet",
+                "interval": "1m",
+                "input_series": [
+                    {
+                        "series": 'linkpulse_http_requests_total{job="web", instance="web:8000", '
+                        'route="/api/links", method="POST", status="201"}',
+                        "values": "0+10x20",
+                    }
+                ],
+                "promql_expr_test": checks("15m", never),
+            },
+            {
+                "name": "redirects, then a quiet 5 minutes",
+                "interval": "1m",
+                "input_series": redirects,
+                "promql_expr_test": checks(
+                    "8m",
+                    {
+                        "Bad requests: redirect availability 5m": availability_share("5m"),
+                        "Bad requests: redirect availability 1h": availability_share("1h"),
+                    },
+                )
+                + checks(
+                    "20m",
+                    {
+                        "Bad requests: redirect availability 5m": zero,
+                        "Bad requests: redirect latency 5m": zero,
+                        "Bad requests: redirect availability 1h": availability_share("1h"),
+                    },
+                ),
+            },
+        ],
+    }
+    test_file = tmp_path / "objective_panels_test.yml"
+    test_file.write_text(json.dumps(unit_test))
+    promtool("test", "rules", str(test_file), cwd=tmp_path)

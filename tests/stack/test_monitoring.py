@@ -1,5 +1,5 @@
 """Prometheus scrapes every part of the stack, and every query the dashboards and recording
-rules hold answers with series on live data."""
+rules hold answers with series on live data: something Grafana can draw, never "No data"."""
 
 from __future__ import annotations
 
@@ -67,6 +67,12 @@ def _live_expressions() -> list[tuple[str, str]]:
     return found
 
 
+def _drawn(result: list[dict[str, Any]]) -> bool:
+    """At least one series with one number in it: a series of NaN only (0/0, a ratio over no
+    requests) draws nothing either."""
+    return any(value != "NaN" for series in result for _, value in series["values"])
+
+
 def test_every_dashboard_and_recording_rule_query_returns_series_on_live_data(
     stack: Stack,
 ) -> None:
@@ -90,6 +96,8 @@ def test_every_dashboard_and_recording_rule_query_returns_series_on_live_data(
                 failed.append(f"{where}: {body.get('error')}: {expr}")
             elif not body["data"]["result"]:
                 failed.append(f"{where}: no series: {expr}")
+            elif not _drawn(body["data"]["result"]):
+                failed.append(f"{where}: NaN only: {expr}")
         return failed
 
     # Rates need two scrapes after the load and the rules an evaluation: poll until then.
