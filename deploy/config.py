@@ -141,15 +141,36 @@ def parse_config(text: str, path: Path) -> Config:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise DeployError(f"{path}: {error}") from error
-    base = path.parent
-    host_raw = dict(_section(raw, "host", path))
+    host = _host(_section(raw, "host", path), path)
+    registry = _registry(_section(raw, "registry", path), path)
+    app = _app(_section(raw, "app", path), path)
+    gate = _gate(raw.get("gate", {}), path)
+    provision: ProvisionConfig = _build(
+        ProvisionConfig, dict(raw.get("provision", {})), "provision", path
+    )
+    grafana = _grafana(raw["grafana"], path) if "grafana" in raw else None
+    swarm = _swarm(raw.get("swarm", {}), path)
+    unknown = set(raw) - {"host", "registry", "app", "gate", "provision", "grafana", "swarm"}
+    if unknown:
+        raise DeployError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}")
+    return Config(path, host, registry, app, gate, provision, grafana, swarm)
+
+
+def _host(raw: dict[str, Any], path: Path) -> HostConfig:
+    host_raw = dict(raw)
     for key in ("identity_file", "known_hosts", "provision_identity_file"):
         if key in host_raw:
-            host_raw[key] = _relative(base, host_raw[key])
+            host_raw[key] = _relative(path.parent, host_raw[key])
     host: HostConfig = _build(HostConfig, host_raw, "host", path)
-    registry_raw = dict(_section(raw, "registry", path))
+    return host
+
+
+def _registry(raw: dict[str, Any], path: Path) -> RegistryConfig:
+    registry_raw = dict(raw)
     if "pull_password_file" in registry_raw:
-        registry_raw["pull_password_file"] = _relative(base, registry_raw["pull_password_file"])
+        registry_raw["pull_password_file"] = _relative(
+            path.parent, registry_raw["pull_password_file"]
+        )
     registry: RegistryConfig = _build(RegistryConfig, registry_raw, "registry", path)
     if not _IMAGE_PREFIX.match(registry.image_prefix):
         raise DeployError(
@@ -157,25 +178,23 @@ def parse_config(text: str, path: Path) -> Config:
         )
     if registry.pull_username and registry.pull_password_file is None:
         raise DeployError(f"{path}: [registry] pull_username needs pull_password_file")
-    app: AppConfig = _build(AppConfig, dict(_section(raw, "app", path)), "app", path)
+    return registry
+
+
+def _app(raw: dict[str, Any], path: Path) -> AppConfig:
+    app: AppConfig = _build(AppConfig, dict(raw), "app", path)
     if not app.remote_dir.startswith("/"):
         raise DeployError(f"{path}: [app] remote_dir must be an absolute path")
     if app.keep_releases < 1:
         raise DeployError(f"{path}: [app] keep_releases must be at least 1")
-    gate = _gate(raw.get("gate", {}), path)
-    provision: ProvisionConfig = _build(
-        ProvisionConfig, dict(raw.get("provision", {})), "provision", path
-    )
-    grafana: GrafanaConfig | None = None
-    if "grafana" in raw:
-        grafana = _build(GrafanaConfig, dict(raw["grafana"]), "grafana", path)
-        if grafana.url and not grafana.url.startswith(("http://", "https://")):
-            raise DeployError(f"{path}: [grafana] url must start with http:// or https://")
-    swarm = _swarm(raw.get("swarm", {}), path)
-    unknown = set(raw) - {"host", "registry", "app", "gate", "provision", "grafana", "swarm"}
-    if unknown:
-        raise DeployError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}")
-    return Config(path, host, registry, app, gate, provision, grafana, swarm)
+    return app
+
+
+def _grafana(raw: dict[str, Any], path: Path) -> GrafanaConfig:
+    grafana: GrafanaConfig = _build(GrafanaConfig, dict(raw), "grafana", path)
+    if grafana.url and not grafana.url.startswith(("http://", "https://")):
+        raise DeployError(f"{path}: [grafana] url must start with http:// or https://")
+    return grafana
 
 
 def _swarm(raw: dict[str, Any], path: Path) -> SwarmConfig:

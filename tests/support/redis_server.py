@@ -51,14 +51,18 @@ class RedisServer:
             ],
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if client.ping():
-                    return
-            except redis.ConnectionError:
-                time.sleep(0.05)
+        # Closed on the way out, not left to garbage collection: once a ping has failed (a
+        # server slow to start), the exception's traceback holds this frame in a reference
+        # cycle, and the client's connection would stay open, counted by tests that count
+        # the server's connections, until the cyclic collector happened to run.
+        with redis.Redis(port=self.port, socket_connect_timeout=0.2) as client:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    if client.ping():
+                        return
+                except redis.ConnectionError:
+                    time.sleep(0.05)
         raise RuntimeError(f"redis-server did not answer on port {self.port}")
 
     def stop(self) -> None:
