@@ -81,71 +81,80 @@ class Notifications:
             return list(self._items)
 
 
+class NotificationHandler(BaseHTTPRequestHandler):
+    """Records Alertmanager's webhook posts into `notifications` (set by `handler_for`)."""
+
+    notifications: Notifications
+    timeout = IDLE_TIMEOUT_SECONDS
+
+    def do_POST(self) -> None:
+        declared = self.headers.get("Content-Length")
+        if declared is None or not declared.isdigit():
+            self._answer(HTTPStatus.LENGTH_REQUIRED, {"error": "a Content-Length is required"})
+            return
+        length = int(declared)
+        if length > MAX_BODY_BYTES:
+            # The body is never read: the connection closes after this answer.
+            self._answer(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": "a body up to 1 MiB"})
+            return
+        if length == 0:
+            self._answer(HTTPStatus.BAD_REQUEST, {"error": "a JSON body up to 1 MiB"})
+            return
+        try:
+            payload = json.loads(self.rfile.read(length))
+            if not isinstance(payload, dict):
+                raise ValueError("the body is a JSON object")
+            record = self.notifications.add(self.path, payload)
+        except ValueError as error:
+            self._answer(HTTPStatus.BAD_REQUEST, {"error": str(error)})
+            return
+        print('{"event":"notification",' + record[1:], flush=True)
+        self._answer(HTTPStatus.OK, {"recorded": len(payload["alerts"])})
+
+    def do_GET(self) -> None:
+        if self.path == "/notifications":
+            self._send_array(self.notifications.snapshot())
+        elif self.path == "/-/healthy":
+            self._answer(HTTPStatus.OK, {"status": "ok"})
+        else:
+            self._answer(HTTPStatus.NOT_FOUND, {"error": "GET /notifications or /-/healthy"})
+
+    def _answer(self, status: HTTPStatus, body: object) -> None:
+        self._send(status, json.dumps(body).encode())
+
+    def _send(self, status: HTTPStatus, data: bytes) -> None:
+        self._send_headers(status, len(data))
+        self.wfile.write(data)
+
+    def _send_array(self, items: list[str]) -> None:
+        """A JSON array written item by item: the window is never copied whole."""
+        # json.dumps escapes every non-ASCII character, so a text's length is its size.
+        self._send_headers(HTTPStatus.OK, 2 + sum(map(len, items)) + max(len(items) - 1, 0))
+        self.wfile.write(b"[")
+        for position, item in enumerate(items):
+            self.wfile.write((b"," if position else b"") + item.encode("ascii"))
+        self.wfile.write(b"]")
+
+    def _send_headers(self, status: HTTPStatus, length: int) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(length))
+        self.send_header("Connection", "close")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Each notification is logged as JSON above; requests themselves are not."""
+
+
 def handler_for(
     notifications: Notifications, idle_timeout: float = IDLE_TIMEOUT_SECONDS
-) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        timeout = idle_timeout
-
-        def do_POST(self) -> None:
-            declared = self.headers.get("Content-Length")
-            if declared is None or not declared.isdigit():
-                self._answer(HTTPStatus.LENGTH_REQUIRED, {"error": "a Content-Length is required"})
-                return
-            length = int(declared)
-            if length > MAX_BODY_BYTES:
-                # The body is never read: the connection closes after this answer.
-                self._answer(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": "a body up to 1 MiB"})
-                return
-            if length == 0:
-                self._answer(HTTPStatus.BAD_REQUEST, {"error": "a JSON body up to 1 MiB"})
-                return
-            try:
-                payload = json.loads(self.rfile.read(length))
-                if not isinstance(payload, dict):
-                    raise ValueError("the body is a JSON object")
-                record = notifications.add(self.path, payload)
-            except ValueError as error:
-                self._answer(HTTPStatus.BAD_REQUEST, {"error": str(error)})
-                return
-            print('{"event":"notification",' + record[1:], flush=True)
-            self._answer(HTTPStatus.OK, {"recorded": len(payload["alerts"])})
-
-        def do_GET(self) -> None:
-            if self.path == "/notifications":
-                self._send_array(notifications.snapshot())
-            elif self.path == "/-/healthy":
-                self._answer(HTTPStatus.OK, {"status": "ok"})
-            else:
-                self._answer(HTTPStatus.NOT_FOUND, {"error": "GET /notifications or /-/healthy"})
-
-        def _answer(self, status: HTTPStatus, body: object) -> None:
-            self._send(status, json.dumps(body).encode())
-
-        def _send(self, status: HTTPStatus, data: bytes) -> None:
-            self._send_headers(status, len(data))
-            self.wfile.write(data)
-
-        def _send_array(self, items: list[str]) -> None:
-            """A JSON array written item by item: the window is never copied whole."""
-            # json.dumps escapes every non-ASCII character, so a text's length is its size.
-            self._send_headers(HTTPStatus.OK, 2 + sum(map(len, items)) + max(len(items) - 1, 0))
-            self.wfile.write(b"[")
-            for position, item in enumerate(items):
-                self.wfile.write((b"," if position else b"") + item.encode("ascii"))
-            self.wfile.write(b"]")
-
-        def _send_headers(self, status: HTTPStatus, length: int) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(length))
-            self.send_header("Connection", "close")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Each notification is logged as JSON above; requests themselves are not."""
-
-    return Handler
+) -> type[NotificationHandler]:
+    """A handler class bound to one window, closing connections idle for `idle_timeout` s."""
+    return type(
+        "BoundNotificationHandler",
+        (NotificationHandler,),
+        {"notifications": notifications, "timeout": idle_timeout},
+    )
 
 
 _BUSY_BODY = b'{"error": "busy: every handler is taken, try again"}'

@@ -68,7 +68,8 @@ def test_release_waits_for_ci_and_never_runs_two_deploys_at_once() -> None:
 TOKEN = re.compile(r"\s*(?:(\|\||&&|==|\(|\))|'([^']*)'|([A-Za-z_][\w.-]*)(\(\))?)")
 
 
-def evaluate(expression: str, context: dict[str, object]) -> object:
+def tokenize(expression: str, context: dict[str, object]) -> list[tuple[str, object]]:
+    """Operators as ("op", text); literals, context values and always() as ("value", value)."""
     text = expression.strip().removeprefix("${{").removesuffix("}}").strip()
     tokens: list[tuple[str, object]] = []
     position = 0
@@ -80,45 +81,59 @@ def evaluate(expression: str, context: dict[str, object]) -> object:
             tokens.append(("op", operator))
         elif literal is not None:
             tokens.append(("value", literal))
-        elif call:
-            assert name == "always", name
-            tokens.append(("value", True))
         else:
-            tokens.append(("value", context[name]))
+            assert not call or name == "always", name
+            tokens.append(("value", True if call else context[name]))
         position = match.end()
+    return tokens
 
-    def parse_or(at: int) -> tuple[object, int]:
-        value, at = parse_and(at)
-        while at < len(tokens) and tokens[at] == ("op", "||"):
-            right, at = parse_and(at + 1)
+
+class Expression:
+    """Precedence as GitHub's: == binds tighter than &&, && than ||."""
+
+    def __init__(self, tokens: list[tuple[str, object]]) -> None:
+        self.tokens = tokens
+        self.at = 0
+
+    def next_is(self, operator: str) -> bool:
+        if self.at < len(self.tokens) and self.tokens[self.at] == ("op", operator):
+            self.at += 1
+            return True
+        return False
+
+    def either(self) -> object:
+        value = self.both()
+        while self.next_is("||"):
+            right = self.both()
             value = value or right
-        return value, at
+        return value
 
-    def parse_and(at: int) -> tuple[object, int]:
-        value, at = parse_equals(at)
-        while at < len(tokens) and tokens[at] == ("op", "&&"):
-            right, at = parse_equals(at + 1)
+    def both(self) -> object:
+        value = self.equals()
+        while self.next_is("&&"):
+            right = self.equals()
             value = value and right
-        return value, at
+        return value
 
-    def parse_equals(at: int) -> tuple[object, int]:
-        value, at = parse_atom(at)
-        if at < len(tokens) and tokens[at] == ("op", "=="):
-            right, at = parse_atom(at + 1)
-            value = value == right
-        return value, at
+    def equals(self) -> object:
+        value = self.atom()
+        return value == self.atom() if self.next_is("==") else value
 
-    def parse_atom(at: int) -> tuple[object, int]:
-        if tokens[at] == ("op", "("):
-            value, at = parse_or(at + 1)
-            assert tokens[at] == ("op", ")")
-            return value, at + 1
-        kind, value = tokens[at]
-        assert kind == "value", tokens[at]
-        return value, at + 1
+    def atom(self) -> object:
+        if self.next_is("("):
+            value = self.either()
+            assert self.next_is(")")
+            return value
+        kind, value = self.tokens[self.at]
+        assert kind == "value", self.tokens[self.at]
+        self.at += 1
+        return value
 
-    value, end = parse_or(0)
-    assert end == len(tokens), f"trailing tokens in {text!r}"
+
+def evaluate(expression: str, context: dict[str, object]) -> object:
+    parser = Expression(tokenize(expression, context))
+    value = parser.either()
+    assert parser.at == len(parser.tokens), f"trailing tokens in {expression!r}"
     return value
 
 
