@@ -188,6 +188,18 @@ $(1): export STACK_ENV_FILE := $(3)
 $(1): export STACK_ENV_SETTINGS := $(4)
 endef
 
+# $(call keeps_user_stack,TIER,COMMAND): shell that runs COMMAND between two fingerprints of the
+# person's stack (project linkpulse: its containers, volumes, and a new Redis connection by name
+# from its web and worker) and fails the tier when they differ, whatever COMMAND returned.
+define keeps_user_stack
+mkdir -p build; scripts/project-fingerprint.sh $(USER_STACK_PROJECT) >build/user-stack.$(1).before; \
+status=0; $(2) || status=$$?; \
+scripts/project-fingerprint.sh $(USER_STACK_PROJECT) >build/user-stack.$(1).after; \
+if ! diff -u build/user-stack.$(1).before build/user-stack.$(1).after; then \
+	echo "$(1): the user's stack ($(USER_STACK_PROJECT)) changed during the tier"; status=1; \
+fi; exit $$status
+endef
+
 # $(call fresh_up_then,DOWN FLAGS,COMMAND): shell for the start of one recipe line: the project
 # down, a fresh `make up`, COMMAND if that came up, the project down again. $$status is left
 # holding the first failure's exit status, for the line to end with `exit $$status`.
@@ -214,12 +226,7 @@ STACK_TESTS ?= tests/stack
 $(eval $(call own_project,test-stack,$(TEST_STACK_PROJECT),$(TEST_STACK_ENV),$(TEST_STACK_SETTINGS)))
 test-stack: venv deps engine ## stack tier: its own stack (project linkpulse-test, port 18080), then tests/stack
 	@scripts/stack-env.sh >/dev/null
-	@scripts/project-fingerprint.sh $(USER_STACK_PROJECT) >build/user-stack.before
-	$(call fresh_up_then,--remove-orphans,$(PYTEST) -m stack $(STACK_TESTS)); \
-	scripts/project-fingerprint.sh $(USER_STACK_PROJECT) >build/user-stack.after; \
-	if ! diff -u build/user-stack.before build/user-stack.after; then \
-		echo "test-stack: the user's stack ($(USER_STACK_PROJECT)) changed during the stack tier"; status=1; \
-	fi; exit $$status
+	$(call keeps_user_stack,test-stack,( $(call fresh_up_then,--remove-orphans,$(PYTEST) -m stack $(STACK_TESTS)); exit $$status ))
 
 chaos: ## the fault tier with every fault (make test runs the cheapest three); figures in build/faults/
 	FAULT_PROFILE=all $(MAKE) --no-print-directory test-stack STACK_TESTS=tests/stack/test_faults.py
@@ -262,7 +269,7 @@ $(eval $(call own_project,test-swarm,linkpulse-swarm,$(TEST_SWARM_ENV),$(TEST_SW
 test-swarm: venv deps engine ## swarm tier: docker stack deploy, scale, rolling update and rollback under load
 	@scripts/stack-env.sh >/dev/null
 	$(MAKE) --no-print-directory images
-	SWARM_ENV_FILE=$(TEST_SWARM_ENV) $(PYTEST) -m swarm -s tests/swarm
+	$(call keeps_user_stack,test-swarm,SWARM_ENV_FILE=$(TEST_SWARM_ENV) $(PYTEST) -m swarm -s tests/swarm)
 
 # --- Delivery (docs/deploy.md): the deploy tool, CI's thin entry points, the rehearsal ---------
 DEPLOY := $(BIN)/python -m deploy
@@ -326,4 +333,4 @@ rehearse: venv rehearsal-bases ## the delivery pipeline end to end here (registr
 	$(BIN)/python -m deploy.rehearsal --chart $(CHART)
 
 test-rehearsal: venv rehearsal-bases ## rehearsal tier: the same run, asserted by tests/rehearsal
-	$(PYTEST) -m rehearsal tests/rehearsal
+	$(call keeps_user_stack,test-rehearsal,$(PYTEST) -m rehearsal tests/rehearsal)
