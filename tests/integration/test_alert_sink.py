@@ -15,14 +15,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from monitoring.alert_sink import MAX_BODY_BYTES, serve
+from monitoring.alert_sink import IDLE_TIMEOUT_SECONDS, MAX_BODY_BYTES, serve
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def sink() -> Iterator[str]:
-    server = serve("127.0.0.1", 0)
+def running_sink(idle_timeout: float = IDLE_TIMEOUT_SECONDS) -> Iterator[str]:
+    server = serve("127.0.0.1", 0, idle_timeout)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -30,6 +29,11 @@ def sink() -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def sink() -> Iterator[str]:
+    yield from running_sink()
 
 
 def webhook(status: str) -> dict[str, object]:
@@ -90,14 +94,7 @@ CONTAINER_MEMORY_BYTES = 64 << 20
 @pytest.fixture
 def impatient_sink() -> Iterator[str]:
     """A sink that closes idle connections after one second instead of five."""
-    server = serve("127.0.0.1", 0, idle_timeout=1.0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    yield from running_sink(idle_timeout=1.0)
 
 
 def deliver(url: str, payload: dict[str, object], deadline_seconds: float = 60) -> None:

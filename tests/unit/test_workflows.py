@@ -4,6 +4,7 @@ zizmor, yamllint and actionlint on them too)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,17 +103,21 @@ class Expression:
         return False
 
     def either(self) -> object:
-        value = self.both()
-        while self.next_is("||"):
-            right = self.both()
-            value = value or right
-        return value
+        return self.chain("||", self.both, lambda left, right: left or right)
 
     def both(self) -> object:
-        value = self.equals()
-        while self.next_is("&&"):
-            right = self.equals()
-            value = value and right
+        return self.chain("&&", self.equals, lambda left, right: left and right)
+
+    def chain(
+        self,
+        operator: str,
+        operand: Callable[[], object],
+        combine: Callable[[object, object], object],
+    ) -> object:
+        """Left to right, and every operand read (GitHub's || and && return an operand)."""
+        value = operand()
+        while self.next_is(operator):
+            value = combine(value, operand())
         return value
 
     def equals(self) -> object:
