@@ -50,6 +50,11 @@ class Thresholds:
             raise ThresholdsError(f"[{alert}] {key}: {error}") from None
         return str(value)
 
+    def waits(self, alert: str) -> str | None:
+        """ALERT's `for`, how long its condition must hold; None where its table has none (it
+        fires at once)."""
+        return self.duration(alert, "for") if "for" in self._raw.get(alert, {}) else None
+
     def unread(self) -> list[str]:
         """`alert.key` of every entry nothing has read yet."""
         return sorted(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitoring.alerts.common import alert, label
+from monitoring.alerts.common import Alert, group, label
 from monitoring.thresholds import Thresholds, spoken
 
 # A scaled service discovered through DNS has no "down" target when its last replica stops: the
@@ -27,10 +27,9 @@ def groups(thresholds: Thresholds) -> list[dict[str, Any]]:
     absent_for = thresholds.duration("ServiceAbsent", "for")
     nginx_for = thresholds.duration("NginxDown", "for")
     rules = [
-        alert(
+        Alert(
             "TargetDown",
             "up == 0",
-            for_=down_for,
             severity="warning",
             summary=f"{label('job')} target {label('instance')} is down",
             description=(
@@ -41,10 +40,9 @@ def groups(thresholds: Thresholds) -> list[dict[str, Any]]:
         )
     ]
     rules += [
-        alert(
+        Alert(
             "ServiceAbsent",
             f'absent(up{{job="{job}"}} == 1)',
-            for_=absent_for,
             severity="critical",
             labels={"job": job},
             summary=summary,
@@ -55,10 +53,9 @@ def groups(thresholds: Thresholds) -> list[dict[str, Any]]:
         for job, (summary, impact) in _ABSENT.items()
     ]
     rules.append(
-        alert(
+        Alert(
             "NginxDown",
             "nginx_up == 0",
-            for_=nginx_for,
             severity="critical",
             summary="nginx, the only public entry, does not answer",
             description=(
@@ -67,4 +64,4 @@ def groups(thresholds: Thresholds) -> list[dict[str, Any]]:
             ),
         )
     )
-    return [{"name": "linkpulse-availability", "rules": rules}]
+    return group("linkpulse-availability", thresholds, rules)

@@ -4,9 +4,13 @@ and the YAML writer."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import yaml
+
+from monitoring.thresholds import Thresholds
 
 
 def label(name: str) -> str:
@@ -29,26 +33,36 @@ def increased(series: str, window: str) -> str:
     return f"sum by (job) (increase({series}[{window}]))\n> 0\n"
 
 
-def alert(
-    name: str,
-    expr: str,
-    *,
-    severity: str,
-    summary: str,
-    description: str,
-    for_: str | None = None,
-    labels: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    rule: dict[str, Any] = {"alert": name, "expr": expr}
-    if for_ is not None:
-        rule["for"] = for_
-    rule["labels"] = {"severity": severity, **(labels or {})}
-    rule["annotations"] = {
-        "summary": summary,
-        "description": description,
-        "runbook_url": f"docs/runbooks/{name}.md",
-    }
-    return rule
+@dataclass(frozen=True)
+class Alert:
+    """One alerting rule as the config tier demands it: a severity, a summary, a description and
+    the runbook of the same name. Its `for:` is not here: `group` takes it from the thresholds'
+    table of the same name."""
+
+    name: str
+    expr: str
+    _: KW_ONLY
+    severity: str
+    summary: str
+    description: str
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def rule(self, thresholds: Thresholds) -> dict[str, Any]:
+        rule: dict[str, Any] = {"alert": self.name, "expr": self.expr}
+        if (for_ := thresholds.waits(self.name)) is not None:
+            rule["for"] = for_
+        rule["labels"] = {"severity": self.severity, **self.labels}
+        rule["annotations"] = {
+            "summary": self.summary,
+            "description": self.description,
+            "runbook_url": f"docs/runbooks/{self.name}.md",
+        }
+        return rule
+
+
+def group(name: str, thresholds: Thresholds, alerts: Iterable[Alert]) -> list[dict[str, Any]]:
+    """A rule file's one group of ALERTS."""
+    return [{"name": name, "rules": [alert.rule(thresholds) for alert in alerts]}]
 
 
 class _Dumper(yaml.SafeDumper):

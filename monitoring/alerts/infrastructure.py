@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitoring.alerts.common import VALUE_PERCENT, alert, label, literal
+from monitoring.alerts.common import VALUE_PERCENT, Alert, group, label, literal
 from monitoring.thresholds import Thresholds, percent, spoken
 
 # node-exporter's pseudo and container filesystems: never the host's disk filling up.
@@ -12,16 +12,15 @@ REAL_FS = 'fstype!~"tmpfs|ramfs|squashfs|nsfs|overlay"'
 _MEMORY_USED = "redis_memory_used_bytes / (redis_memory_max_bytes > 0)"
 
 
-def _redis(thresholds: Thresholds) -> list[dict[str, Any]]:
+def _redis(thresholds: Thresholds) -> list[Alert]:
     high, near = "RedisMemoryHigh", "RedisMemoryNearLimit"
     high_above, high_for = thresholds.number(high, "above"), thresholds.duration(high, "for")
     near_above, near_for = thresholds.number(near, "above"), thresholds.duration(near, "for")
     summary = f"Redis uses {VALUE_PERCENT} of its maxmemory"
     return [
-        alert(
+        Alert(
             "RedisDown",
             "redis_up == 0",
-            for_=thresholds.duration("RedisDown", "for"),
             severity="critical",
             summary="Redis is unreachable",
             description=(
@@ -33,10 +32,9 @@ def _redis(thresholds: Thresholds) -> list[dict[str, Any]]:
         # links and click events fail instead of old data being evicted. The storage policy
         # refuses new links from CREATE_MEMORY_LIMIT_PERCENT (85% by default) to keep headroom
         # for redirects, deletes and the worker; this warns before that point.
-        alert(
+        Alert(
             high,
             f"{_MEMORY_USED} > {literal(high_above)}",
-            for_=high_for,
             severity="warning",
             summary=summary,
             description=(
@@ -46,10 +44,9 @@ def _redis(thresholds: Thresholds) -> list[dict[str, Any]]:
         ),
         # Past the create limit only the headroom is left, and redirects' click events eat into
         # it while the worker is behind. At 100% every redirect fails: page before that.
-        alert(
+        Alert(
             near,
             f"{_MEMORY_USED} > {literal(near_above)}",
-            for_=near_for,
             severity="critical",
             summary=summary,
             description=(
@@ -61,14 +58,13 @@ def _redis(thresholds: Thresholds) -> list[dict[str, Any]]:
     ]
 
 
-def _disk(thresholds: Thresholds) -> dict[str, Any]:
+def _disk(thresholds: Thresholds) -> Alert:
     below = thresholds.number("NodeDiskFilling", "below")
-    return alert(
+    return Alert(
         "NodeDiskFilling",
         f"node_filesystem_avail_bytes{{{REAL_FS}}}\n"
         f"/ node_filesystem_size_bytes{{{REAL_FS}}} < {literal(below)}\n"
         "and node_filesystem_readonly == 0\n",
-        for_=thresholds.duration("NodeDiskFilling", "for"),
         severity="warning",
         summary=f"{label('mountpoint')} has {VALUE_PERCENT} space left",
         description=(
@@ -81,4 +77,4 @@ def _disk(thresholds: Thresholds) -> dict[str, Any]:
 
 def groups(thresholds: Thresholds) -> list[dict[str, Any]]:
     rules = [*_redis(thresholds), _disk(thresholds)]
-    return [{"name": "linkpulse-infrastructure", "rules": rules}]
+    return group("linkpulse-infrastructure", thresholds, rules)

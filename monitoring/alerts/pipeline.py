@@ -10,7 +10,8 @@ from monitoring.alerts.common import (
     VALUE,
     VALUE_DURATION,
     VALUE_PERCENT,
-    alert,
+    Alert,
+    group,
     increased,
     literal,
 )
@@ -25,15 +26,36 @@ def _events(outcome: str, window: str) -> str:
     return increased(f'{_PROCESSED}{{outcome="{outcome}"}}', window)
 
 
-def _stream(thresholds: Thresholds) -> list[dict[str, Any]]:
+# The events a worker finds but cannot count, by their outcome: any one in the alert's window fires
+# it. Its name, severity, summary and description.
+_UNCOUNTED = {
+    "missing": (
+        "ClickEventsLost",
+        "critical",
+        f"{VALUE} click events were trimmed before being counted",
+        "Workers found events that the stream's length cap deleted before they were processed. "
+        "Those clicks are missing from the statistics.",
+    ),
+    # A poison event no longer stops the pipeline: the worker moves it to the dead-letter
+    # stream and goes on. Someone still has to look at why a producer writes such events.
+    "malformed": (
+        "ClickEventsDeadLettered",
+        "warning",
+        f"{VALUE} unreadable click events moved to the dead-letter stream",
+        "Workers found click events they cannot read (not UTF-8, an unknown version, missing or "
+        f"bad fields) and moved them, unchanged, to {DEAD_LETTER_STREAM}. They are not counted.",
+    ),
+}
+
+
+def _stream(thresholds: Thresholds) -> list[Alert]:
     fill = thresholds.number("ClickStreamNearCap", "above")
     return [
         # The stream's length cap is a memory safety valve. Reaching it deletes events before
         # the workers have counted them, so approaching it must page someone, never pass silently.
-        alert(
+        Alert(
             "ClickStreamNearCap",
             f"job:linkpulse_click_stream_fill:ratio > {literal(fill)}",
-            for_=thresholds.duration("ClickStreamNearCap", "for"),
             severity="critical",
             summary=f"Click stream is {VALUE_PERCENT} of its length cap",
             description=(
@@ -41,33 +63,20 @@ def _stream(thresholds: Thresholds) -> list[dict[str, Any]]:
                 "entries. At 100% the oldest unprocessed clicks are trimmed away and lost."
             ),
         ),
-        alert(
-            "ClickEventsLost",
-            _events("missing", thresholds.duration("ClickEventsLost", "window")),
-            severity="critical",
-            summary=f"{VALUE} click events were trimmed before being counted",
-            description=(
-                "Workers found events that the stream's length cap deleted before they were "
-                "processed. Those clicks are missing from the statistics."
-            ),
-        ),
-        # A poison event no longer stops the pipeline: the worker moves it to the dead-letter
-        # stream and goes on. Someone still has to look at why a producer writes such events.
-        alert(
-            "ClickEventsDeadLettered",
-            _events("malformed", thresholds.duration("ClickEventsDeadLettered", "window")),
-            severity="warning",
-            summary=f"{VALUE} unreadable click events moved to the dead-letter stream",
-            description=(
-                "Workers found click events they cannot read (not UTF-8, an unknown version, "
-                "missing or bad fields) and moved them, unchanged, to "
-                f"{DEAD_LETTER_STREAM}. They are not counted."
-            ),
+        *(
+            Alert(
+                name,
+                _events(outcome, thresholds.duration(name, "window")),
+                severity=severity,
+                summary=summary,
+                description=description,
+            )
+            for outcome, (name, severity, summary, description) in _UNCOUNTED.items()
         ),
     ]
 
 
-def _workers(thresholds: Thresholds) -> list[dict[str, Any]]:
+def _workers(thresholds: Thresholds) -> list[Alert]:
     backlog, backlog_for = (
         thresholds.number("WorkerLagHigh", "above"),
         thresholds.duration("WorkerLagHigh", "for"),
@@ -76,10 +85,9 @@ def _workers(thresholds: Thresholds) -> list[dict[str, Any]]:
     idle = thresholds.duration("WorkerNoProgress", "idle")
     unreachable = thresholds.duration("WorkerNoProgress", "unreachable")
     return [
-        alert(
+        Alert(
             "WorkerLagHigh",
             f"job:linkpulse_worker_backlog:max > {literal(backlog)}",
-            for_=backlog_for,
             severity="warning",
             summary=f"{VALUE} click events wait for the workers",
             description=(
@@ -88,11 +96,10 @@ def _workers(thresholds: Thresholds) -> list[dict[str, Any]]:
                 "click rate."
             ),
         ),
-        alert(
+        Alert(
             "OldestEventTooOld",
             "job:linkpulse_worker_oldest_unprocessed_event_age_seconds:max"
             f" > {duration_seconds(age)}",
-            for_=thresholds.duration("OldestEventTooOld", "for"),
             severity="warning",
             summary=f"Statistics are {VALUE_DURATION} behind",
             description=(
@@ -102,7 +109,7 @@ def _workers(thresholds: Thresholds) -> list[dict[str, Any]]:
         ),
         # Stalled: there is work, but no events were handled for a while, or no worker loop has
         # reached Redis for a while.
-        alert(
+        Alert(
             "WorkerNoProgress",
             "(\n"
             f"  sum by (job) (increase({_PROCESSED}[{idle}])) == 0\n"
@@ -111,7 +118,6 @@ def _workers(thresholds: Thresholds) -> list[dict[str, Any]]:
             f" > {duration_seconds(unreachable)}\n"
             ")\n"
             "and on (job) job:linkpulse_worker_backlog:max > 0\n",
-            for_=thresholds.duration("WorkerNoProgress", "for"),
             severity="critical",
             summary="Workers are not processing a backlog of click events",
             description=(
@@ -125,4 +131,4 @@ def _workers(thresholds: Thresholds) -> list[dict[str, Any]]:
 
 def groups(thresholds: Thresholds) -> list[dict[str, Any]]:
     rules = [*_stream(thresholds), *_workers(thresholds)]
-    return [{"name": "linkpulse-pipeline", "rules": rules}]
+    return group("linkpulse-pipeline", thresholds, rules)

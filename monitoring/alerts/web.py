@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitoring.alerts.common import VALUE, alert, increased
+from monitoring.alerts.common import VALUE, Alert, group, increased
 from monitoring.thresholds import Thresholds, spoken
 
 
@@ -13,10 +13,9 @@ def groups(thresholds: Thresholds) -> list[dict[str, Any]]:
     failing = thresholds.duration("ClickEventsFailing", "window")
     refused = thresholds.duration("LinkCreatesRefused", "window")
     rules = [
-        alert(
+        Alert(
             "ClickEventsFailing",
             increased('linkpulse_click_events_total{result="failed"}', failing),
-            for_=thresholds.duration("ClickEventsFailing", "for"),
             severity="critical",
             summary=f"{VALUE} redirects failed to record their click in {spoken(failing)}",
             description=(
@@ -29,10 +28,9 @@ def groups(thresholds: Thresholds) -> list[dict[str, Any]]:
         # The storage policy refuses new links past CREATE_MEMORY_LIMIT_PERCENT of Redis's
         # maxmemory (web answers 507 storage_full). Quota refusals (429) are one client's
         # business and alert nobody.
-        alert(
+        Alert(
             "LinkCreatesRefused",
             increased('linkpulse_link_creates_refused_total{reason="storage_full"}', refused),
-            for_=thresholds.duration("LinkCreatesRefused", "for"),
             severity="critical",
             summary=f"{VALUE} link creations refused for storage in {spoken(refused)}",
             description=(
@@ -41,4 +39,4 @@ def groups(thresholds: Thresholds) -> list[dict[str, Any]]:
             ),
         ),
     ]
-    return [{"name": "linkpulse-web", "rules": rules}]
+    return group("linkpulse-web", thresholds, rules)
