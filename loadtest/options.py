@@ -66,49 +66,37 @@ def add_options(parser: LocustArgumentParser, **_: Any) -> None:
         }
     )
     group = parser.add_argument_group("linkpulse", "each also set by its LOADTEST_* variable")
-    group.add_argument(
-        "--shape",
+
+    def option(flag: str, default: object, **keywords: Any) -> None:
+        """--FLAG, which the variable LOADTEST_FLAG sets too."""
+        variable = "LOADTEST_" + flag.upper().replace("-", "_")
+        group.add_argument(f"--{flag}", default=default, env_var=variable, **keywords)
+
+    option(
+        "shape",
+        "ramp",
         choices=[*SHAPES, MANUAL],
-        default="ramp",
-        env_var="LOADTEST_SHAPE",
         help="load shape (loadtest/shapes.py); manual: Locust's UI or -u/-r/-t decide",
     )
-    group.add_argument(
-        "--links",
-        type=_at_least(int, 1),
-        default=200,
-        env_var="LOADTEST_LINKS",
-        help="links each process creates when the run starts",
+    option(
+        "links", 200, type=_at_least(int, 1), help="links each process creates when the run starts"
     )
-    group.add_argument(
-        "--zipf-exponent",
-        type=_at_least(float, 0),
-        default=1.1,
-        env_var="LOADTEST_ZIPF_EXPONENT",
-        help="skew of the links' popularity",
-    )
+    option("zipf-exponent", 1.1, type=_at_least(float, 0), help="skew of the links' popularity")
     for user in USER_CLASSES:
-        group.add_argument(
-            f"--{user.kind()}-weight",
+        option(
+            f"{user.kind()}-weight",
+            user.weight,
             dest=_weight(user),
             type=_at_least(int, 0),
-            default=user.weight,
-            env_var=f"LOADTEST_{user.kind().upper()}_WEIGHT",
             help=f"weight of {user.__name__}; 0 leaves it out, and its gates with it",
         )
-    group.add_argument(
-        "--prometheus-url",
+    option(
+        "prometheus-url",
+        "http://127.0.0.1:9090",
         type=_base_url,
-        default="http://127.0.0.1:9090",
-        env_var="LOADTEST_PROMETHEUS_URL",
         help="where the server side's percentiles come from",
     )
-    group.add_argument(
-        "--results-dir",
-        default="",
-        env_var="LOADTEST_RESULTS_DIR",
-        help="where gates.txt and gates.json go",
-    )
+    option("results-dir", "", help="where gates.txt and gates.json go")
 
 
 def parse(args: list[str]) -> Namespace:
