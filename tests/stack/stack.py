@@ -18,21 +18,14 @@ from typing import Any, TypeVar
 import requests
 
 from linkpulse.contract import CLICK_GROUP, CLICK_STREAM
+from tests.support.commands import REPO_ROOT, run
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
 
 
 def compose(*args: str, timeout: float = 240) -> str:
     """Run `docker compose ARGS` the way `make` does (repo root, so .env and COMPOSE_FILE apply)."""
-    result = subprocess.run(
-        ["docker", "compose", *args],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    result = run("docker", "compose", *args, timeout=timeout)
     if result.returncode != 0:
         raise AssertionError(
             f"docker compose {' '.join(args)} failed ({result.returncode}):\n{result.stderr}"

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.support.commands import REPO_ROOT, run
+
 # A rule line with a `## ` description: `name: prerequisites ## description`.
 _DESCRIBED = re.compile(r"^([^\s:#=]+):(?!=)[^#]*## (.+)$")
 
@@ -16,15 +15,7 @@ _DESCRIBED = re.compile(r"^([^\s:#=]+):(?!=)[^#]*## (.+)$")
 def _make(*args: str) -> str:
     # Run as a fresh make, not as a sub-make of a `make test-unit` that runs this test.
     env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
-    result = subprocess.run(
-        ["make", "--no-print-directory", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return result.stdout
+    return run("make", "--no-print-directory", *args, env=env).stdout
 
 
 def _described() -> dict[str, str]:
