@@ -32,6 +32,7 @@ from worker.batch import (
     read_reply,
 )
 from worker.dead_letter import DeadLetters
+from worker.linger import linger_seconds
 from worker.metrics import Outcome, WorkerMetrics, WorkerState
 from worker.schedule import Interval
 from worker.stream_status import NO_ID, StreamStatus, safe_trim_point
@@ -59,6 +60,7 @@ class Worker:
         consumer_name: str,
         batch_size: int = 500,
         batch_wait_ms: int = 1000,
+        batch_linger_ms: int = 5,
         reclaim_idle_ms: int = 30_000,
         stream_maxlen: int = 1_000_000,
         consumer_idle_ms: int | None = None,
@@ -75,6 +77,7 @@ class Worker:
         self.consumer_name = consumer_name
         self.batch_size = batch_size
         self.batch_wait_ms = batch_wait_ms
+        self.batch_linger_ms = batch_linger_ms
         self.reclaim_idle_ms = reclaim_idle_ms
         # A consumer is only removed long after its pending entries could have been reclaimed.
         self.consumer_idle_ms = (
@@ -116,6 +119,7 @@ class Worker:
                 "group": CLICK_GROUP,
                 "batch_size": self.batch_size,
                 "batch_wait_ms": self.batch_wait_ms,
+                "batch_linger_ms": self.batch_linger_ms,
                 "reclaim_idle_ms": self.reclaim_idle_ms,
             },
         )
@@ -131,7 +135,7 @@ class Worker:
         if not self._group_ready:
             self.ensure_group()
         self._run_due_chores()
-        entries = self.read_batch()
+        entries = self.linger_for_more(self.read_batch())
         if entries:
             self._set_state(WorkerState.BUSY)
             self.process(entries)
@@ -223,6 +227,28 @@ class Worker:
         if reading_own_pending and not entries:
             self._read_from = READ_NEW
         return entries
+
+    def linger_for_more(self, entries: list[StreamEntry]) -> list[StreamEntry]:
+        """A short batch of new events, topped up with what arrived within the linger bound.
+
+        The wait is cut short by a stop request; the entries in hand are already pending on
+        this consumer, so they are applied either way.
+        """
+        if self._read_from != READ_NEW:
+            return entries
+        wait = linger_seconds(len(entries), self.batch_size, self.batch_linger_ms)
+        if wait == 0.0 or self._wake.wait(wait):
+            return entries
+        reply = cast(
+            "list[list[Any]]",
+            self.redis.xreadgroup(
+                CLICK_GROUP,
+                self.consumer_name,
+                {CLICK_STREAM: READ_NEW},
+                count=self.batch_size - len(entries),
+            ),
+        )
+        return entries + reply[0][1] if reply else entries
 
     def process(self, entries: Sequence[StreamEntry]) -> BatchOutcome:
         """Apply one batch and record it in the metrics."""
