@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+import redis
 
 from linkpulse.contract import ClickEvent
 from linkpulse.redis_client import connect
 from tests.support.click_data import append_events, create_links
 from tests.support.worker_harness import drain, make_worker, pending_count
+from worker.worker import Worker
 
 pytestmark = pytest.mark.integration
 
@@ -18,11 +20,17 @@ def clicks(count: int) -> list[ClickEvent]:
     ]
 
 
-def test_a_short_batch_is_topped_up_with_what_arrived_meanwhile(redis_url: str) -> None:
+def worker_and_backlog(
+    redis_url: str, batch_size: int, backlog: int
+) -> tuple[redis.Redis, Worker, list[str]]:
     client = connect(redis_url)
     create_links(client, ["alpha"])
-    worker = make_worker(redis_url, past_own_pending=True, batch_size=10, batch_linger_ms=1)
-    first = append_events(client, clicks(2))
+    worker = make_worker(redis_url, past_own_pending=True, batch_size=batch_size, batch_linger_ms=1)
+    return client, worker, append_events(client, clicks(backlog))
+
+
+def test_a_short_batch_is_topped_up_with_what_arrived_meanwhile(redis_url: str) -> None:
+    client, worker, first = worker_and_backlog(redis_url, batch_size=10, backlog=2)
     entries = worker.read_batch()
     later = append_events(client, clicks(3))
     topped_up = worker.linger_for_more(entries)
@@ -32,10 +40,7 @@ def test_a_short_batch_is_topped_up_with_what_arrived_meanwhile(redis_url: str) 
 
 
 def test_a_full_batch_is_applied_without_waiting_for_more(redis_url: str) -> None:
-    client = connect(redis_url)
-    create_links(client, ["alpha"])
-    worker = make_worker(redis_url, past_own_pending=True, batch_size=4, batch_linger_ms=1)
-    ids = append_events(client, clicks(6))
+    _, worker, ids = worker_and_backlog(redis_url, batch_size=4, backlog=6)
     entries = worker.read_batch()
     assert worker.linger_for_more(entries) == entries
     assert [entry_id for entry_id, _ in entries] == ids[:4]
