@@ -4,7 +4,8 @@ Redirects are nearly all of the traffic, and under load Flask's per-request work
 and app contexts, routing, hooks, the Response object) cost more than the Redis round trip
 the redirect needs (issue 9's profile). This WSGI layer sits between the proxy middleware
 (so REMOTE_ADDR is already the client's) and Flask, and answers exactly what the Flask view
-answers for a found link: the same status, headers, click event, metrics and access log.
+answers for a found link: the same status and headers (one function, web.redirects.found_headers,
+builds them for both), click event, metrics and access log.
 
 Everything else goes to Flask untouched, before anything was counted: other methods and
 paths, malformed or reserved codes, unknown or expired links (Flask looks again and answers
@@ -24,17 +25,13 @@ from web import codes, use_cases
 from web.extensions import Services
 from web.observability import log_access
 from web.proxy import EDGE_REQUEST_ID_ENVIRON
-from web.request_id import REQUEST_ID_HEADER, request_id_from
-from web.security_headers import SECURITY_HEADERS
+from web.redirects import FOUND_STATUS, found_headers
+from web.request_id import request_id_from
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 _REQUEST_ID_ENVIRON = "HTTP_X_REQUEST_ID"
-# The headers Flask gives this redirect, in its order (tests compare the two paths).
-_STATUS = "302 FOUND"
-_AFTER_LOCATION = [("Cache-Control", "no-store"), ("Content-Type", "text/html; charset=utf-8")]
-_AFTER_REQUEST_ID = [*SECURITY_HEADERS.items(), ("Content-Length", "0")]
 
 
 class FastRedirect:
@@ -76,15 +73,7 @@ class FastRedirect:
             return self.app(environ, start_response)
         metrics = self.services.metrics
         use_cases.count_redirect(metrics)
-        start_response(
-            _STATUS,
-            [
-                ("Location", url),
-                *_AFTER_LOCATION,
-                (REQUEST_ID_HEADER, request_id),
-                *_AFTER_REQUEST_ID,
-            ],
-        )
+        start_response(FOUND_STATUS, found_headers(url, request_id))
         seconds = time.perf_counter() - started
         metrics.observe_request(REDIRECT_ROUTE, "GET", 302, seconds)
         log_access(

@@ -34,6 +34,7 @@ def main() -> None:
         consumer_name=settings.consumer_name,
         batch_size=settings.batch_size,
         batch_wait_ms=settings.batch_wait_ms,
+        batch_linger_ms=settings.batch_linger_ms,
         reclaim_idle_ms=settings.reclaim_idle_ms,
         stream_maxlen=settings.stream_maxlen,
         metrics=metrics,

@@ -6,15 +6,23 @@ run the periodic chores that are due, read a batch, apply it -- and say in one p
 (`_on_stop_signal`): they only set a flag, so a batch in hand is always finished and
 acknowledged before the process exits. Redis failures never end the loop; they move the
 worker to "recovering" and back off.
+
+One batch may be in flight at a time: it is applied on a second thread while the loop reads
+and parses the next one (the apply is mostly a wait for the script in Redis, the parse the
+loop's own CPU). The loop waits for it before the chores, before applying the next batch,
+before recovering and before exiting; exactly-once needs nothing more, since the apply
+script counts only the entries this consumer still owns and acknowledges them atomically.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from types import FrameType
 from typing import Any, cast
 
@@ -26,12 +34,14 @@ from worker.backoff import Backoff
 from worker.batch import (
     Applied,
     BatchOutcome,
+    ParsedBatch,
     StreamEntry,
     build_apply_call,
     parse_entries,
     read_reply,
 )
 from worker.dead_letter import DeadLetters
+from worker.linger import linger_seconds
 from worker.metrics import Outcome, WorkerMetrics, WorkerState
 from worker.schedule import Interval
 from worker.stream_status import NO_ID, StreamStatus, safe_trim_point
@@ -59,6 +69,7 @@ class Worker:
         consumer_name: str,
         batch_size: int = 500,
         batch_wait_ms: int = 1000,
+        batch_linger_ms: int = 5,
         reclaim_idle_ms: int = 30_000,
         stream_maxlen: int = 1_000_000,
         consumer_idle_ms: int | None = None,
@@ -75,6 +86,7 @@ class Worker:
         self.consumer_name = consumer_name
         self.batch_size = batch_size
         self.batch_wait_ms = batch_wait_ms
+        self.batch_linger_ms = batch_linger_ms
         self.reclaim_idle_ms = reclaim_idle_ms
         # A consumer is only removed long after its pending entries could have been reclaimed.
         self.consumer_idle_ms = (
@@ -100,6 +112,10 @@ class Worker:
         self._reclaim_due = Interval(max(0.1, min(reclaim_idle_ms / 2000, 10.0)))
         self._status_due = Interval(STATUS_INTERVAL_S)
         self._cleanup_due = Interval(CONSUMER_CLEANUP_INTERVAL_S)
+        # One batch is applied on this thread while the loop reads and parses the next one:
+        # the apply is mostly a wait for the script, and the parse is the loop's own CPU.
+        self._applier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="apply")
+        self._in_flight: Future[BatchOutcome] | None = None
 
     # -- the loop -----------------------------------------------------------------------
 
@@ -116,6 +132,7 @@ class Worker:
                 "group": CLICK_GROUP,
                 "batch_size": self.batch_size,
                 "batch_wait_ms": self.batch_wait_ms,
+                "batch_linger_ms": self.batch_linger_ms,
                 "reclaim_idle_ms": self.reclaim_idle_ms,
             },
         )
@@ -125,32 +142,59 @@ class Worker:
             except redis.RedisError as exc:
                 self._recover_from(exc)
         self._set_state(WorkerState.STOPPING)
+        try:
+            self._finish_in_flight()
+        except redis.RedisError as exc:
+            # Still pending on this consumer: taken up again by a restart or a reclaim.
+            log.warning("the last batch was not applied", extra={"error": str(exc)})
+        self._applier.shutdown()
         log.info("worker stopped", extra={"consumer": self.consumer_name})
 
     def _work_once(self) -> None:
         if not self._group_ready:
             self.ensure_group()
         self._run_due_chores()
-        entries = self.read_batch()
+        entries = self.linger_for_more(self.read_batch())
         if entries:
             self._set_state(WorkerState.BUSY)
-            self.process(entries)
+            batch = parse_entries(entries)
+            self._finish_in_flight()
+            self._in_flight = self._applier.submit(self.process, entries, batch)
         else:
+            self._finish_in_flight()
             self._set_state(WorkerState.IDLE)
         self.backoff.reset()
         self.metrics.last_success.set(time.time())
 
+    def _finish_in_flight(self) -> None:
+        """Wait for the batch being applied; its Redis error is raised here, in the loop."""
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is not None:
+            in_flight.result()
+
     def _run_due_chores(self) -> None:
-        if self._reclaim_due.due():
+        reclaim, status, cleanup = (
+            self._reclaim_due.due(),
+            self._status_due.due(),
+            self._cleanup_due.due(),
+        )
+        if reclaim or status or cleanup:
+            # The chores read the group's state: let the batch in flight land first.
+            self._finish_in_flight()
+        if reclaim:
             self.reclaim()
-        if self._status_due.due():
-            status = self.read_status()
-            self.export_status(status)
-            self.trim(status)
-        if self._cleanup_due.due():
+        if status:
+            stream_status = self.read_status()
+            self.export_status(stream_status)
+            self.trim(stream_status)
+        if cleanup:
             self.remove_idle_consumers()
 
     def _recover_from(self, exc: redis.RedisError) -> None:
+        # Whether the batch in flight was applied or not, re-reading our pending entries
+        # below finds exactly those it did not acknowledge.
+        with contextlib.suppress(redis.RedisError):
+            self._finish_in_flight()
         self.metrics.failures.inc()
         self._group_ready = False
         # Whatever was read but not applied is still ours: take it up again first.
@@ -224,10 +268,34 @@ class Worker:
             self._read_from = READ_NEW
         return entries
 
-    def process(self, entries: Sequence[StreamEntry]) -> BatchOutcome:
-        """Apply one batch and record it in the metrics."""
+    def linger_for_more(self, entries: list[StreamEntry]) -> list[StreamEntry]:
+        """A short batch of new events, topped up with what arrived within the linger bound.
+
+        The wait is cut short by a stop request; the entries in hand are already pending on
+        this consumer, so they are applied either way.
+        """
+        if self._read_from != READ_NEW:
+            return entries
+        wait = linger_seconds(len(entries), self.batch_size, self.batch_linger_ms)
+        if wait == 0.0 or self._wake.wait(wait):
+            return entries
+        reply = cast(
+            "list[list[Any]]",
+            self.redis.xreadgroup(
+                CLICK_GROUP,
+                self.consumer_name,
+                {CLICK_STREAM: READ_NEW},
+                count=self.batch_size - len(entries),
+            ),
+        )
+        return entries + reply[0][1] if reply else entries
+
+    def process(
+        self, entries: Sequence[StreamEntry], batch: ParsedBatch | None = None
+    ) -> BatchOutcome:
+        """Apply one batch (`batch`: its entries, parsed already) and record it in the metrics."""
         started = time.perf_counter()
-        outcome = self.apply(entries)
+        outcome = self.apply(entries, batch)
         self.metrics.batch_duration.observe(time.perf_counter() - started)
         self.metrics.batch_size.observe(len(entries))
         events = self.metrics.events
@@ -245,13 +313,16 @@ class Worker:
         )
         return outcome
 
-    def apply(self, entries: Sequence[StreamEntry]) -> BatchOutcome:
+    def apply(
+        self, entries: Sequence[StreamEntry], batch: ParsedBatch | None = None
+    ) -> BatchOutcome:
         """Apply entries and ack them, counting only those we still own.
 
         Unreadable entries go to the dead-letter stream first, each acknowledged in the same
         script run as its copy; the valid ones are applied and acknowledged in one run.
         """
-        batch = parse_entries(entries)
+        if batch is None:
+            batch = parse_entries(entries)
         not_owned: set[str] = set()
         dead_lettered = 0
         for bad in batch.malformed:

@@ -79,6 +79,8 @@ def main() -> None:
     }
     containers = containers_by_service()
     started = time.time()
+    # The machine is shared: the load it carried says how far to trust the absolute rates.
+    load_at_start = os.getloadavg()[0]
     codes = create_links(urls["stack"], args.links)
     with tempfile.TemporaryDirectory(prefix="linkpulse-bench-stack-") as scratch:
         paths = Path(scratch) / "paths.txt"
@@ -132,6 +134,7 @@ def main() -> None:
         "seconds": args.seconds,
         "rounds": args.rounds,
         "wall_seconds": round(time.time() - started),
+        "load_average": {"start": load_at_start, "end": os.getloadavg()[0]},
         "capacity": {t: [r.as_dict() for r in runs] for t, runs in capacity.items()},
         "capacity_median": medians,
         "latency": [r.as_dict() for r in latency],

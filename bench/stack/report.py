@@ -204,17 +204,19 @@ def _history_table(history: list[dict[str, Any]]) -> list[str]:
     lines = [
         "| run | settings | capacity vs bare Flask (>= 0.8) | p99 at 80 % ms (< 100) "
         "| oldest click at 80 % ms (< 1000) | drain vs XADD (>= 0.5) "
-        "| static 302 vs bare Flask |",
-        "|---|---|---|---|---|---|---|",
+        "| static 302 vs bare Flask | load average (1 min) start, end |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for run in history[-6:]:
         figures = summary(run)
         settings = ", ".join(f"{k}={v}" for k, v in sorted(run.get("settings", {}).items()))
+        load = run.get("load_average")
+        load_cell = f"{load['start']:.1f}, {load['end']:.1f}" if load else "not recorded"
         lines.append(
             f"| {run['when']} | {settings} | {figures['capacity_ratio']:.2f} "
             f"| {figures['p99_ms_at_80']:.1f} "
             f"| {figures['event_age_ms_at_80']:,.0f} | {figures['drain_ratio']:.2f} "
-            f"| {figures['generator_headroom']:.2f} |"
+            f"| {figures['generator_headroom']:.2f} | {load_cell} |"
         )
     return lines
 

@@ -14,6 +14,7 @@ def test_defaults() -> None:
     settings = load_settings(WorkerSettings, REQUIRED)
     assert settings.batch_size == 500
     assert settings.batch_wait_ms == 1000
+    assert settings.batch_linger_ms == 5
     assert settings.reclaim_idle_ms == 30_000
     assert settings.metrics_port == 9101
     assert settings.stream_maxlen == 1_000_000
@@ -30,6 +31,7 @@ def test_every_variable_is_read() -> None:
             **REQUIRED,
             "WORKER_BATCH_SIZE": "1000",
             "WORKER_BATCH_WAIT_MS": "250",
+            "WORKER_BATCH_LINGER_MS": "0",
             "WORKER_RECLAIM_IDLE_MS": "200",
             "WORKER_METRICS_PORT": "9200",
             "WORKER_CONSUMER_NAME": "worker-a",
@@ -44,6 +46,7 @@ def test_every_variable_is_read() -> None:
         250,
         200,
     )
+    assert settings.batch_linger_ms == 0
     assert (settings.metrics_port, settings.consumer_name) == (9200, "worker-a")
     assert (settings.stream_maxlen, settings.log_level) == (5000, "DEBUG")
     assert (settings.app_version, settings.git_revision) == ("1.2.3", "abc1234")
@@ -56,6 +59,8 @@ def test_every_variable_is_read() -> None:
         ("WORKER_BATCH_SIZE", "0"),
         ("WORKER_BATCH_SIZE", "many"),
         ("WORKER_BATCH_WAIT_MS", "0"),
+        ("WORKER_BATCH_LINGER_MS", "-1"),
+        ("WORKER_BATCH_LINGER_MS", "1000"),
         ("WORKER_RECLAIM_IDLE_MS", "-5"),
         ("WORKER_METRICS_PORT", "70000"),
         ("CLICK_STREAM_MAXLEN", "0"),
