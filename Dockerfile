@@ -1,11 +1,16 @@
 # The linkpulse application image, shared by web and worker (they differ only in command).
 #
 # Hermetic: Python packages come only from build/wheels/ (`make wheels` downloads them, hash-checked,
-# from requirements/runtime.lock for this image's Python, cp313 on manylinux x86_64); the build
-# itself needs no network. No `# syntax=` line on purpose: fetching a frontend image would need a
-# registry, and the builder's built-in Dockerfile frontend is enough.
+# from requirements/runtime.lock for this image's Python, cp313 on manylinux x86_64 and aarch64:
+# the same context builds linux/amd64 and linux/arm64); the build itself needs no network.
+# No `# syntax=` line on purpose: fetching a frontend image would need a registry, and the
+# builder's built-in Dockerfile frontend is enough.
 
-FROM python:3.13-slim-trixie AS build
+# Upstream's image is multi-platform. Without a registry, `make test-arm64` names a local arm64
+# stand-in here (an engine's image store keeps one platform per name).
+ARG PYTHON_IMAGE=python:3.13-slim-trixie
+
+FROM ${PYTHON_IMAGE} AS build
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
@@ -23,7 +28,7 @@ COPY worker/ /app/worker/
 RUN python -m compileall -q /app
 
 
-FROM python:3.13-slim-trixie AS runtime
+FROM ${PYTHON_IMAGE} AS runtime
 
 RUN groupadd --system --gid 10001 linkpulse \
  && useradd --system --uid 10001 --gid linkpulse --no-create-home --home-dir /nonexistent \
