@@ -1,11 +1,14 @@
 # The linkpulse application image, shared by web and worker (they differ only in command).
 #
 # Hermetic: Python packages come only from build/wheels/ (`make wheels` downloads them, hash-checked,
-# from requirements/runtime.lock for this image's Python, cp313 on manylinux x86_64); the build
-# itself needs no network. No `# syntax=` line on purpose: fetching a frontend image would need a
-# registry, and the builder's built-in Dockerfile frontend is enough.
+# from requirements/runtime.lock for this image's Python, cp313 on manylinux x86_64 and aarch64:
+# the same context builds linux/amd64 and linux/arm64); the build itself needs no network.
+# No `# syntax=` line on purpose: fetching a frontend image would need a registry, and the
+# builder's built-in Dockerfile frontend is enough.
 
-# The base, pinned by digest in docker/upstream-images.env; compose passes it.
+# The base, pinned by digest in docker/upstream-images.env; compose passes it. Upstream's image
+# is multi-platform; without a registry, `make test-arm64` names a local arm64 stand-in here (an
+# engine's image store keeps one platform per name).
 ARG PYTHON_IMAGE
 FROM ${PYTHON_IMAGE} AS build
 

@@ -118,25 +118,31 @@ loadtest-distributed: engine loadtest-wheels ## Locust master + WORKERS (2) work
 # sets the secrets and COMPOSE_FILE, the image path this machine uses.
 COMPOSE := docker compose
 WHEELS := build/wheels
-# The image's Python, not the host's: cp313 on manylinux x86_64 (markers are judged for 3.13 too).
-WHEEL_TARGET := --only-binary=:all: --python-version 3.13 --implementation cp --abi cp313 \
-	--platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
-	--platform manylinux_2_28_x86_64 --platform manylinux_2_34_x86_64
+# The images' Python, not the host's: cp313 on manylinux (markers are judged for 3.13 too), for
+# both platforms the images are built for (linux/amd64, linux/arm64): one wheelhouse serves a
+# build for either and a multi-platform release; pip in the image picks its platform's wheels.
+WHEEL_PYTHON := --only-binary=:all: --python-version 3.13 --implementation cp --abi cp313
+WHEEL_ARCHES := x86_64 aarch64
 # Baked into image labels; passed to the builds only (web reads GIT_REVISION too, in tests).
 GIT_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 # The version has one home, pyproject.toml; the builds bake it into labels and APP_VERSION.
 APP_VERSION ?= $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' pyproject.toml)
 
-.PHONY: engine wheels images up down logs ps clean test-stack chaos test-swarm deploy
+.PHONY: engine wheels images up down logs ps clean test-stack chaos test-swarm test-arm64 deploy
 
 engine: ## make sure a Docker engine and compose v2 answer (installs and starts them as root on Debian)
 	@scripts/docker-engine.sh
 
-# $(call download_wheels,LOCK,DIR): the wheels LOCK pins, hash-checked, for the images' Python.
+# $(call download_wheels,LOCK,DIR): the wheels LOCK pins, hash-checked, for the images' Python
+# on each of WHEEL_ARCHES (a lock without an arch's hashes fails here: `make lock` adds them).
 define download_wheels
-	@echo "wheels: downloading hash-checked wheels of $(1) for the image's Python (cp313) into $(2)/"
+	@echo "wheels: downloading hash-checked wheels of $(1) for the images' Python (cp313; $(WHEEL_ARCHES)) into $(2)/"
 	@rm -rf $(2) && mkdir -p $(2)
-	$(BIN)/pip download --quiet --no-deps $(WHEEL_TARGET) --require-hashes -r $(1) --dest $(2)
+	for arch in $(WHEEL_ARCHES); do \
+		$(BIN)/pip download --quiet --no-deps $(WHEEL_PYTHON) --platform manylinux_2_17_$$arch \
+			--platform manylinux2014_$$arch --platform manylinux_2_28_$$arch --platform manylinux_2_34_$$arch \
+			--require-hashes -r $(1) --dest $(2); \
+	done
 	@touch $(2)/.complete
 endef
 
@@ -270,6 +276,19 @@ test-swarm: venv deps engine ## swarm tier: docker stack deploy, scale, rolling 
 	@scripts/stack-env.sh >/dev/null
 	$(MAKE) --no-print-directory images
 	$(call keeps_user_stack,test-swarm,SWARM_ENV_FILE=$(TEST_SWARM_ENV) $(PYTEST) -m swarm -s tests/swarm)
+
+# The arm64 tier (docs/containers.md "Platforms"): the app image built for linux/arm64 (under
+# emulation on an x86_64 host), then its web and worker against redis in a project of its own
+# (linkpulse-arm64, 127.0.0.1:48080, its own env file and image names). Not part of `make test`:
+# emulated builds take minutes; release.yml runs it before any image is pushed.
+TEST_ARM64_ENV := $(CURDIR)/build/test-arm64.env
+$(eval $(call own_project,test-arm64,linkpulse-arm64,$(TEST_ARM64_ENV),))
+test-arm64: export COMPOSE_FILE := docker-compose.yml:docker-compose.arm64.yml
+test-arm64: venv wheels engine ## arm64 tier: the app image for linux/arm64 (emulated here), web + worker, a redirect and its counted click
+	@path=$$(scripts/stack-env.sh); \
+	if [ "$$path" = offline ]; then scripts/offline-images.sh; fi; \
+	APP_VERSION=$(APP_VERSION) GIT_REVISION=$(GIT_REVISION) scripts/arm64-images.sh "$$path"
+	$(call keeps_user_stack,test-arm64,$(PYTEST) -m arm64 tests/arm64)
 
 # --- Delivery (docs/deploy.md): the deploy tool, CI's thin entry points, the rehearsal ---------
 DEPLOY := $(BIN)/python -m deploy

@@ -86,7 +86,10 @@ def cli(ctx: click.Context, config_path: Path, target: str) -> None:
 @click.option("--allow-dirty", is_flag=True, help="Release a checkout with uncommitted changes.")
 @click.option("--image-prefix", default="", help="registry/namespace; default: the config's.")
 @click.option(
-    "--bake", is_flag=True, help="CI: docker buildx bake with cache, SBOM and provenance."
+    "--bake",
+    is_flag=True,
+    help="CI: docker buildx bake for linux/amd64 and linux/arm64 (one index per image), with "
+    "cache, SBOM and provenance; without it, the host's platform only.",
 )
 @pass_context
 def release(

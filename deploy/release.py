@@ -1,6 +1,10 @@
 """`release`: build every image at the checkout's sha, tag it with the full sha (plus branch and
 semver tags), push it, and mirror the upstream images the stack runs into the same registry.
 
+Platforms: `--bake` (CI's builder, buildx) builds every image for PLATFORMS and pushes one
+multi-platform index per tag, and mirrors upstream's indexes whole, so a VM of either kind pulls
+its own; the local path builds and mirrors with the engine alone, for the host's platform only.
+
 An image that cannot be had (Grafana where no registry answers) costs one line and is left out;
 the deploy then runs without that service. A release missing a required image fails.
 """
@@ -17,6 +21,9 @@ from deploy import source
 from deploy.errors import DeployError
 from deploy.plan import REQUIRED_SERVICES, ServiceImage, service_images
 from deploy.stages import Stages
+
+# What a release built with --bake runs on (docs/containers.md "Platforms").
+PLATFORMS = ("linux/amd64", "linux/arm64")
 
 
 @dataclass
@@ -74,7 +81,7 @@ def release(
                 _push(repo, image, extra, report, stages)
     with stages.stage("mirror upstream images"):
         for item in _unique(i for i in images if not i.built):
-            _mirror(repo, item, report, stages)
+            (_mirror_index if bake else _mirror)(repo, item, report, stages)
     required_missing = {
         i.service for i in images if i.service in REQUIRED_SERVICES and i.image in report.left_out
     }
@@ -121,11 +128,13 @@ def _bake(
     report: ReleaseReport,
     stages: Stages,
 ) -> None:
-    """CI's builder: every built service at once, pushed with its attestations, cached in the
-    GitHub Actions cache; extra tags are added registry-side (no second push of the layers)."""
+    """CI's builder: every built service at once for every platform, pushed as one index per
+    image with its attestations, cached in the GitHub Actions cache; extra tags are added
+    registry-side (no second push of the layers)."""
     built = _unique(i for i in images if i.built)
     result = _docker(
         "buildx", "bake", "--file", "docker-compose.yml", "--push",
+        "--set", f"*.platform={','.join(PLATFORMS)}",
         "--provenance", "mode=max", "--sbom", "true",
         "--set", "*.cache-from=type=gha", "--set", "*.cache-to=type=gha,mode=max",
         *[i.service for i in built],
@@ -152,16 +161,33 @@ def _missing_base(repo: Path, service: str, env: dict[str, str]) -> str:
     build = config["services"][service].get("build", {})
     dockerfile = Path(build.get("context", repo)) / build.get("dockerfile", "Dockerfile")
     try:
-        lines = dockerfile.read_text().splitlines()
+        text = dockerfile.read_text()
     except OSError:
         return ""
-    for line in lines:
-        parts = line.split()
-        if len(parts) >= 2 and parts[0].upper() == "FROM" and "$" not in parts[1]:
-            base = parts[1]
-            if _docker("image", "inspect", base, cwd=repo).returncode != 0:
-                return f"its base image {base} cannot be pulled here"
+    for base in base_images(text):
+        if _docker("image", "inspect", base, cwd=repo).returncode != 0:
+            return f"its base image {base} cannot be pulled here"
     return ""
+
+
+def base_images(dockerfile: str) -> list[str]:
+    """The images a Dockerfile's FROM lines name; a FROM naming an ARG (the app's PYTHON_IMAGE)
+    means that ARG's default. Stages (FROM build) and names without a default are left out."""
+    defaults: dict[str, str] = {}
+    stages: set[str] = set()
+    bases = []
+    for line in dockerfile.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].upper() == "ARG" and "=" in parts[1]:
+            name, _, default = parts[1].partition("=")
+            defaults[f"${{{name}}}"] = default
+        elif len(parts) >= 2 and parts[0].upper() == "FROM":
+            base = defaults.get(parts[1], parts[1])
+            if "$" not in base and base not in stages and base not in bases:
+                bases.append(base)
+            if len(parts) >= 4 and parts[2].upper() == "AS":
+                stages.add(parts[3])
+    return bases
 
 
 def _push(repo: Path, image: str, extra: list[str], report: ReleaseReport, stages: Stages) -> None:
@@ -189,3 +215,14 @@ def _mirror(repo: Path, item: ServiceImage, report: ReleaseReport, stages: Stage
         raise DeployError(f"push {item.image}: {_last_line(result)}")
     report.pushed.append(item.image)
     stages.note(f"mirrored {item.source} as {item.image}")
+
+
+def _mirror_index(repo: Path, item: ServiceImage, report: ReleaseReport, stages: Stages) -> None:
+    """Registry to registry, the whole upstream index: every platform, as --bake's own images."""
+    result = _docker("buildx", "imagetools", "create", "--tag", item.image, item.source, cwd=repo)
+    if result.returncode != 0:
+        report.left_out[item.image] = _last_line(result)
+        stages.note(f"left out: {item.source}: {_last_line(result)[:160]}")
+        return
+    report.pushed.append(item.image)
+    stages.note(f"mirrored {item.source} (every platform) as {item.image}")

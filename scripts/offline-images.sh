@@ -29,61 +29,16 @@ STAND_IN_DIR=$REPO_ROOT/docker/offline
 say() { echo "offline-images: $*"; }
 die() { echo "offline-images: $*" >&2; exit 1; }
 
-# The Debian mirror this machine's apt already uses (deb822 .sources first, then sources.list).
-debian_mirror() {
-  local uri
-  uri=$(awk '
-    /^URIs:/   { uris = $2 }
-    /^Suites:/ { for (i = 2; i <= NF; i++) if ($i !~ /-/) base = 1 }
-    /^$/       { if (base && uris != "") { print uris; exit } uris = ""; base = 0 }
-    END        { if (base && uris != "") print uris }
-  ' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
-  if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
-    uri=$(awk '$1 == "deb" && $3 !~ /-/ { print ($2 ~ /^\[/ ? $3 : $2); exit }' /etc/apt/sources.list)
-  fi
-  [ -n "$uri" ] || die "no Debian mirror found in /etc/apt/sources.list.d/*.sources or sources.list"
-  # The rootfs is debootstrapped from the main archive, never from the security archive.
-  case "$uri" in *security*) die "only a security mirror found ($uri)";; esac
-  echo "$uri"
-}
+# shellcheck source=scripts/debian-rootfs.sh
+. "$REPO_ROOT/scripts/debian-rootfs.sh"
 
 ensure_rootfs_image() {
   if docker image inspect "$ROOTFS_IMAGE" >/dev/null 2>&1; then
     say "reusing $ROOTFS_IMAGE"
     return 0
   fi
-  command -v debootstrap >/dev/null 2>&1 || {
-    [ "$(id -u)" -eq 0 ] || die "debootstrap is missing (apt-get install debootstrap, as root)"
-    say "installing debootstrap"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
-  }
-  local mirror rootfs
-  mirror=$(debian_mirror)
-  rootfs=$WORK_DIR/rootfs
-  rm -rf "$rootfs"
-  mkdir -p "$rootfs"
-  say "debootstrap --variant=minbase $SUITE from $mirror (about 40 s)"
-  debootstrap --variant=minbase --include=ca-certificates "$SUITE" "$rootfs" "$mirror" \
-    >"$WORK_DIR/debootstrap.log" 2>&1 || { tail -n 20 "$WORK_DIR/debootstrap.log" >&2; die "debootstrap failed"; }
-  # What Debian's own container images do: no daemons started by package scripts, no
-  # recommends, no docs, no apt caches left in layers.
-  printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"
-  chmod 0755 "$rootfs/usr/sbin/policy-rc.d"
-  cat >"$rootfs/etc/apt/apt.conf.d/90container" <<'EOF'
-APT::Install-Recommends "false";
-APT::Install-Suggests "false";
-Acquire::Languages "none";
-DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/*.bin || true"; };
-EOF
-  cat >"$rootfs/etc/dpkg/dpkg.cfg.d/90container" <<'EOF'
-path-exclude /usr/share/doc/*
-path-exclude /usr/share/man/*
-path-exclude /usr/share/info/*
-path-exclude /usr/share/locale/*
-EOF
-  rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/* "$rootfs"/usr/share/doc/* \
-    "$rootfs"/usr/share/man/*
+  local rootfs=$WORK_DIR/rootfs
+  debian_rootfs "$rootfs" "$SUITE"
   say "importing the rootfs as $ROOTFS_IMAGE"
   tar -C "$rootfs" -c . | docker import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \

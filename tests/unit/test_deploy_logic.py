@@ -18,6 +18,7 @@ from deploy.layout import Layout
 from deploy.lock import LockInfo
 from deploy.plan import mirror_ref, render_override, render_upstream, service_images
 from deploy.provision import secrets_script
+from deploy.release import base_images
 from deploy.rollout import same_base
 from deploy.source import check_sha
 from deploy.vm import parse_inspect
@@ -150,6 +151,12 @@ def test_release_plan_and_vm_override() -> None:
     assert services["redis"]["image"] == "r.example/t/redis:8.0.2"
     assert all(s.get("pull_policy") == "never" for n, s in services.items() if n != "grafana")
     assert "/srv/lp/nginx/upstream.d:/etc/nginx/upstream.d:ro" in services["nginx"]["volumes"]
+
+
+def test_base_images_reads_arg_defaults_and_skips_stages() -> None:
+    assert base_images((REPO / "Dockerfile").read_text()) == ["python:3.13-slim-trixie"]
+    dockerfile = "ARG BASE\nFROM ${BASE} AS build\nFROM nginx:1.26.3 AS run\nFROM build\n"
+    assert base_images(dockerfile) == ["nginx:1.26.3"]
 
 
 def test_release_plan_needs_the_required_services() -> None:

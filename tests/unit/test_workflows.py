@@ -58,7 +58,8 @@ def test_release_waits_for_ci_and_never_runs_two_deploys_at_once() -> None:
     assert "workflow_dispatch" in triggers
     jobs = release["jobs"]
     assert jobs["ci"]["uses"] == "./.github/workflows/ci.yml"
-    assert jobs["images"]["needs"] == "ci"
+    assert jobs["images"]["needs"] == ["ci", "arm64"]
+    assert jobs["arm64"]["steps"][-1]["run"].endswith("make test-arm64")
     assert jobs["deploy"]["environment"] == "production"
     assert jobs["deploy"]["concurrency"]["cancel-in-progress"] is False
 
