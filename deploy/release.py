@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,23 +164,24 @@ def _missing_base(repo: Path, service: str, env: dict[str, str]) -> str:
         text = dockerfile.read_text()
     except OSError:
         return ""
-    for base in base_images(text):
+    for base in base_images(text, build.get("args") or {}):
         if _docker("image", "inspect", base, cwd=repo).returncode != 0:
             return f"its base image {base} cannot be pulled here"
     return ""
 
 
-def base_images(dockerfile: str) -> list[str]:
-    """The images a Dockerfile's FROM lines name; a FROM naming an ARG (the app's PYTHON_IMAGE)
-    means that ARG's default. Stages (FROM build) and names without a default are left out."""
-    defaults: dict[str, str] = {}
+def base_images(dockerfile: str, args: Mapping[str, str]) -> list[str]:
+    """The images a Dockerfile's FROM lines name; a FROM naming an ARG means the build arg
+    compose passes (the pins of docker/upstream-images.env), else the ARG's default. Stages
+    (FROM build) and names with no value are left out."""
+    defaults: dict[str, str] = {f"${{{name}}}": value for name, value in args.items()}
     stages: set[str] = set()
     bases = []
     for line in dockerfile.splitlines():
         parts = line.split()
         if len(parts) >= 2 and parts[0].upper() == "ARG" and "=" in parts[1]:
             name, _, default = parts[1].partition("=")
-            defaults[f"${{{name}}}"] = default
+            defaults.setdefault(f"${{{name}}}", default)
         elif len(parts) >= 2 and parts[0].upper() == "FROM":
             base = defaults.get(parts[1], parts[1])
             if "$" not in base and base not in stages and base not in bases:

@@ -112,7 +112,8 @@ ensure_emulation
 if [ "$1" = offline ]; then
   if present "$ROOTFS_IMAGE"; then say "reusing $ROOTFS_IMAGE"; else timed rootfs rootfs_image; fi
   if present "$PYTHON_STAND_IN"; then say "reusing $PYTHON_STAND_IN"; else timed python-stand-in python_stand_in; fi
-  export ARM64_PYTHON_IMAGE=$PYTHON_STAND_IN
+  # The environment outranks the env file's pin: the app's base becomes the arm64 stand-in.
+  export PYTHON_IMAGE=$PYTHON_STAND_IN
 fi
 timed app app_image
 arch=$(docker image inspect --format '{{.Os}}/{{.Architecture}}' linkpulse-arm64/app:arm64)

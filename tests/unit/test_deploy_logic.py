@@ -153,10 +153,17 @@ def test_release_plan_and_vm_override() -> None:
     assert "/srv/lp/nginx/upstream.d:/etc/nginx/upstream.d:ro" in services["nginx"]["volumes"]
 
 
-def test_base_images_reads_arg_defaults_and_skips_stages() -> None:
-    assert base_images((REPO / "Dockerfile").read_text()) == ["python:3.13-slim-trixie"]
-    dockerfile = "ARG BASE\nFROM ${BASE} AS build\nFROM nginx:1.26.3 AS run\nFROM build\n"
-    assert base_images(dockerfile) == ["nginx:1.26.3"]
+def test_base_images_reads_build_args_then_arg_defaults_and_skips_stages() -> None:
+    app = (REPO / "Dockerfile").read_text()
+    assert base_images(app, {"PYTHON_IMAGE": "python:3.13-slim-trixie"}) == [
+        "python:3.13-slim-trixie"
+    ]
+    assert base_images(app, {}) == []  # no value: nothing to check
+    dockerfile = (
+        "ARG BASE=debian:trixie\nFROM ${BASE} AS build\nFROM nginx:1.26.3 AS run\nFROM build\n"
+    )
+    assert base_images(dockerfile, {}) == ["debian:trixie", "nginx:1.26.3"]
+    assert base_images(dockerfile, {"BASE": "debian:bookworm"})[0] == "debian:bookworm"
 
 
 def test_release_plan_needs_the_required_services() -> None:
