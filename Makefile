@@ -9,6 +9,14 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 PYTEST := $(BIN)/pytest
 
+# The images' Python, not the host's: cp313 on manylinux (markers are judged for 3.13 too), for
+# both platforms the images are built for (linux/amd64, linux/arm64): one wheelhouse serves a
+# build for either and a multi-platform release; pip in the image picks its platform's wheels.
+WHEEL_PYTHON := --only-binary=:all: --python-version 3.13 --implementation cp --abi cp313
+WHEEL_ARCHES := x86_64 aarch64
+# A wheelhouse is complete for these arches only: one downloaded for other arches is fetched anew.
+WHEEL_STAMP := .complete-$(subst $() ,-,$(WHEEL_ARCHES))
+
 .PHONY: help deps venv lint format audit test test-fast test-unit test-integration test-e2e test-config monitoring bench lock
 
 help: ## list targets
@@ -94,10 +102,10 @@ loadtest-ui: venv ## Locust's web UI on 127.0.0.1:8089 against the running stack
 	LOADTEST_PROMETHEUS_URL=$${LOADTEST_PROMETHEUS_URL:-$(call published_url,prometheus,9090)} \
 	$(BIN)/python -m loadtest ui
 
-$(LOADTEST_WHEELS)/.complete: requirements/loadtest.lock | venv
+$(LOADTEST_WHEELS)/$(WHEEL_STAMP): requirements/loadtest.lock | venv
 	$(call download_wheels,requirements/loadtest.lock,$(LOADTEST_WHEELS))
 
-loadtest-wheels: $(LOADTEST_WHEELS)/.complete ## download the Locust image's wheels (hash-checked) into build/loadtest-wheels/
+loadtest-wheels: $(LOADTEST_WHEELS)/$(WHEEL_STAMP) ## download the Locust image's wheels (hash-checked) into build/loadtest-wheels/
 
 # Workers first (they wait for the master), then the master in the foreground: its exit code is
 # the gates' verdict. The results folder is writable by the image's unprivileged user.
@@ -118,11 +126,6 @@ loadtest-distributed: engine loadtest-wheels ## Locust master + WORKERS (2) work
 # sets the secrets and COMPOSE_FILE, the image path this machine uses.
 COMPOSE := docker compose
 WHEELS := build/wheels
-# The images' Python, not the host's: cp313 on manylinux (markers are judged for 3.13 too), for
-# both platforms the images are built for (linux/amd64, linux/arm64): one wheelhouse serves a
-# build for either and a multi-platform release; pip in the image picks its platform's wheels.
-WHEEL_PYTHON := --only-binary=:all: --python-version 3.13 --implementation cp --abi cp313
-WHEEL_ARCHES := x86_64 aarch64
 # Baked into image labels; passed to the builds only (web reads GIT_REVISION too, in tests).
 GIT_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 # The version has one home, pyproject.toml; the builds bake it into labels and APP_VERSION.
@@ -143,13 +146,13 @@ define download_wheels
 			--platform manylinux2014_$$arch --platform manylinux_2_28_$$arch --platform manylinux_2_34_$$arch \
 			--require-hashes -r $(1) --dest $(2); \
 	done
-	@touch $(2)/.complete
+	@touch $(2)/.complete $(2)/$(WHEEL_STAMP)
 endef
 
-$(WHEELS)/.complete: requirements/runtime.lock | venv
+$(WHEELS)/$(WHEEL_STAMP): requirements/runtime.lock | venv
 	$(call download_wheels,requirements/runtime.lock,$(WHEELS))
 
-wheels: $(WHEELS)/.complete ## download the app image's wheels (hash-checked) into build/wheels/
+wheels: $(WHEELS)/$(WHEEL_STAMP) ## download the app image's wheels (hash-checked) into build/wheels/
 
 images: engine wheels ## build every image; offline, first the local stand-ins of the upstream images
 	@path=$$(scripts/stack-env.sh); \
