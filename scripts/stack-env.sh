@@ -78,13 +78,20 @@ stand_in_label() {
   docker image inspect --format "{{index .Config.Labels \"$STAND_IN_LABEL\"}}" "$1" 2>/dev/null
 }
 
+# The upstream names that a stand-in holds on this engine, one per line.
+held_by_stand_ins() {
+  local name label
+  for name in $(python3 -m imagepath names); do
+    label=$(stand_in_label "$name") || continue
+    [ -z "$label" ] || echo "$name"
+  done
+}
+
 # Upstream path only: a stand-in under an upstream name would be used instead of the real image.
 # It is retagged aside and its upstream name removed (an untag: the image itself stays).
 retire_stand_ins() {
-  local name label aside
-  for name in $(python3 -m imagepath names); do
-    label=$(stand_in_label "$name") || continue
-    [ -n "$label" ] || continue
+  local name aside
+  for name in $(held_by_stand_ins); do
     aside=$ASIDE_PREFIX${name//\//-}
     docker tag "$name" "$aside"
     docker image rm "$name" >/dev/null
@@ -92,15 +99,6 @@ retire_stand_ins() {
   done
 }
 
-# Whether any upstream name is held by a stand-in.
-stand_ins_present() {
-  local name label
-  for name in $(python3 -m imagepath names); do
-    label=$(stand_in_label "$name") || continue
-    [ -z "$label" ] || return 0
-  done
-  return 1
-}
 
 choose_path() {
   case "${LINKPULSE_IMAGES:-}" in
@@ -117,7 +115,7 @@ choose_path() {
     *)
       # The registry is there but refuses: never a reason for stand-ins. Images already here
       # (and the builder's cache) keep the upstream path working until it answers again.
-      if stand_ins_present; then
+      if [ -n "$(held_by_stand_ins)" ]; then
         say "the registry refuses ($outcome) and stand-ins hold upstream names: retry later," \
           "or force a path with LINKPULSE_IMAGES=upstream|offline"
         exit 1
