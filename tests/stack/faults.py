@@ -8,6 +8,7 @@ running tier), never by name patterns across the engine.
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from collections.abc import Callable
 
@@ -18,7 +19,9 @@ from tests.stack.stream_fill import fill_click_stream
 # Kills processes inside a container by their command line, from a Python process there (the
 # app image has no ps/pkill). argv[1]: a part of the command line; argv[2]: 'child' to kill
 # only processes whose parent is not PID 1 (gunicorn's workers, not its master). PID 1 is
-# docker-init, whose command line names the same program: never it, nor this process.
+# docker-init, whose command line names the same program: never it, nor this process. Each PID is
+# printed before the kill: when the victim is the container's main program, docker-init exits with
+# it and the engine SIGKILLs this process too, often before it could print afterwards.
 _KILL_BY_COMMAND = """
 import os, signal, sys
 part, only_children = sys.argv[1].encode(), sys.argv[2] == "child"
@@ -31,8 +34,8 @@ for pid in filter(str.isdigit, os.listdir("/proc")):
     except OSError:
         continue
     if part in argv and (not only_children or ppid != 1):
+        print(pid, flush=True)
         os.kill(int(pid), signal.SIGKILL)
-        print(pid)
 """
 
 
@@ -43,10 +46,14 @@ def containers(service: str) -> list[str]:
 def _kill_inside(service: str, command_part: str, only_children: bool) -> int:
     killed = 0
     for container in containers(service):
-        output = docker(
-            "exec", container, "python", "-c", _KILL_BY_COMMAND, command_part,
-            "child" if only_children else "all",
-        )  # fmt: skip
+        command = ["exec", container, "python", "-c", _KILL_BY_COMMAND, command_part]
+        try:
+            output = docker(*command, "child" if only_children else "all")
+        except subprocess.CalledProcessError as stopped:
+            # 137: the container stopped with its main program and took this exec with it.
+            if stopped.returncode != 137:
+                raise
+            output = stopped.stdout or ""
         killed += len(output.split())
     assert killed, f"no {command_part!r} process found in {service}"
     return killed
