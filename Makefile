@@ -92,10 +92,10 @@ WORKERS ?= 2
 
 .PHONY: loadtest loadtest-ui loadtest-wheels loadtest-distributed
 
-loadtest: venv ## headless Locust run against the running stack, SLO gates on; results in loadtest/results/
+loadtest: venv ## headless Locust run against the running stack, SLO gates on (BASELINE=<results folder> compares); results in loadtest/results/
 	LOADTEST_HOST=$${LOADTEST_HOST:-$(call published_url,nginx,8080)} \
 	LOADTEST_PROMETHEUS_URL=$${LOADTEST_PROMETHEUS_URL:-$(call published_url,prometheus,9090)} \
-	$(BIN)/python -m loadtest run
+	$(BIN)/python -m loadtest run $(BASELINE)
 
 loadtest-ui: venv ## Locust's web UI on 127.0.0.1:8089 against the running stack
 	LOADTEST_HOST=$${LOADTEST_HOST:-$(call published_url,nginx,8080)} \

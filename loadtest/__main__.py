@@ -1,9 +1,14 @@
-"""`python -m loadtest [run|ui|chart DIR]`: the entry points behind `make loadtest*`.
+"""`python -m loadtest [run [BASELINE]|ui|chart DIR|compare BASELINE NEW]`: behind `make loadtest*`.
 
 run    headless, gates on; results in loadtest/results/<UTC time>-<shape>/ (report.html, Locust's
-       CSV files, chart.png, gates.txt); exits with the gates' verdict
+       CSV files, chart.png, gates.txt); exits with the gates' verdict; given BASELINE (a
+       results folder), then compares the run with it and fails on a regression too
 ui     Locust's web UI on 127.0.0.1:8089 (LOADTEST_* settings apply)
 chart  redraw DIR/chart.png from DIR's CSV history
+compare
+       judge the run in NEW against the run in BASELINE (two results folders) with the tolerances of
+       slo/tolerances.toml; prints the table, draws NEW/compare.png, exits 1 on a regression or an
+       inconclusive comparison, 2 when a folder is not a run
 
 Locust's parser reads the settings here too (loadtest/options.py), so that a bad one stops the run
 before Locust starts. (Importing Locust patches this process with gevent: subprocess still works.)
@@ -20,10 +25,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from linkpulse.routes import REDIRECT_ROUTE
+from loadtest import compare as comparison
 from loadtest import options
-from loadtest.chart import draw_chart
+from loadtest.chart import draw_chart, draw_comparison
 from loadtest.gates import percent
-from slo import load_spec
+from slo import judgement, load_spec, load_tolerances
 
 HERE = Path(__file__).resolve().parent
 LOCUSTFILE = HERE / "locustfile.py"
@@ -44,7 +50,7 @@ def _locust() -> list[str]:
     return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE)]
 
 
-def run(settings: Namespace) -> int:
+def run(settings: Namespace, baseline: Path | None = None) -> int:
     folder = (
         Path(settings.results_dir)
         if settings.results_dir
@@ -85,6 +91,8 @@ def run(settings: Namespace) -> int:
     if code != 2 and (folder / "locust_stats_history.csv").exists():
         _chart(folder, f"linkpulse load test: {folder.name}")
         print(f"chart: {folder / 'chart.png'}", flush=True)
+    if baseline is not None and code != 2:
+        code = max(code, compare(baseline, folder))
     return code
 
 
@@ -93,16 +101,47 @@ def ui() -> int:
     return subprocess.run(command, check=False).returncode
 
 
+def compare(baseline: Path, new: Path) -> int:
+    tolerances = load_tolerances()
+    try:
+        rows = comparison.compare(
+            comparison.read_run(baseline, tolerances.latency_quantiles),
+            comparison.read_run(new, tolerances.latency_quantiles),
+            tolerances,
+        )
+    except comparison.RunError as error:
+        print(f"compare: {error}", file=sys.stderr)
+        return 2
+    print(f"compare: {new} against the baseline {baseline} (slo/tolerances.toml)")
+    print(judgement.table(rows, subject="type"))
+    history = comparison.STATS_CSV.replace(".csv", "_history.csv")
+    if (baseline / history).exists() and (new / history).exists():
+        draw_comparison(
+            baseline / history, new / history, new / "compare.png", f"{new.name} vs {baseline.name}"
+        )
+        print(f"chart: {new / 'compare.png'}")
+    outcome = judgement.verdict(rows)
+    failed = sum(row.verdict == judgement.FAIL for row in rows)
+    print(f"compare: {outcome} ({len(rows)} figures, {failed} regressed)")
+    return 0 if outcome == judgement.PASS else 1
+
+
 def main(argv: list[str]) -> int:
     verb = argv[0] if argv else "run"
+    if verb == "compare" and len(argv) == 3:
+        return compare(Path(argv[1]), Path(argv[2]))
     if verb == "chart" and len(argv) == 2:
         _chart(Path(argv[1]), f"linkpulse load test: {Path(argv[1]).name}")
         return 0
-    if verb not in ("run", "ui"):
+    baseline = Path(argv[1]) if verb == "run" and len(argv) == 2 else None
+    if verb not in ("run", "ui") or len(argv) > (1 if baseline is None else 2):
         print(__doc__, file=sys.stderr)
         return 2
+    if baseline is not None and not (baseline / comparison.STATS_CSV).is_file():
+        print(f"loadtest: BASELINE {baseline} is not a results folder (no {comparison.STATS_CSV})")
+        return 2
     settings = options.parse([])  # exits 2 with Locust's one-line error on a bad setting
-    return run(settings) if verb == "run" else ui()
+    return run(settings, baseline) if verb == "run" else ui()
 
 
 if __name__ == "__main__":

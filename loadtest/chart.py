@@ -72,3 +72,36 @@ def draw_chart(
     figure.tight_layout()
     figure.savefig(out_png, dpi=100)
     plt.close(figure)
+
+
+def draw_comparison(baseline_csv: Path, new_csv: Path, out_png: Path, title: str) -> None:
+    """Two runs overlaid on their own clocks: requests/s, and p50 and p99 of all requests."""
+    figure, (load, latency) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
+    figure.suptitle(title)
+    for label, history_csv, colour in (
+        ("baseline", baseline_csv, "tab:gray"),
+        ("new", new_csv, "tab:blue"),
+    ):
+        rows = [row for row in csv.DictReader(history_csv.open()) if row["Name"] == AGGREGATED]
+        if not rows:
+            raise ValueError(f"{history_csv}: no aggregated rows to draw")
+        start = int(rows[0]["Timestamp"])
+        seconds = [int(row["Timestamp"]) - start for row in rows]
+        load.plot(seconds, [_number(r["Requests/s"]) for r in rows], label=label, color=colour)
+        for column, style in (("50%", "--"), ("99%", "-")):
+            latency.plot(
+                seconds,
+                [_number(r[column]) for r in rows],
+                label=f"{label} p{column[:-1]}",
+                color=colour,
+                linestyle=style,
+            )
+    load.set_ylabel("requests/s")
+    latency.set_ylabel("response time (ms), all requests")
+    latency.set_xlabel("seconds since each run's start")
+    for axis in (load, latency):
+        axis.grid(alpha=0.3)
+        axis.legend(loc="upper left")
+    figure.tight_layout()
+    figure.savefig(out_png, dpi=100)
+    plt.close(figure)

@@ -134,3 +134,51 @@ def parse_spec(text: str) -> SloSpec:
 def load_spec() -> SloSpec:
     """The spec shipped beside this module."""
     return parse_spec(resources.files(__package__).joinpath(SPEC_FILE).read_text())
+
+
+TOLERANCES_FILE = "tolerances.toml"
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """How much worse than a baseline a new version may be (tolerances.toml)."""
+
+    min_requests: int
+    latency_quantiles: tuple[float, ...]
+    latency_max_ratio: float
+    latency_max_added_ms: float
+    errors_max_added_ratio: float
+    throughput_min_ratio: float
+
+
+def _positive(raw: dict[str, Any], section: str, key: str) -> float:
+    value = raw[section][key]
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise SpecError(f"slo/{TOLERANCES_FILE}: [{section}] {key} must be a number >= 0")
+    return float(value)
+
+
+def parse_tolerances(text: str) -> Tolerances:
+    try:
+        raw = tomllib.loads(text)
+        quantiles = tuple(float(q) for q in raw["latency"]["quantiles"])
+        tolerances = Tolerances(
+            min_requests=_count(raw, "min_requests"),
+            latency_quantiles=quantiles,
+            latency_max_ratio=_positive(raw, "latency", "max_ratio"),
+            latency_max_added_ms=_positive(raw, "latency", "max_added_ms"),
+            errors_max_added_ratio=_positive(raw, "errors", "max_added_ratio"),
+            throughput_min_ratio=_positive(raw, "throughput", "min_ratio"),
+        )
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as error:
+        if isinstance(error, SpecError):
+            raise
+        raise SpecError(f"slo/{TOLERANCES_FILE}: {error}") from error
+    if not quantiles or not all(0.0 < q < 1.0 for q in quantiles):
+        raise SpecError(f"slo/{TOLERANCES_FILE}: [latency] quantiles must lie between 0 and 1")
+    return tolerances
+
+
+def load_tolerances() -> Tolerances:
+    """The tolerances shipped beside this module."""
+    return parse_tolerances(resources.files(__package__).joinpath(TOLERANCES_FILE).read_text())

@@ -13,6 +13,7 @@ import pytest
 
 from loadtest.names import CREATE, LINK, REDIRECT, STATS, STATS_PAGE
 from tests.stack.stack import REPO_ROOT, Stack, compose
+from tests.support.slow_proxy import slow_proxy
 
 pytestmark = pytest.mark.stack
 
@@ -92,6 +93,44 @@ def test_an_impossible_p99_fails_the_run_and_names_the_gate(stack: Stack, tmp_pa
     assert "LOADTEST_MAX_P99_MS_REDIRECT" in run.stdout
     last_gates_line = [line for line in run.stdout.splitlines() if line.startswith("gates: ")][-1]
     assert last_gates_line.endswith(" 1 failed")
+
+
+def test_a_run_against_a_slowed_service_fails_the_comparison_with_a_baseline(
+    stack: Stack, tmp_path: Path
+) -> None:
+    only_visitors = {
+        **SMOKE,
+        "LOADTEST_CREATOR_WEIGHT": "0",
+        "LOADTEST_ANALYST_WEIGHT": "0",
+        "LOADTEST_DURATION": "20s",
+        # Few links: each costs the slowed run 200 ms before its users start.
+        "LOADTEST_LINKS": "10",
+    }
+    baseline = tmp_path / "baseline"
+    assert _loadtest(stack, baseline, **only_visitors).returncode == 0
+    host, port = stack.app_url.removeprefix("http://").rsplit(":", 1)
+    # 200 ms more per request: far past the tolerance however loaded the machine's baseline is.
+    with slow_proxy(host, int(port), delay_s=0.2) as slowed_url:
+        slowed = _loadtest(stack, tmp_path / "slowed", **only_visitors, LOADTEST_HOST=slowed_url)
+    # Inside the lifted gates: only the comparison fails.
+    assert "gate FAIL" not in slowed.stdout, slowed.stdout + slowed.stderr
+
+    compared = subprocess.run(
+        [sys.executable, "-m", "loadtest", "compare", str(baseline), str(tmp_path / "slowed")],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert compared.returncode == 1, compared.stdout + compared.stderr
+    redirect_p50 = next(
+        line.split() for line in compared.stdout.splitlines() if line.startswith("redirect  p50_ms")
+    )
+    assert redirect_p50[-1] == "FAIL", compared.stdout
+    assert compared.stdout.splitlines()[-1].startswith("compare: FAIL")
+    assert (tmp_path / "slowed" / "compare.png").stat().st_size > 0
 
 
 def _flood(base_url: str, *, inside: list[str] | None = None) -> list[str]:
