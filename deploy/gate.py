@@ -24,7 +24,7 @@ from slo import SloSpec
 BUILD_INFO = '{__name__=~"linkpulse_(web_)?build_info", job="web", revision="%s"}'
 
 
-def _of_revision(sha: str) -> str:
+def of_revision(sha: str) -> str:
     return f"on (instance) group_left (revision) group by (instance, revision) ({BUILD_INFO % sha})"
 
 
@@ -32,16 +32,16 @@ def queries(sha: str, route: str, window_s: int, quantile: float) -> dict[str, s
     """PromQL for the new revision's request count, 5xx count and latency quantile."""
     selector = f'job="web", route="{route}"'
     errors = f'{selector}, status=~"5.."'
-    of_revision = _of_revision(sha)
+    revision_join = of_revision(sha)
     window = f"[{window_s}s]"
     counter = "linkpulse_http_requests_total"
     buckets = "linkpulse_http_request_duration_seconds_bucket"
     return {
-        "requests": f"sum(increase({counter}{{{selector}}}{window}) * {of_revision})",
-        "errors": f"sum(increase({counter}{{{errors}}}{window}) * {of_revision})",
+        "requests": f"sum(increase({counter}{{{selector}}}{window}) * {revision_join})",
+        "errors": f"sum(increase({counter}{{{errors}}}{window}) * {revision_join})",
         "latency": (
             f"histogram_quantile({quantile}, sum by (le) "
-            f"(rate({buckets}{{{selector}}}{window}) * {of_revision}))"
+            f"(rate({buckets}{{{selector}}}{window}) * {revision_join}))"
         ),
     }
 

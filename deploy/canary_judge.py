@@ -1,0 +1,126 @@
+"""A canary step judged against its baseline: the new version's redirects and the old version's,
+measured by Prometheus over the same window, split by the `revision` of web's build info.
+
+Two questions, both asked at every step, every answer a row of the step's table:
+- does the canary keep the SLO (slo/objectives.toml: error ratio and latency quantile), as the
+  all-at-once SLO check asks;
+- is the canary worse than the baseline by more than slo/tolerances.toml allows. Latency regresses
+  only when a quantile is past its tolerance **and** the whole distribution has shifted (a
+  one-sided Mann-Whitney test on the two histograms, p below SIGNIFICANCE): on this shared
+  machine one slow second can move a p99 of a few hundred requests by itself.
+Without min_requests on each side the step is INCONCLUSIVE, which is not a pass.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from deploy.gate import Limits, of_revision
+from slo import Tolerances, judgement
+from slo.histograms import Histogram, quantile, slower_p_value, total
+from slo.judgement import FAIL, INCONCLUSIVE, PASS, Row
+
+# Below this p-value a latency shift counts as real. 1 % over ~3 steps per release keeps a healthy
+# release's chance of being stopped by noise alone near 3 % in the worst case.
+SIGNIFICANCE = 0.01
+INFORMATION = "-"
+SLO, VS_BASELINE = "slo", "vs baseline"
+
+
+@dataclass(frozen=True)
+class Side:
+    """One version's redirects in the step's window."""
+
+    requests: float
+    errors: float
+    latency: Histogram  # seconds
+
+    @property
+    def error_ratio(self) -> float:
+        return self.errors / self.requests if self.requests > 0 else 0.0
+
+    def quantile_ms(self, q: float) -> float:
+        return quantile(q, self.latency) * 1000
+
+
+def _slo_rows(baseline: Side, canary: Side, limits: Limits) -> list[Row]:
+    """The SLO's limits for the canary; the baseline's figures beside them for reading only."""
+    p = f"p{limits.quantile * 100:g}_ms"
+    limit_ms = limits.latency_s * 1000
+    latency_ms = canary.quantile_ms(limits.quantile)
+    slow = not math.isnan(latency_ms) and latency_ms > limit_ms
+    return [
+        Row(
+            SLO,
+            "error_ratio",
+            baseline.error_ratio,
+            canary.error_ratio,
+            f"<= {limits.error_ratio:.4f}",
+            FAIL if canary.error_ratio > limits.error_ratio else PASS,
+        ),
+        Row(
+            SLO,
+            p,
+            baseline.quantile_ms(limits.quantile),
+            latency_ms,
+            f"<= {limit_ms:.0f}",
+            FAIL if slow else PASS,
+        ),
+    ]
+
+
+def _latency_rows(baseline: Side, canary: Side, t: Tolerances) -> list[Row]:
+    p_value = slower_p_value(baseline.latency, canary.latency)
+    shifted = p_value < SIGNIFICANCE
+    rows = []
+    for q in t.latency_quantiles:
+        row = judgement.latency(
+            VS_BASELINE, f"p{q * 100:g}_ms", baseline.quantile_ms(q), canary.quantile_ms(q), t
+        )
+        if row.verdict == FAIL and not shifted:
+            row = Row(row.subject, row.metric, row.baseline, row.new, row.limit, PASS)
+        rows.append(row)
+    rows.append(
+        Row(
+            VS_BASELINE,
+            "slower_p",
+            SIGNIFICANCE,
+            p_value,
+            f"shift if < {SIGNIFICANCE}",
+            INFORMATION,
+        )
+    )
+    return rows
+
+
+def judge_step(baseline: Side, canary: Side, limits: Limits, t: Tolerances) -> list[Row]:
+    """The step's table; judgement.verdict(rows) is its verdict."""
+    rows = []
+    for name, side in (("baseline", baseline), ("canary", canary)):
+        if side.requests < t.min_requests or total(side.latency) < t.min_requests:
+            rows.append(
+                Row(
+                    name,
+                    "requests",
+                    t.min_requests,
+                    side.requests,
+                    f">= {t.min_requests}",
+                    INCONCLUSIVE,
+                )
+            )
+    # The SLO is judged on the canary's own requests whenever it has enough of them: a canary
+    # breaking the SLO fails even while the baseline is too quiet to compare with.
+    if canary.requests >= t.min_requests:
+        rows += _slo_rows(baseline, canary, limits)
+    if not rows or all(row.verdict != INCONCLUSIVE for row in rows):
+        rows += _latency_rows(baseline, canary, t)
+        rows.append(judgement.error_ratio(VS_BASELINE, baseline.error_ratio, canary.error_ratio, t))
+    return rows
+
+
+def bucket_query(sha: str, route: str, window_s: int) -> str:
+    """PromQL for one revision's latency histogram of ROUTE in the window: a vector by `le`."""
+    buckets = "linkpulse_http_request_duration_seconds_bucket"
+    selector = f'job="web", route="{route}"'
+    return f"sum by (le) (increase({buckets}{{{selector}}}[{window_s}s]) * {of_revision(sha)})"
