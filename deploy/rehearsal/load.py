@@ -41,6 +41,9 @@ class LoadLoop:
     samples: list[Sample] = field(default_factory=list)
     links: dict[str, str] = field(default_factory=dict)  # code -> url
     redirects: Counter[str] = field(default_factory=Counter)
+    # Redirects that failed from here: web may have recorded their click before the answer was
+    # lost (a connection cut during a planned outage), so each may or may not count.
+    unconfirmed: Counter[str] = field(default_factory=Counter)
     phase: str = "setup"
     started: float = field(default_factory=time.monotonic)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -98,9 +101,8 @@ class LoadLoop:
             except requests.RequestException as error:
                 ok, detail = False, type(error).__name__
             self._record("redirect", ok, time.monotonic() - started, detail)
-            if ok:
-                with self._lock:
-                    self.redirects[code] += 1
+            with self._lock:
+                (self.redirects if ok else self.unconfirmed)[code] += 1
             time.sleep(self.pause_s)
 
     def _writer(self) -> None:

@@ -80,7 +80,13 @@ def test_the_swarm_target_deploys_refuses_and_rolls_back_like_the_vm(
 
 
 def test_clicks_equal_redirects_and_no_link_is_lost(summary: dict[str, Any]) -> None:
+    # A redirect whose answer was lost in the planned outage (the Swarm move) may have been
+    # counted: it is "unconfirmed", and the link-by-link check allows it at most once.
     notes = summary["notes"]
-    assert notes["redirects served"] > 0
-    assert notes["clicks counted"] == notes["redirects served"]
+    served, unconfirmed = (
+        notes["redirects served"],
+        notes["redirects failed from the client's side"],
+    )
+    assert served > 0
+    assert served <= notes["clicks counted"] <= served + unconfirmed
     assert summary["checks"]["5: no link is lost"]
