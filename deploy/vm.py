@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from deploy.errors import DeployError
+from deploy.host import Host
 from deploy.layout import Layout
-from deploy.ssh import Remote
 
 PROJECT = "linkpulse"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -73,7 +73,7 @@ class HealthCheckError(DeployError):
 
 
 class Vm:
-    def __init__(self, remote: Remote, layout: Layout) -> None:
+    def __init__(self, remote: Host, layout: Layout) -> None:
         self.remote = remote
         self.layout = layout
 
