@@ -13,8 +13,9 @@ from types import FrameType
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-class Interrupted(BaseException):
-    """A BaseException like KeyboardInterrupt: libraries' `except Exception` cannot swallow it."""
+class Interrupted(KeyboardInterrupt):
+    """A KeyboardInterrupt for either signal: libraries' `except Exception` cannot swallow it,
+    and before anything changed it ends the command as Ctrl-C does (`deploy: aborted`, 130)."""
 
     def __init__(self, signum: int) -> None:
         self.signal_name = signal.Signals(signum).name

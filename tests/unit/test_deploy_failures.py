@@ -286,3 +286,15 @@ def test_a_manual_rollback_interrupted_half_way_is_recorded_and_keeps_the_lock(
     assert (record["action"], record["sha"], record["outcome"]) == ("rollback", A, "failed")
     assert vm.locked
     assert "interrupted by SIGINT" in vm.kept["reason"]
+
+
+def test_sigterm_before_anything_changed_ends_like_ctrl_c_and_frees_the_lock(
+    serving_a: Vm, sigterm_raises: None
+) -> None:
+    vm = serving_a
+    records = vm.host.files[f"{ROOT}/history.jsonl"]
+    vm.host.on("docker image inspect", SIGTERM)
+    with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+        vm.deploy(B)
+    assert_back_on_a(vm)
+    assert vm.host.files[f"{ROOT}/history.jsonl"] == records
