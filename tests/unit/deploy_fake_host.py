@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deploy.commands import PROJECT, PROJECT_LABEL, SERVICE_LABEL
 from deploy.errors import DeployError
 from deploy.ssh import Result, command_line
-from deploy.vm import PROJECT, PROJECT_LABEL, SERVICE_LABEL
 
 KEEP_LABEL = "org.linkpulse.keep"
 OK = Result(0, "", "")
