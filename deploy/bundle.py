@@ -7,13 +7,14 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from deploy.host import Host
 from deploy.layout import Layout
-from deploy.ssh import Remote, command_line
+from deploy.ssh import command_line
 from deploy.vm import Container
 
 
 class Bundle:
-    def __init__(self, remote: Remote, layout: Layout, sha: str) -> None:
+    def __init__(self, remote: Host, layout: Layout, sha: str) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         self.remote = remote
         self.path = f"{layout.bundles}/{stamp}-{sha[:12]}"

@@ -18,6 +18,7 @@ from deploy.errors import DeployError
 from deploy.history import History, format_table
 from deploy.layout import Layout
 from deploy.lock import DeployLock
+from deploy.outcome import read_kept
 from deploy.plan import service_images
 from deploy.provision import provision as run_provision
 from deploy.release import release as run_release
@@ -206,8 +207,12 @@ def lock_status(context: Context) -> None:
     """Who holds the lock, since when, until when."""
     config = context.config()
     with remote_for(config) as remote:
-        holder = DeployLock(remote, context.layout(config).root).read()
+        deploy_lock = DeployLock(remote, context.layout(config).root)
+        holder = deploy_lock.read()
         click.echo("free" if holder is None else holder.describe(datetime.now(UTC)))
+        kept = read_kept(remote, deploy_lock.path) if holder is not None else None
+        if kept is not None:
+            click.echo(kept.describe())
 
 
 @lock.command(name="release")

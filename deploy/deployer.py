@@ -2,6 +2,9 @@
 
 Bad input (an unknown sha, a missing image, a refused registry login, an unreachable host or a
 wrong host key) is found before anything that runs is touched, and leaves the VM as it was.
+Anything that ends a deploy after that (a failed check, Ctrl-C, SIGTERM, a lost connection, a
+bug) rolls back or, on a first deploy, stops what it started; history and a bundle record it,
+and when that could not be done the deploy lock stays held with the reason (deploy/outcome.py).
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ import os
 import socket
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,9 +27,21 @@ from deploy.bundle import Bundle
 from deploy.config import Config
 from deploy.errors import DeployError
 from deploy.gate import Limits, Query, http_query, run_gate
-from deploy.history import OK, ROLLED_BACK, History, Record, good_releases, rollback_target
+from deploy.history import (
+    FAILED,
+    OK,
+    ROLLBACK_FAILED,
+    ROLLED_BACK,
+    History,
+    Record,
+    good_releases,
+    rollback_target,
+)
+from deploy.host import Host
+from deploy.interrupts import Interrupts
 from deploy.layout import Layout
 from deploy.lock import DeployLock, LockInfo
+from deploy.outcome import Kept, LockKeptError, describe, keep_lock, read_kept
 from deploy.plan import (
     REQUIRED_SERVICES,
     ServiceImage,
@@ -59,8 +75,33 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """One deploy or rollback under way: what its history line is made of."""
+
+    sha: str
+    action: str  # deploy | rollback
+    previous: str | None
+    started: float  # time.monotonic()
+    started_at: str
+
+    def record(self, outcome: str, reason: str, stage: str) -> Record:
+        duration = round(time.monotonic() - self.started, 1)
+        return Record(
+            self.sha,
+            self.action,
+            actor(),
+            self.started_at,
+            duration,
+            outcome,
+            reason,
+            self.previous or "",
+            stage,
+        )
+
+
 class Deployer:
-    def __init__(self, config: Config, remote: Remote, stages: Stages, bundle_dir: Path) -> None:
+    def __init__(self, config: Config, remote: Host, stages: Stages, bundle_dir: Path) -> None:
         self.config = config
         self.remote = remote
         self.stages = stages
@@ -70,6 +111,7 @@ class Deployer:
         self.lock = DeployLock(remote, self.layout.root)
         self.bundle_dir = bundle_dir
         self.bundle: Bundle | None = None
+        self.interrupts = Interrupts(stages.note)
         self.annotations = Annotations.from_config(config.grafana, stages.echo)
         self.rollout = Rollout(
             self.vm,
@@ -94,13 +136,27 @@ class Deployer:
     @contextmanager
     def locked(self, action: str) -> Iterator[None]:
         with self.stages.stage("take the deploy lock"):
+            kept = read_kept(self.remote, self.lock.path)
+            if kept is not None:
+                raise DeployError(f"deploy lock on the VM is {kept.describe()}")
             info = LockInfo.new(actor(), action, datetime.now(UTC), LOCK_TTL)
             self.lock.acquire(info)
         try:
             yield
-        finally:
-            self.lock.release()
-            self.stages.note("deploy lock released")
+        except LockKeptError:
+            self.stages.note("deploy lock KEPT (`python -m deploy lock status` says why)")
+            raise
+        except BaseException:
+            # The error that ended the deploy is the one to show, not a release that failed
+            # on the same lost connection.
+            try:
+                self.lock.release()
+                self.stages.note("deploy lock released")
+            except Exception as error:
+                self.stages.note(f"deploy lock NOT released: {describe(error)}")
+            raise
+        self.lock.release()
+        self.stages.note("deploy lock released")
 
     def _annotate(self, event: str, sha: str, text: str) -> None:
         if self.annotations is not None:
@@ -133,7 +189,7 @@ class Deployer:
             with self.stages.stage(f"connect to {self.remote.label} (pinned host key)"):
                 self.remote.open()
             self.check_host()
-            with self.locked(f"deploy {sha}"):
+            with self.interrupts.raising(), self.locked(f"deploy {sha}"):
                 self._deploy_locked(sha, files, images)
 
     def check_host(self) -> None:
@@ -172,33 +228,96 @@ class Deployer:
                     self.stages.note(f"ok: {line}")
             with self.stages.stage("SLO check of the new version"):
                 self._gate(sha)
-        except DeployError as error:
-            reason = str(error)
-            self.stages.note(f"FAILED: {reason}")
+        except BaseException as error:
+            # Anything, Ctrl-C and SIGTERM included: after the first change the VM must not be
+            # left half-switched and unrecorded.
+            attempt = Attempt(sha, "deploy", previous, started, started_at)
+            self._deploy_failed(attempt, switched, error)
+        self._succeeded(sha, "deploy", started, started_at, previous)
+
+    def _deploy_failed(self, attempt: Attempt, switched: list[str], error: BaseException) -> None:
+        """Roll back (or stop a first deploy), record the outcome, and raise one DeployError:
+        LockKeptError when the VM was left in a state nobody checked."""
+        sha, previous = attempt.sha, attempt.previous
+        reason, stage = describe(error), self.stages.failed or "unknown stage"
+        self.stages.note(f"FAILED in {stage!r}: {reason}")
+        kept = ""
+        try:
             self._annotate(
                 "rollback", sha, f"failed ({reason}); back to {(previous or 'nothing')[:12]}"
             )
-            self._roll_back_after_failure(previous, switched, reason)
-            duration = time.monotonic() - started
-            self.history.append(
-                Record(
-                    sha,
-                    "deploy",
-                    actor(),
-                    started_at,
-                    round(duration, 1),
-                    ROLLED_BACK,
-                    reason,
-                    previous or "",
+            if previous is None:
+                self._stop_first_deploy(sha, switched)
+                outcome = FAILED
+                message = (
+                    f"first deploy of {sha[:12]} failed: {reason}; nothing earlier on this VM "
+                    "to go back to: what it started was stopped and the VM serves nothing"
                 )
+            else:
+                self._roll_back_after_failure(previous, switched, reason)
+                outcome = ROLLED_BACK
+                message = (
+                    f"deploy of {sha[:12]} failed and was rolled back to {previous[:12]}: {reason}"
+                )
+        except BaseException as undo_error:
+            undo = describe(undo_error)
+            self.stages.note(f"FAILED to undo it: {undo}")
+            if previous is None:
+                outcome = FAILED
+                kept = f"first deploy of {sha[:12]} failed ({reason}); stopping it failed: {undo}"
+            else:
+                outcome = ROLLBACK_FAILED
+                kept = (
+                    f"deploy of {sha[:12]} failed ({reason}) and its rollback to {previous[:12]} "
+                    f"failed: {undo}"
+                )
+            message = f"{kept}; the deploy lock stays held until someone looks"
+        record = attempt.record(outcome, reason, stage)
+        with self.interrupts.shielded():
+            message += self._record_failure(record, kept)
+        raise (LockKeptError if kept else DeployError)(message) from error
+
+    def _record_failure(self, record: Record, kept: str) -> str:
+        """History, bundle and the kept lock's reason, each tried on its own so one that fails
+        does not stop the others; what could not be written is added to the message. A bundle
+        the VM did not take (a lost connection) still gets its reason on the controller."""
+        reason = f"{record.stage}: {record.reason}\n" + (f"lock kept: {kept}\n" if kept else "")
+        bundle = "none"
+        steps: list[tuple[str, Callable[[], object]]] = [
+            ("history", lambda: self.history.append(record)),
+            ("bundle", lambda: self._save_bundle(reason)),
+        ]
+        if kept:
+            now = datetime.now(UTC).isoformat(timespec="seconds")
+            why = Kept(kept, record.sha, record.previous, record.stage, now)
+            steps.append(("lock reason", lambda: keep_lock(self.remote, self.lock.path, why)))
+        unwritten: list[str] = []
+        first_error = ""
+        for name, step in steps:
+            try:
+                step()
+            except Exception as error:
+                self.stages.note(f"{name} NOT written on the VM: {describe(error)}")
+                unwritten.append(name)
+                first_error = first_error or describe(error)
+        if self.bundle is not None:
+            bundle = (
+                str(self._local_reason(self.bundle, reason))
+                if "bundle" in unwritten
+                else self.bundle.path
             )
-            where = self._save_bundle(reason)
-            raise DeployError(
-                f"deploy of {sha[:12]} failed and was rolled back to "
-                f"{(previous or 'nothing')[:12]}: "
-                f"{reason} (bundle: {where})"
-            ) from error
-        self._succeeded(sha, "deploy", started, started_at, previous)
+        trailer = f" (bundle: {bundle})"
+        if unwritten:
+            trailer += f"; NOT written on the VM: {', '.join(unwritten)} ({first_error})"
+        return trailer
+
+    def _local_reason(self, bundle: Bundle, reason: str) -> Path:
+        """The bundle's reason on the controller alone, when the VM is out of reach."""
+        local = self.bundle_dir / Path(bundle.path).name
+        local.mkdir(parents=True, exist_ok=True, mode=0o700)
+        (local / "reason.txt").write_text(reason)
+        self.stages.note(f"failure bundle on the controller only: {local}")
+        return local
 
     def _login(self) -> None:
         registry = self.config.registry
@@ -289,8 +408,10 @@ class Deployer:
     ) -> None:
         nginx_image = next(i.image for i in images if i.service == "nginx")
         with self.stages.stage("redis (started once, never restarted)"):
+            switched.append("redis")
             self.rollout.ensure_data(sha)
         with self.stages.stage("monitoring services"):
+            switched.append("support")
             self.rollout.ensure_support(sha, images, absent)
         with self.stages.stage("switch web (zero downtime)"):
             switched.append("web")
@@ -329,14 +450,9 @@ class Deployer:
             raise DeployError(verdict.reason)
         self.stages.note(f"{verdict.reason}: {figures.requests:.0f} requests judged")
 
-    def _roll_back_after_failure(
-        self, previous: str | None, switched: list[str], reason: str
-    ) -> None:
-        if previous is None:
-            self.stages.note("no earlier release on this VM to roll back to")
-            return
+    def _roll_back_after_failure(self, previous: str, switched: list[str], reason: str) -> None:
         with self.stages.stage(f"automatic rollback to {previous[:12]}"):
-            if not switched or (switched == ["web"] and self._web_is(previous)):
+            if not set(switched) - {"redis"}:
                 self.stages.note(f"nothing was switched: {previous[:12]} still serves")
                 return
             previous_images = self.release_images(previous)
@@ -344,23 +460,40 @@ class Deployer:
             for line in smoke(self.config.app.public_url):
                 self.stages.note(f"ok: {line}")
 
+    def _stop_first_deploy(self, sha: str, switched: list[str]) -> None:
+        """Nothing earlier to go back to: stop and remove what the failed release started, so
+        it does not serve unchecked (Redis's volume and the release's files are kept)."""
+        with self.stages.stage(f"stop the failed first release {sha[:12]}"):
+            if not switched:
+                self.stages.note("nothing was started")
+                return
+            self.vm.compose(sha, "down")
+            self.stages.note("its containers are stopped and removed: the VM serves nothing")
+
     def _web_is(self, sha: str) -> bool:
-        web = self.vm.containers("web")
-        return bool(web) and all(c.tag == sha for c in web)
+        return self._runs(sha, "web")
+
+    def _runs(self, sha: str, service: str) -> bool:
+        running = self.vm.containers(service)
+        return bool(running) and all(c.tag == sha for c in running)
 
     def _switch_back(self, sha: str, images: list[ServiceImage], parts: list[str]) -> None:
+        """Every part of PARTS back to release SHA; a part already there is left alone, so an
+        interrupted switch (both versions' web running) converges too."""
         nginx_image = next(i.image for i in images if i.service == "nginx")
         if "web" in parts and not self._web_is(sha):
             self.rollout.switch_web(sha)
         if "nginx" in parts:
             self.rollout.apply_nginx(sha, nginx_image)
-        if "worker" in parts:
+        if "worker" in parts and not self._runs(sha, "worker"):
             self.rollout.switch_worker(sha)
+        if "support" in parts:
+            self.rollout.ensure_support(sha, images, self.absent_services(sha), stop_others=True)
 
     def _save_bundle(self, reason: str) -> str:
         if self.bundle is None:
             return "none"
-        self.bundle.write("reason.txt", reason + "\n")
+        self.bundle.write("reason.txt", reason)
         local = self.bundle.fetch(self.bundle_dir)
         self.stages.note(f"failure bundle on the VM: {self.bundle.path} (copied to {local})")
         return self.bundle.path
@@ -368,11 +501,12 @@ class Deployer:
     def _succeeded(
         self, sha: str, action: str, started: float, started_at: str, previous: str | None
     ) -> None:
-        self.remote.write_file(self.layout.current, sha + "\n")
         duration = time.monotonic() - started
-        self.history.append(
-            Record(sha, action, actor(), started_at, round(duration, 1), OK, "", previous or "")
-        )
+        with self.interrupts.shielded():
+            self.remote.write_file(self.layout.current, sha + "\n")
+            self.history.append(
+                Record(sha, action, actor(), started_at, round(duration, 1), OK, "", previous or "")
+            )
         self._annotate(
             "finish" if action == "deploy" else action,
             sha,
@@ -402,16 +536,33 @@ class Deployer:
             raise DeployError(
                 f"images of {target[:12]} are no longer on the VM: {', '.join(missing)}"
             )
-        with self.locked(f"rollback to {target}"):
+        with self.interrupts.raising(), self.locked(f"rollback to {target}"):
             started = time.monotonic()
             started_at = datetime.now(UTC).isoformat(timespec="seconds")
-            with self.stages.stage(f"switch back to {target[:12]} (zero downtime)"):
-                self._switch_back(target, images, ["web", "nginx", "worker"])
-            with self.stages.stage("smoke checks through the public port"):
-                for line in smoke(self.config.app.public_url):
-                    self.stages.note(f"ok: {line}")
+            self.bundle = Bundle(self.remote, self.layout, target)
+            try:
+                with self.stages.stage(f"switch back to {target[:12]} (zero downtime)"):
+                    self._switch_back(target, images, ["web", "nginx", "worker", "support"])
+                with self.stages.stage("smoke checks through the public port"):
+                    for line in smoke(self.config.app.public_url):
+                        self.stages.note(f"ok: {line}")
+            except BaseException as error:
+                self._rollback_failed(
+                    Attempt(target, "rollback", current, started, started_at), error
+                )
             self._succeeded(target, "rollback", started, started_at, current)
         return target
+
+    def _rollback_failed(self, attempt: Attempt, error: BaseException) -> None:
+        """A rollback has nothing to fall back to: record it and keep the lock with why."""
+        reason, stage = describe(error), self.stages.failed or "unknown stage"
+        kept = f"rollback to {attempt.sha[:12]} failed in {stage!r}: {reason}"
+        record = attempt.record(FAILED, reason, stage)
+        with self.interrupts.shielded():
+            trailer = self._record_failure(record, kept)
+        raise LockKeptError(
+            f"{kept}; the deploy lock stays held until someone looks{trailer}"
+        ) from error
 
     # --- keep / prune ------------------------------------------------------------------------
     def _keep_and_prune(self, current: str) -> None:

@@ -6,11 +6,14 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
-from deploy.ssh import Remote, command_line
+from deploy.host import Host
+from deploy.ssh import command_line
 
 OK = "ok"
 ROLLED_BACK = "rolled-back"
 FAILED = "failed"
+# The automatic rollback after a failure failed too: the lock stays held (deploy/outcome.py).
+ROLLBACK_FAILED = "rollback-failed"
 
 
 @dataclass(frozen=True)
@@ -20,9 +23,10 @@ class Record:
     who: str
     started: str
     duration_s: float
-    outcome: str  # ok | rolled-back | failed
+    outcome: str  # ok | rolled-back | failed | rollback-failed
     reason: str = ""
     previous: str = ""
+    stage: str = ""  # where a failed one failed
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -59,19 +63,20 @@ def rollback_target(records: Sequence[Record], current: str | None) -> str | Non
 
 def format_table(records: Sequence[Record]) -> str:
     lines = [
-        f"{'started (UTC)':<25} {'action':<8} {'sha':<12} {'outcome':<11} {'took':>7}  who / reason"
+        f"{'started (UTC)':<25} {'action':<8} {'sha':<12} {'outcome':<15} {'took':>7}  who / reason"
     ]
     for r in records:
-        detail = r.who + (f" / {r.reason}" if r.reason else "")
+        where = f"{r.stage}: " if r.stage else ""
+        detail = r.who + (f" / {where}{r.reason}" if r.reason else "")
         lines.append(
-            f"{r.started:<25} {r.action:<8} {r.sha[:12]:<12} {r.outcome:<11} "
+            f"{r.started:<25} {r.action:<8} {r.sha[:12]:<12} {r.outcome:<15} "
             f"{r.duration_s:>6.1f}s  {detail}"
         )
     return "\n".join(lines)
 
 
 class History:
-    def __init__(self, remote: Remote, remote_dir: str) -> None:
+    def __init__(self, remote: Host, remote_dir: str) -> None:
         self.remote = remote
         self.path = f"{remote_dir}/history.jsonl"
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 from deploy.errors import DeployError
-from deploy.ssh import Remote
+from deploy.host import Host
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class LockInfo:
 
 
 class DeployLock:
-    def __init__(self, remote: Remote, remote_dir: str) -> None:
+    def __init__(self, remote: Host, remote_dir: str) -> None:
         self.remote = remote
         self.path = f"{remote_dir}/deploy.lock"
         self.holder_file = f"{self.path}/holder.json"

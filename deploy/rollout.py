@@ -64,8 +64,12 @@ class Rollout:
             self.vm.wait_healthy([c.id for c in started], self.health_timeout_s)
             self.stages.note(f"{service}: started")
 
-    def ensure_support(self, sha: str, images: list[ServiceImage], absent: set[str]) -> None:
-        """Monitoring and exporters: recreated only when their image's files changed."""
+    def ensure_support(
+        self, sha: str, images: list[ServiceImage], absent: set[str], *, stop_others: bool = False
+    ) -> None:
+        """Monitoring and exporters: recreated only when their image's files changed.
+        STOP_OTHERS (a rollback): services SHA does not run are stopped, since a failed release
+        may have started one its predecessor did not have."""
         skip = DATA_SERVICES | {EDGE_SERVICE, "web", "worker"} | absent
         for item in images:
             if item.service in skip:
@@ -77,6 +81,12 @@ class Rollout:
                 continue
             self.vm.compose(sha, "up", "--detach", "--no-deps", item.service)
             self.stages.note(f"{item.service}: {'replaced' if running else 'started'}")
+        if stop_others:
+            wanted = {i.service for i in images} - absent
+            others = [c for c in self.vm.containers() if c.service not in wanted]
+            self.vm.stop(others, grace_s=10)
+            for container in others:
+                self.stages.note(f"{container.service}: not in {sha[:12]}, stopped")
 
     # --- web ---------------------------------------------------------------------------------
     def _start_beside(self, sha: str, service: str) -> tuple[list[Container], list[Container]]:

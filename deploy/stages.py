@@ -21,14 +21,18 @@ class Stages:
     echo: Callable[[str], None] = click.echo
     durations: list[tuple[str, float]] = field(default_factory=list)
     clock: Callable[[], float] = time.monotonic
+    # The innermost stage the last failure escaped from: history and the kept lock name it.
+    failed: str = ""
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:
         self.echo(f"==> {name}")
+        self.failed = ""
         started = self.clock()
         try:
             yield
         except BaseException:
+            self.failed = self.failed or name
             elapsed = self.clock() - started
             self.durations.append((name, elapsed))
             self.echo(f"    {name}: FAILED after {format_duration(elapsed)}")

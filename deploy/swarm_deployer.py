@@ -28,9 +28,9 @@ from deploy.config import Config
 from deploy.deployer import Deployer
 from deploy.errors import DeployError
 from deploy.gate import Query
+from deploy.host import Host
 from deploy.layout import Layout
 from deploy.plan import ServiceImage, service_images
-from deploy.ssh import Remote
 from deploy.stages import Stages
 from deploy.swarm_stack import ServiceState, SwarmStack, image_tag, without_digest
 from swarm.render import RenderError, compose_config, stack_file
@@ -84,7 +84,7 @@ def keep_unchanged(stack: dict[str, Any], keep: dict[str, str]) -> dict[str, Any
 
 
 class SwarmDeployer(Deployer):
-    def __init__(self, config: Config, remote: Remote, stages: Stages, bundle_dir: Path) -> None:
+    def __init__(self, config: Config, remote: Host, stages: Stages, bundle_dir: Path) -> None:
         super().__init__(config, remote, stages, bundle_dir)
         self.stack = SwarmStack(remote, config.swarm.stack)
         self.rendered: dict[str, Any] = {}
@@ -217,6 +217,14 @@ class SwarmDeployer(Deployer):
             raise DeployError(f"release {sha[:12]} was never deployed to Swarm here")
         self.stages.note(f"docker stack deploy of {sha[:12]}'s stack file")
         self._roll_out(path, self.stack.services(), switching_back=True)
+
+    def _stop_first_deploy(self, sha: str, switched: list[str]) -> None:
+        with self.stages.stage(f"remove the failed first stack {self.stack.name} ({sha[:12]})"):
+            if not switched:
+                self.stages.note("nothing was started")
+                return
+            self.stack.docker("stack", "rm", self.stack.name)
+            self.stages.note("its services are removed: the swarm serves nothing")
 
     def _web_is(self, sha: str) -> bool:
         web = self.stack.services().get("web")

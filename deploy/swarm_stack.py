@@ -17,7 +17,7 @@ from typing import Any
 
 from deploy.errors import DeployError, PrometheusUnavailableError
 from deploy.gate import Query, first_value
-from deploy.ssh import Remote
+from deploy.host import Host
 
 NAMESPACE_LABEL = "com.docker.stack.namespace"
 SERVICE_NAME_LABEL = "com.docker.swarm.service.name"
@@ -138,7 +138,7 @@ TIMED_OUT = 124  # timeout(1)'s status when it stopped the command
 
 
 class SwarmStack:
-    def __init__(self, remote: Remote, name: str) -> None:
+    def __init__(self, remote: Host, name: str) -> None:
         self.remote = remote
         self.name = name
 

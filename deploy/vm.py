@@ -12,13 +12,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from deploy import commands
+from deploy.commands import SERVICE_LABEL
 from deploy.errors import DeployError
+from deploy.host import Host
 from deploy.layout import Layout
-from deploy.ssh import Remote
-
-PROJECT = "linkpulse"
-SERVICE_LABEL = "com.docker.compose.service"
-PROJECT_LABEL = "com.docker.compose.project"
 
 
 @dataclass(frozen=True)
@@ -73,7 +71,7 @@ class HealthCheckError(DeployError):
 
 
 class Vm:
-    def __init__(self, remote: Remote, layout: Layout) -> None:
+    def __init__(self, remote: Host, layout: Layout) -> None:
         self.remote = remote
         self.layout = layout
 
@@ -81,28 +79,13 @@ class Vm:
         return self.remote.run(["docker", *args], check=check, timeout=timeout).stdout
 
     def compose(self, sha: str, *args: str, check: bool = True) -> str:
-        release = self.layout.release_dir(sha)
-        argv = [
-            "docker", "compose", "-p", PROJECT,
-            "--project-directory", release,
-            "-f", f"{release}/docker-compose.yml",
-            "-f", f"{release}/{self.layout.OVERRIDE}",
-            "--env-file", self.layout.secrets_env,
-            "--env-file", f"{release}/{self.layout.RELEASE_ENV}",
-            *args,
-        ]  # fmt: skip
-        return self.remote.run(argv, check=check).stdout
+        return self.remote.run(commands.compose(self.layout, sha, *args), check=check).stdout
 
     def containers(
         self, service: str | None = None, *, include_stopped: bool = False
     ) -> list[Container]:
-        filters = ["--filter", f"label={PROJECT_LABEL}={PROJECT}"]
-        if service:
-            filters += ["--filter", f"label={SERVICE_LABEL}={service}"]
-        ids = self.docker(
-            "ps", "--quiet", *(["--all"] if include_stopped else []), *filters
-        ).split()
-        return self.inspect(ids)
+        argv = commands.container_ids(service, include_stopped=include_stopped)
+        return self.inspect(self.remote.run(argv).stdout.split())
 
     def inspect(self, ids: Sequence[str]) -> list[Container]:
         if not ids:
@@ -110,9 +93,7 @@ class Vm:
         return parse_inspect(self.docker("inspect", *ids))
 
     def image_layers(self, ref: str) -> list[str] | None:
-        result = self.remote.run(
-            ["docker", "image", "inspect", "--format", "{{json .RootFS.Layers}}", ref], check=False
-        )
+        result = self.remote.run(commands.image_layers(ref), check=False)
         return list(json.loads(result.stdout)) if result.ok else None
 
     def wait_healthy(
@@ -143,9 +124,9 @@ class Vm:
     def stop(self, containers: Sequence[Container], grace_s: int) -> None:
         if containers:
             ids = [c.id for c in containers]
-            self.docker("stop", "--time", str(grace_s), *ids)
-            self.docker("rm", *ids)
+            self.remote.run(commands.stop(ids, grace_s))
+            self.remote.run(commands.remove(ids))
 
     def remove_now(self, containers: Sequence[Container]) -> None:
         if containers:
-            self.docker("rm", "--force", *[c.id for c in containers])
+            self.remote.run(commands.remove([c.id for c in containers], force=True))

@@ -1,0 +1,323 @@
+"""A scripted fake of deploy.host.Host: a VM's files and its compose project's containers as plain
+data, answering the commands the deploy tool sends, and failing at any chosen command.
+
+Pure logic for unit tests of the orchestration's failure paths (the rehearsal proves the same
+paths on a real engine). A rule `fail_at("nginx -s reload", KeyboardInterrupt(), after=True)`
+lets the command happen, then raises: Ctrl-C arriving right after nginx switched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+import re
+import shlex
+import signal
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deploy.commands import PROJECT, PROJECT_LABEL, SERVICE_LABEL
+from deploy.errors import DeployError
+from deploy.ssh import Result, command_line
+
+KEEP_LABEL = "org.linkpulse.keep"
+OK = Result(0, "", "")
+
+
+@dataclass
+class FakeContainer:
+    id: str
+    name: str
+    service: str
+    image: str
+    status: str = "running"
+    health: str = "healthy"
+
+    def inspect(self) -> dict[str, object]:
+        return {
+            "Id": self.id,
+            "Name": "/" + self.name,
+            "Image": "sha256:" + self.image,
+            "Config": {
+                "Image": self.image,
+                "Labels": {PROJECT_LABEL: PROJECT, SERVICE_LABEL: self.service},
+            },
+            "State": {"Status": self.status, "Health": {"Status": self.health, "Log": []}},
+        }
+
+    @property
+    def tag(self) -> str:
+        return self.image.rsplit(":", 1)[-1]
+
+
+@dataclass
+class Rule:
+    fragment: str
+    action: Callable[[], None]
+    nth: int
+    after: bool
+    seen: int = 0
+
+
+def raising(error: BaseException) -> Callable[[], None]:
+    def action() -> None:
+        raise error
+
+    return action
+
+
+def send_signal(signum: int) -> Callable[[], None]:
+    """The signal to this process: its handler runs in the main thread, as a CI cancel's would."""
+    return lambda: os.kill(os.getpid(), signum)
+
+
+SIGTERM = send_signal(signal.SIGTERM)
+
+
+@dataclass
+class FakeHost:
+    label: str = "deploy@fake-vm:22"
+    files: dict[str, str] = field(default_factory=dict)
+    dirs: set[str] = field(default_factory=set)
+    containers: dict[str, FakeContainer] = field(default_factory=dict)
+    pins: dict[str, str] = field(default_factory=dict)  # keep-container name -> sha
+    unhealthy: set[tuple[str, str]] = field(default_factory=set)  # (service, tag) never healthy
+    missing_images: set[str] = field(default_factory=set)  # neither on the VM nor pullable
+    log: list[str] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)
+    connected: bool = True
+    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    # --- scripting ---------------------------------------------------------------------------
+    def fail_at(
+        self, fragment: str, error: BaseException, *, nth: int = 1, after: bool = False
+    ) -> None:
+        """Raise ERROR at the NTH command containing FRAGMENT (after it ran, with AFTER)."""
+        self.on(fragment, raising(error), nth=nth, after=after)
+
+    def on(
+        self, fragment: str, action: Callable[[], None], *, nth: int = 1, after: bool = False
+    ) -> None:
+        self.rules.append(Rule(fragment, action, nth, after))
+
+    def disconnect_at(self, fragment: str, *, after: bool = False) -> None:
+        """From that command on, every command fails as on a lost SSH connection."""
+
+        def cut() -> None:
+            self.connected = False
+            raise DeployError(f"{self.label}: {fragment}: Socket is closed")
+
+        self.on(fragment, cut, after=after)
+
+    def _rules(self, line: str, *, after: bool) -> None:
+        if not self.connected:
+            raise DeployError(f"{self.label}: {line[:60]}: Socket is closed")
+        for rule in self.rules:
+            if rule.after == after and rule.fragment in line:
+                rule.seen += 1
+                if rule.seen == rule.nth:
+                    rule.action()
+
+    def running(self, service: str) -> list[FakeContainer]:
+        return [
+            c for c in self.containers.values() if c.service == service and c.status == "running"
+        ]
+
+    def serving(self, service: str) -> set[str]:
+        """The tags SERVICE's running containers run."""
+        return {c.tag for c in self.running(service)}
+
+    # --- the Host interface ------------------------------------------------------------------
+    def open(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        check: bool = True,
+        stdin: str | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Result:
+        line = command_line(argv)
+        self._rules(line, after=False)
+        self.log.append(line)
+        result = self._answer(list(argv))
+        self._rules(line, after=True)
+        if check and not result.ok:
+            raise DeployError(f"on the VM: {line[:160]}: {result.stderr or result.exit_code}")
+        return result
+
+    def shell(
+        self,
+        line: str,
+        *,
+        check: bool = True,
+        stdin: str | None = None,
+        timeout: float | None = None,
+    ) -> Result:
+        self._rules(line, after=False)
+        self.log.append(line)
+        if line.startswith("cat >> "):
+            path = shlex.split(line)[2]
+            self.files[path] = self.files.get(path, "") + (stdin or "")
+        elif " > " in line:  # docker logs ... > <bundle>/<name>.log
+            self.files[shlex.split(line.split(" > ")[1])[0]] = "log\n"
+        elif match := re.fullmatch(r"rm -f (\S+)/\*\.conf && cp (\S+)/\*\.conf \S+/", line):
+            live, release = match.group(1), match.group(2)
+            for path in [p for p in self.files if p.startswith(live + "/")]:
+                del self.files[path]
+            for path, text in list(self.files.items()):
+                if path.startswith(release + "/") and path.endswith(".conf"):
+                    self.files[f"{live}/{path.rsplit('/', 1)[1]}"] = text
+        self._rules(line, after=True)
+        return OK
+
+    def write_file(self, path: str, content: str, mode: int = 0o644) -> None:
+        self._rules(f"write {path}", after=False)
+        self.log.append(f"write {path}")
+        self.files[path] = content
+        self._rules(f"write {path}", after=True)
+
+    def get(self, remote: str, local: Path) -> None:
+        self._rules(f"get {remote}", after=False)
+        local.write_text(self.files[remote])
+
+    @contextlib.contextmanager
+    def forward(self, local_port: int, remote_port: int) -> Iterator[None]:
+        yield
+
+    # --- commands ----------------------------------------------------------------------------
+    def _answer(self, argv: list[str]) -> Result:
+        tool, args = argv[0], argv[1:]
+        if tool == "docker":
+            return self._docker(args)
+        if tool == "cat":
+            text = self.files.get(args[0])
+            return Result(0, text, "") if text is not None else Result(1, "", "No such file")
+        if tool == "mkdir":
+            if args[0] != "-p" and args[0] in self.dirs:
+                return Result(1, "", "File exists")
+            self.dirs.update(a for a in args if a != "-p")
+            return OK
+        if tool == "test":
+            if args[0] == "-d":
+                return OK if args[1] in self.dirs else Result(1, "", "")
+            return OK if self.files.get(args[1]) else Result(1, "", "")
+        if tool == "rm":
+            gone = args[-1]
+            self.dirs = {d for d in self.dirs if d != gone and not d.startswith(gone + "/")}
+            self.files = {p: t for p, t in self.files.items() if not p.startswith(gone + "/")}
+            return OK
+        if tool == "ls":
+            prefix = args[-1] + "/"
+            names = {p[len(prefix) :].split("/")[0] for p in self.files if p.startswith(prefix)}
+            return Result(0, "\n".join(sorted(names)), "")
+        if tool == "diff":
+            return OK if self._conf(args[-2]) == self._conf(args[-1]) else Result(1, "", "")
+        raise AssertionError(f"the fake host does not know {command_line(argv)}")
+
+    def _conf(self, directory: str) -> dict[str, str]:
+        prefix = directory + "/"
+        return {p[len(prefix) :]: t for p, t in self.files.items() if p.startswith(prefix)}
+
+    def _docker(self, args: list[str]) -> Result:
+        verb = args[0]
+        if verb == "compose":
+            return self._compose(args)
+        if verb == "ps":
+            return self._ps(args)
+        if verb == "inspect":
+            found = [self.containers[i].inspect() for i in args[1:] if i in self.containers]
+            return Result(0, json.dumps(found), "")
+        if verb == "image":
+            return self._image(args[1:])
+        if verb == "pull":
+            return Result(1, "", "not found") if args[-1] in self.missing_images else OK
+        if verb in ("exec", "top", "logs"):
+            return OK
+        if verb in ("stop", "rm"):
+            return self._stop_or_remove(verb, args[1:])
+        if verb == "create":
+            self.pins[args[args.index("--name") + 1]] = args[args.index("--label") + 1]
+            return OK
+        raise AssertionError(f"the fake host does not know docker {' '.join(args)}")
+
+    def _stop_or_remove(self, verb: str, args: list[str]) -> Result:
+        for ref in (a for a in args if not a.startswith("--") and not a.isdigit()):
+            self.pins.pop(ref, None)
+            if ref in self.containers and verb == "stop":
+                self.containers[ref].status = "exited"
+            elif ref in self.containers:
+                del self.containers[ref]
+        return OK
+
+    def _ps(self, args: list[str]) -> Result:
+        if f"label={KEEP_LABEL}" in args:
+            lines = [f"{name} {label.split('=')[1]}" for name, label in self.pins.items()]
+            return Result(0, "\n".join(lines), "")
+        service = next(
+            (a.split("=")[-1] for a in args if a.startswith(f"label={SERVICE_LABEL}=")), None
+        )
+        found = [
+            c.id
+            for c in self.containers.values()
+            if (service is None or c.service == service)
+            and ("--all" in args or c.status == "running")
+        ]
+        return Result(0, "\n".join(found), "")
+
+    def _image(self, args: list[str]) -> Result:
+        if args[0] == "rm":
+            return OK
+        ref = args[-1].removeprefix("sha256:")
+        if ref in self.missing_images:
+            return Result(1, "", "No such image")
+        if "--format" in args:
+            # A mirrored image keeps its tag across releases; a built one differs in every layer
+            # above the shared base, so nginx's differs in its conf.d layer only.
+            return Result(0, json.dumps(["base", ref]), "")
+        return OK
+
+    def _compose(self, args: list[str]) -> Result:
+        release = args[args.index("--project-directory") + 1]
+        manifest = json.loads(self.files[f"{release}/images.json"])
+        images = {i["service"]: i["image"] for i in manifest["images"]}
+        rest = args[args.index("--env-file", args.index("--env-file") + 1) + 2 :]
+        if rest[0] == "down":
+            self.containers.clear()
+            return OK
+        assert rest[0] == "up", rest
+        service = rest[-1]
+        image = images[service]
+        existing = [c for c in self.containers.values() if c.service == service]
+        if "--scale" in rest:
+            wanted = int(rest[rest.index("--scale") + 1].split("=")[1])
+            for _ in range(wanted - len(existing)):
+                self._create(service, image)
+            return OK
+        keep = "--no-recreate" in rest or all(
+            c.image == image and "--force-recreate" not in rest for c in existing
+        )
+        if existing and keep:
+            return OK
+        for old in existing:
+            del self.containers[old.id]
+        self._create(service, image)
+        return OK
+
+    def _create(self, service: str, image: str) -> None:
+        number = next(self._ids)
+        tag = image.rsplit(":", 1)[-1]
+        health = "unhealthy" if (service, tag) in self.unhealthy else "healthy"
+        cid = f"c{number:011d}"
+        self.containers[cid] = FakeContainer(
+            cid, f"linkpulse-{service}-{number}", service, image, health=health
+        )
