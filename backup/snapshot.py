@@ -114,7 +114,9 @@ def bgsave(host: RedisHost) -> None:
     """Start a BGSAVE and wait for it to end: one snapshot taken after this call began.
 
     A save already running began earlier, so it is waited out and a new one asked for; SCHEDULE
-    queues ours behind an AOF rewrite instead of failing. rdb_saves counts finished snapshots.
+    queues ours behind an AOF rewrite instead of failing. rdb_saves counts the saves started
+    (at the fork), so once it has grown and none is in progress, a save begun after the
+    request has ended, and rdb_last_bgsave_status says how.
     """
     deadline = time.monotonic() + BGSAVE_DEADLINE_S
     while True:
@@ -128,8 +130,8 @@ def bgsave(host: RedisHost) -> None:
         if int(info.get("rdb_saves", "0")) > saves and info.get("rdb_bgsave_in_progress") == "0":
             break
         _wait(deadline, f"BGSAVE ({reply.strip()})")
-    if info.get("rdb_last_bgsave_status") != "ok":
-        status = info.get("rdb_last_bgsave_status")
+    status = info.get("rdb_last_bgsave_status")
+    if status != "ok":
         raise BackupError(f"BGSAVE failed (rdb_last_bgsave_status {status}): see Redis's log")
 
 
