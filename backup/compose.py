@@ -37,7 +37,7 @@ def _running(service: str) -> list[str]:
 
 
 class ComposeRedis:
-    """The stack's redis service; refuses to start when it is not running."""
+    """The stack's redis service; refused when it is not running."""
 
     def __init__(self) -> None:
         if not _running("redis"):
@@ -59,6 +59,8 @@ class ComposeRedis:
             "--rm",
             "--no-deps",
             "-T",
+            "--workdir",
+            "/data",
             "--entrypoint",
             "sh",
             "redis",

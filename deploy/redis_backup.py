@@ -21,8 +21,10 @@ from backup.snapshot import (
     restore_backup,
     take_backup,
 )
+from deploy.deployer import LOCK_TTL, actor
 from deploy.errors import DeployError
 from deploy.layout import Layout
+from deploy.lock import DeployLock, LockInfo
 from deploy.ssh import Remote, command_line
 from deploy.vm import Container, Vm
 
@@ -108,10 +110,16 @@ def backup(remote: Remote, layout: Layout, directory: Path) -> Path:
 
 
 def restore(remote: Remote, layout: Layout, path: Path, *, force: bool) -> Contents:
-    """The VM's Redis replaced by the backup in PATH (checked before the VM is reached)."""
+    """The VM's Redis replaced by the backup in PATH (checked before the VM is reached), under
+    the deploy lock: a deploy meanwhile would start web against a Redis being replaced."""
     try:
         rdb = read_backup(path)
         with remote:
-            return restore_backup(VmRedis(remote, layout), rdb, force=force)
+            lock = DeployLock(remote, layout.root)
+            lock.acquire(LockInfo.new(actor(), "restore", datetime.now(UTC), LOCK_TTL))
+            try:
+                return restore_backup(VmRedis(remote, layout), rdb, force=force)
+            finally:
+                lock.release()
     except BackupError as error:
         raise DeployError(f"restore: {error}") from error

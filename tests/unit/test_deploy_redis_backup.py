@@ -86,6 +86,9 @@ class ScriptedVm:
             )
         return {"DBSIZE": str(self.dbsize), "EXISTS": "0"}.get(command[0], "0")
 
+    def write_file(self, path: str, content: str, mode: int = 0o644) -> None:
+        self.log.append(f"write {path}")
+
     def get(self, remote: str, local: Path) -> None:
         self.log.append(f"get {remote}")
         local.write_bytes(RDB)
@@ -126,12 +129,14 @@ def test_a_restore_uploads_first_then_stops_writers_installs_and_starts_redis_fi
     install = _index(log, "docker run --rm -i --user 999:999 --volume linkpulse_redis-data:/data")
     assert log[install].endswith(f"<{ROOT}/restore.rdb")
     assert (
-        _index(log, f"put {ROOT}/restore.rdb")
+        _index(log, f"mkdir {ROOT}/deploy.lock")
+        < _index(log, f"put {ROOT}/restore.rdb")
         < _index(log, "docker stop --time 30 w1 k1")
         < _index(log, "docker stop --time 30 r1")
         < install
         < _index(log, "docker start r1")
         < _index(log, "docker start w1 k1")
+        < _index(log, f"rm -rf {ROOT}/deploy.lock")
     )
     assert VOLUME_AND_USER in " ".join(log)
 
@@ -147,6 +152,7 @@ def test_a_restore_onto_a_redis_with_data_without_force_changes_nothing(tmp_path
 
     changing = ("put", "docker stop", "docker run", "docker start")
     assert [line for line in vm.log if line.startswith(changing)] == []
+    assert vm.log[-1] == f"rm -rf {ROOT}/deploy.lock"
 
 
 def test_a_bad_backup_file_is_refused_before_the_vm_is_reached(tmp_path: Path) -> None:
