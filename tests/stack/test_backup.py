@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,12 +46,20 @@ def lose_the_redis_volume() -> None:
     up()
 
 
+@pytest.fixture
+def stack_whole_after() -> Iterator[None]:
+    """Every service running again after the drill, whatever it stopped or removed on the way."""
+    yield
+    up()
+
+
+@pytest.mark.usefixtures("stack_whole_after")
 def test_restore_drill_brings_back_every_link_and_counts_unprocessed_clicks_once(
     stack: Stack, tmp_path: Path
 ) -> None:
     # Links and clicks under load; half way the worker stops, so clicks stay in the stream.
     with Traffic(stack.app_url) as traffic:
-        wait_until(lambda: traffic.log.successes["redirect"] >= 60, "60 redirects counted")
+        wait_until(lambda: traffic.log.successes["redirect"] >= 60, "60 redirects served")
         compose("stop", "worker")
         wait_until(lambda: traffic.log.successes["redirect"] >= 120, "60 redirects more")
     assert traffic.log.failures == []
