@@ -184,6 +184,19 @@ clean: ## remove the stack with its volumes (all data!); asks first unless FORCE
 	fi; \
 	$(COMPOSE) down --volumes --remove-orphans
 
+# Backups of the stack's Redis (docs/operations.md): an RDB from BGSAVE and its sha256.
+BACKUP_DIR ?= backups
+.PHONY: backup restore
+
+backup: venv ## snapshot the running stack's Redis into backups/ (BACKUP_DIR) with its sha256; prints the file's path last
+	@test -f .env || test -n "$${COMPOSE_ENV_FILES:-}" || { echo "backup: no .env: start the stack with make up"; exit 1; }
+	@$(BIN)/python -m backup create --dir $(BACKUP_DIR)
+
+restore: venv ## replace the running stack's Redis with BACKUP=<file> (checksum checked); one that holds data only with FORCE=1
+	@test -n "$${BACKUP:-}" || { echo "restore: set BACKUP=<file> (make backup prints one)"; exit 1; }
+	@test -f .env || test -n "$${COMPOSE_ENV_FILES:-}" || { echo "restore: no .env: start the stack with make up"; exit 1; }
+	@$(BIN)/python -m backup restore "$$BACKUP" $$([ "$${FORCE:-0}" = 1 ] && echo --force)
+
 # --- Own projects: the tiers that run a stack of their own beside the user's ------------------
 # Each has its own project name, env file (with its own secrets, written by scripts/stack-env.sh
 # from SETTINGS), ports, subnets and image tag, so a stack started by `make up` keeps its

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from deploy import redis_backup
 from deploy import status as status_module
 from deploy.config import Config, load_config
 from deploy.deployer import Deployer, remote_for
@@ -194,6 +195,33 @@ def history(context: Context) -> None:
     config = context.config()
     with remote_for(config) as remote:
         click.echo(format_table(History(remote, context.layout(config).root).read()))
+
+
+def _vm_only(context: Context, verb: str) -> None:
+    if context.target != "vm":
+        raise DeployError(f"{verb}: only --target vm so far (docs/operations.md)")
+
+
+@cli.command()
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default="backups")
+@pass_context
+def backup(context: Context, directory: Path) -> None:
+    """Snapshot the VM's Redis (an RDB from BGSAVE) into DIR here, with its sha256."""
+    _vm_only(context, "backup")
+    config = context.config()
+    click.echo(redis_backup.backup(remote_for(config), context.layout(config), directory))
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a Redis that holds data.")
+@pass_context
+def restore(context: Context, file: Path, force: bool) -> None:
+    """Replace the VM's Redis with the backup FILE (sha256 checked first)."""
+    _vm_only(context, "restore")
+    config = context.config()
+    held = redis_backup.restore(remote_for(config), context.layout(config), file, force=force)
+    click.echo(f"restored {file}: {held.describe()}")
 
 
 @cli.group()
