@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 import redis
 from flask import Flask
-from werkzeug.serving import make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from deploy.smoke import smoke
 from tests.integration.test_storage_policy import fill_to_percent
@@ -34,27 +33,32 @@ def _with_nginx_health(app: Flask) -> WsgiApp:
     return edge
 
 
-@contextmanager
-def _public(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, _with_nginx_health(app), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
+@pytest.fixture
+def public() -> Iterator[Callable[[Flask], str]]:
+    """Serves an app on loopback, as the public URL the smoke checks are given."""
+    servers: list[BaseWSGIServer] = []
+
+    def serve(app: Flask) -> str:
+        servers.append(make_server("127.0.0.1", 0, _with_nginx_health(app), threaded=True))
+        threading.Thread(target=servers[-1].serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{servers[-1].server_port}"
+
+    yield serve
+    for server in servers:
         server.shutdown()
 
 
-def test_smoke_deletes_its_link_with_its_manage_token(make_app: MakeApp, redis_url: str) -> None:
-    with _public(make_app()) as url:
-        lines = smoke(url)
+def test_smoke_deletes_its_link_with_its_manage_token(
+    make_app: MakeApp, redis_url: str, public: Callable[[Flask], str]
+) -> None:
+    lines = smoke(public(make_app()))
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     assert list(client.scan_iter("*smoke-*")) == []
     assert lines[2].startswith("create + follow + delete a link (smoke-")
 
 
 def test_a_storage_incident_skips_the_create_check_and_says_so(
-    make_app: MakeApp, own_redis: RedisServer
+    make_app: MakeApp, own_redis: RedisServer, public: Callable[[Flask], str]
 ) -> None:
     admin = redis.Redis.from_url(own_redis.url, decode_responses=True)
     app = make_app(REDIS_URL=own_redis.url, CREATE_MEMORY_LIMIT_PERCENT="80")
@@ -63,8 +67,7 @@ def test_a_storage_incident_skips_the_create_check_and_says_so(
     assert first.status_code == 201
     try:
         fill_to_percent(admin, 88)
-        with _public(app) as url:
-            lines = smoke(url)
+        lines = smoke(public(app))
     finally:
         admin.config_set("maxmemory", 0)
     assert lines[:2] == ["nginx answers", "web ready (Redis reachable)"]
