@@ -25,9 +25,10 @@ _EMERG = re.compile(r"\[emerg\] (?:\d+#\d+: )?(.+)")
 
 def nginx_test_argv(image: str, conf_d: str, upstream_d: str) -> list[str]:
     """docker run of IMAGE's own entrypoint (it renders its runtime includes, then runs nginx)
-    with `-t -q` appended: nginx tests the config and exits, printing only what is wrong."""
+    with `-t -q` appended: nginx tests the config and exits, printing only what is wrong. The
+    image was pulled by the stage before; a missing one fails here rather than pulling."""
     return [
-        "docker", "run", "--rm", "--network", "none", "--read-only",
+        "docker", "run", "--rm", "--pull", "never", "--network", "none", "--read-only",
         "--tmpfs", "/tmp",  # noqa: S108 # inside the container: where its entrypoint renders
         "--volume", f"{conf_d}:/etc/nginx/conf.d:ro",
         "--volume", f"{upstream_d}:/etc/nginx/upstream.d:ro",

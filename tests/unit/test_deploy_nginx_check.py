@@ -29,7 +29,8 @@ RUNNING = ("docker compose", "docker exec", "docker stop", "docker rm", "/nginx/
 
 def test_the_check_is_a_throwaway_container_of_the_release_image() -> None:
     assert nginx_test_argv("r/nginx:" + NEW, "/srv/r/conf.d", "/srv/r/up.d") == [
-        "docker", "run", "--rm", "--network", "none", "--read-only", "--tmpfs", "/tmp",
+        "docker", "run", "--rm", "--pull", "never", "--network", "none", "--read-only",
+        "--tmpfs", "/tmp",
         "--volume", "/srv/r/conf.d:/etc/nginx/conf.d:ro",
         "--volume", "/srv/r/up.d:/etc/nginx/upstream.d:ro",
         "r/nginx:" + NEW, "-t", "-q",
