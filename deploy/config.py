@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deploy import shell_values
 from deploy.errors import DeployError
 from deploy.source import PLACEHOLDER_SECRETS
 from linkpulse.routes import REDIRECT_ROUTE
@@ -162,6 +163,7 @@ def _host(raw: dict[str, Any], path: Path) -> HostConfig:
         if key in host_raw:
             host_raw[key] = _relative(path.parent, host_raw[key])
     host: HostConfig = _build(HostConfig, host_raw, "host", path)
+    shell_values.check(path, "[host] user", host.user, shell_values.USER, "a login like deploy")
     return host
 
 
@@ -185,6 +187,9 @@ def _app(raw: dict[str, Any], path: Path) -> AppConfig:
     app: AppConfig = _build(AppConfig, dict(raw), "app", path)
     if not app.remote_dir.startswith("/"):
         raise DeployError(f"{path}: [app] remote_dir must be an absolute path")
+    shell_values.check(
+        path, "[app] remote_dir", app.remote_dir, shell_values.REMOTE_DIR, "a path like /srv/app"
+    )
     if app.keep_releases < 1:
         raise DeployError(f"{path}: [app] keep_releases must be at least 1")
     return app
@@ -210,6 +215,14 @@ def _swarm(raw: dict[str, Any], path: Path) -> SwarmConfig:
             raise DeployError(
                 f"{path}: [swarm.settings] {key} is a secret: init-swarm makes it a Swarm secret"
             )
+    if "REDIS_MAXMEMORY" in swarm.settings:
+        shell_values.check(
+            path,
+            "[swarm.settings] REDIS_MAXMEMORY",
+            swarm.settings["REDIS_MAXMEMORY"],
+            shell_values.REDIS_MAXMEMORY,
+            "a size like 200mb",
+        )
     return swarm
 
 

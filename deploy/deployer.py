@@ -41,6 +41,7 @@ from deploy.host import Host
 from deploy.interrupts import Interrupts
 from deploy.layout import Layout
 from deploy.lock import DeployLock, LockInfo
+from deploy.nginx_check import check_release_nginx
 from deploy.outcome import Kept, LockKeptError, describe, keep_lock, read_kept
 from deploy.plan import (
     REQUIRED_SERVICES,
@@ -402,6 +403,9 @@ class Deployer:
         self.remote.write_file(f"{release}/{self.layout.RELEASE_ENV}", env)
         manifest = {"sha": sha, "images": [vars(i) for i in images], "absent": sorted(absent)}
         self.remote.write_file(f"{release}/{IMAGES_FILE}", json.dumps(manifest, indent=2) + "\n")
+        nginx_image = next(i.image for i in images if i.service == "nginx")
+        check_release_nginx(self.remote, self.layout, sha, nginx_image)
+        self.stages.note(f"nginx -t: the release's conf.d loads in {nginx_image}")
 
     def _switch(
         self, sha: str, images: list[ServiceImage], absent: set[str], switched: list[str]
@@ -481,10 +485,12 @@ class Deployer:
         """Every part of PARTS back to release SHA; a part already there is left alone, so an
         interrupted switch (both versions' web running) converges too."""
         nginx_image = next(i.image for i in images if i.service == "nginx")
-        if "web" in parts and not self._web_is(sha):
-            self.rollout.switch_web(sha)
+        # nginx first: conf.d is SHA's again before anything reloads nginx (web's switch does
+        # too), since the failed release's files may be what failed.
         if "nginx" in parts:
             self.rollout.apply_nginx(sha, nginx_image)
+        if "web" in parts and not self._web_is(sha):
+            self.rollout.switch_web(sha)
         if "worker" in parts and not self._runs(sha, "worker"):
             self.rollout.switch_worker(sha)
         if "support" in parts:

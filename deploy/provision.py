@@ -68,6 +68,21 @@ def secrets_script(path: str, owner: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def create_deploy_user(admin: Remote, user: str, public_key: str) -> None:
+    """The non-root deploy user, in the docker group, logging in with PUBLIC_KEY only. Each
+    step is one argv (the name never meets a shell: provision runs as root)."""
+    if not admin.run(["id", "-u", user], check=False).ok:
+        admin.run(["useradd", "--create-home", "--shell", "/bin/bash", user])
+    admin.run(["usermod", "-aG", "docker", user])
+    home = admin.run(["getent", "passwd", user]).stdout.strip().split(":")[5]
+    ssh_dir = f"{home}/.ssh"
+    keys = f"{ssh_dir}/authorized_keys"
+    admin.run(["install", "-d", "-m", "700", "-o", user, "-g", user, ssh_dir])
+    admin.run(["tee", keys], stdin=public_key + "\n")
+    admin.run(["chown", f"{user}:", keys])
+    admin.run(["chmod", "600", keys])
+
+
 def provision(config: Config, repo: Path, stages: Stages) -> None:
     host = config.host
     identity = host.provision_identity_file or host.identity_file
@@ -94,18 +109,7 @@ def provision(config: Config, repo: Path, stages: Stages) -> None:
             for line in result.stdout.strip().splitlines():
                 stages.note(line)
         with stages.stage(f"deploy user {host.user} (non-root, in the docker group)"):
-            user = command_line([host.user])
-            home_ssh = f"~{host.user}/.ssh"
-            admin.shell(
-                f"id -u {user} >/dev/null 2>&1 || useradd --create-home --shell /bin/bash {user}\n"
-                f"usermod -aG docker {user}\n"
-                f"install -d -m 700 -o {user} -g {user} {home_ssh}\n"
-            )
-            admin.shell(
-                f"cat > {home_ssh}/authorized_keys && chown {user}: {home_ssh}/authorized_keys "
-                f"&& chmod 600 {home_ssh}/authorized_keys",
-                stdin=public_key + "\n",
-            )
+            create_deploy_user(admin, host.user, public_key)
         with stages.stage(f"release directories under {layout.root}"):
             for directory in (layout.root, layout.releases, layout.bundles):
                 admin.run(

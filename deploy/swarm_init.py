@@ -30,15 +30,16 @@ SECRETS = {
 def secrets_script(env_file: str) -> str:
     """Shell that creates each missing secret from ENV_FILE's values; existing ones are kept
     (a service holds the secret it started with: rotating one is docs/scaling.md's procedure)."""
-    path = command_line([env_file])
+    # The path is set once, quoted, and then only expanded inside double quotes.
     lines = [
         "set -eu",
-        f'value() {{ sed -n "s/^$1=//p" {path} | tail -n 1; }}',
-        f"[ -r {path} ] || {{ echo 'no readable {env_file}: run provision first' >&2; exit 3; }}",
+        f"env_file={command_line([env_file])}",
+        'value() { sed -n "s/^$1=//p" "$env_file" | tail -n 1; }',
+        '[ -r "$env_file" ] || { echo "no readable $env_file: run provision first" >&2; exit 3; }',
     ]
     for key in source.SECRETS:
         lines.append(
-            f'[ -n "$(value {key})" ] || {{ echo "{key} is empty in {env_file}" >&2; exit 3; }}'
+            f'[ -n "$(value {key})" ] || {{ echo "{key} is empty in $env_file" >&2; exit 3; }}'
         )
     for name, expression in SECRETS.items():
         lines.append(
