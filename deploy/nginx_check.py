@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 
 from deploy.errors import DeployError
+from deploy.host import Host
 from deploy.layout import Layout
 from deploy.plan import render_upstream
-from deploy.ssh import Remote
 
 # Under a release's directory, beside the nginx/conf.d it checks.
 CHECK_UPSTREAM_D = "nginx/check-upstream.d"
@@ -47,7 +47,7 @@ def complaint(output: str, exit_code: int) -> str:
     return lines[-1] if lines else f"exit status {exit_code}"
 
 
-def check_release_nginx(remote: Remote, layout: Layout, sha: str, image: str) -> None:
+def check_release_nginx(remote: Host, layout: Layout, sha: str, image: str) -> None:
     """DeployError, one line with nginx's own complaint, unless the release's config loads."""
     release = layout.release_dir(sha)
     upstream_d = f"{release}/{CHECK_UPSTREAM_D}"
