@@ -50,7 +50,7 @@ def actor() -> str:
 
 def remote_for(config: Config) -> Remote:
     h = config.host
-    return Remote(h.address, h.port, h.user, h.identity_file, h.known_hosts)
+    return Remote(h.address, h.port, h.user, h.identity_file, h.known_hosts, settings=config.ssh)
 
 
 def free_port() -> int:
