@@ -85,8 +85,6 @@ def test_lock_info_round_trips_and_expires() -> None:
     assert parsed == info
     assert not parsed.expired(now + timedelta(minutes=29))
     assert parsed.expired(now + timedelta(minutes=31))
-    assert "ci@runner" in parsed.describe(now)
-    assert "EXPIRED" in parsed.describe(now + timedelta(hours=1))
     assert LockInfo.parse("garbage").owner.startswith("unknown")
 
 
