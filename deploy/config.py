@@ -40,6 +40,7 @@ class SshConfig:
     # connection is dropped and the deploy ends, naming the stage, instead of hanging.
     keepalive_s: int = 15
     lost_after_s: int = 60
+    connect_timeout_s: int = 10
     # The longest any single command on the VM may take (a pull of every image is the longest).
     command_timeout_s: int = 900
 
@@ -230,7 +231,7 @@ def _swarm(raw: dict[str, Any], path: Path) -> SwarmConfig:
 
 def _ssh(raw: dict[str, Any], path: Path) -> SshConfig:
     ssh: SshConfig = _build(SshConfig, dict(raw), "ssh", path)
-    if min(ssh.keepalive_s, ssh.lost_after_s, ssh.command_timeout_s) < 1:
+    if min(ssh.keepalive_s, ssh.lost_after_s, ssh.connect_timeout_s, ssh.command_timeout_s) < 1:
         raise DeployError(f"{path}: [ssh] every timeout must be at least 1 s")
     if ssh.keepalive_s >= ssh.lost_after_s:
         raise DeployError(f"{path}: [ssh] keepalive_s must be shorter than lost_after_s")

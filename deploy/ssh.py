@@ -3,7 +3,9 @@
 fabric's Connection accepts unknown host keys by default (AutoAddPolicy); here the only keys
 trusted are those in the configured known_hosts file, and an unknown or changed key is refused
 before any command runs. Agent and ~/.ssh keys are not consulted: the identity is configured.
-A failed connection is reported by its cause, because each has a different fix.
+A failed connection is reported by its cause, because each has a different fix. A connection
+lost later, or a command that never ends, is a ConnectionLostError: the deploy ends instead of
+hanging with the lock held ([ssh] in the configuration sets how long it waits).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import paramiko
 from fabric import Config as FabricConfig
@@ -27,7 +29,6 @@ from paramiko.ssh_exception import NoValidConnectionsError
 from deploy.config import SshConfig
 from deploy.errors import ConnectionLostError, DeployError
 
-T = TypeVar("T")
 # paramiko's exit status when none came: a command killed by a signal, or a lost connection.
 NO_EXIT_STATUS = -1
 # How long a transport that lost its connection takes at most to wind down (it is a thread).
@@ -151,7 +152,7 @@ class Remote:
                     "timeouts": {"command": settings.command_timeout_s},
                 }
             ),
-            connect_timeout=10,
+            connect_timeout=settings.connect_timeout_s,
             connect_kwargs={
                 "key_filename": str(identity_file),
                 "look_for_keys": False,
@@ -254,11 +255,11 @@ class Remote:
     def get(self, remote: str, local: Path) -> None:
         self._transfer(lambda: self._connection.get(remote, local=str(local)))
 
-    def _transfer(self, transfer: Callable[[], T]) -> T:
+    def _transfer(self, transfer: Callable[[], object]) -> None:
         """An SFTP transfer, bounded like a command; a dead connection named as such."""
         try:
             self._connection.sftp().get_channel().settimeout(self._settings.command_timeout_s)
-            return transfer()
+            transfer()
         except (OSError, EOFError, paramiko.SSHException) as error:
             if isinstance(error, TimeoutError) or not self._alive():
                 raise ConnectionLostError(f"{self.label}: SFTP: {error or 'timed out'}") from error
