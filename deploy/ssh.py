@@ -135,6 +135,7 @@ class Remote:
     ) -> None:
         self.label = f"{user}@{address}:{port}"
         self._settings = settings
+        self._opened = False
         self._user = user
         self._identity_file = identity_file
         self._known_hosts = known_hosts
@@ -174,6 +175,18 @@ class Remote:
                 error, self.label, self._user, self._identity_file, self._known_hosts
             ) from error
         watch_transport(self._connection.transport, self._settings)
+        self._opened = True
+
+    def _reconnect_if_dropped(self) -> None:
+        """fabric reconnects a dropped connection by itself, but unwatched and with its SFTP
+        session left on the dead one: reconnect here instead, or name the loss."""
+        if not self._opened or self._connection.is_connected:
+            return
+        self._connection.close()  # forgets the dead SFTP session too
+        try:
+            self.open()
+        except DeployError as error:
+            raise ConnectionLostError(f"{error} (reconnecting)") from error
 
     def _alive(self) -> bool:
         """Whether the connection still stands, once a dying transport has finished dying:
@@ -223,6 +236,7 @@ class Remote:
             kwargs["in_stream"] = io.StringIO(stdin)
         if timeout is not None:
             kwargs["timeout"] = timeout
+        self._reconnect_if_dropped()
         try:
             raw = self._connection.run(line, **kwargs)
         except CommandTimedOut as error:
@@ -257,6 +271,7 @@ class Remote:
 
     def _transfer(self, transfer: Callable[[], object]) -> None:
         """An SFTP transfer, bounded like a command; a dead connection named as such."""
+        self._reconnect_if_dropped()
         try:
             self._connection.sftp().get_channel().settimeout(self._settings.command_timeout_s)
             transfer()
@@ -268,6 +283,7 @@ class Remote:
     @contextlib.contextmanager
     def forward(self, local_port: int, remote_port: int) -> Iterator[None]:
         """127.0.0.1:local_port here reaches 127.0.0.1:remote_port on the VM."""
+        self._reconnect_if_dropped()
         with self._connection.forward_local(local_port, remote_port=remote_port):
             # fabric listens from a thread: wait until it accepts before anyone connects.
             deadline = time.monotonic() + 5

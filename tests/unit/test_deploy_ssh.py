@@ -175,7 +175,7 @@ def test_causes_only_other_hosts_produce_are_named_too(error: Exception, cause: 
 
 class _AcceptThenLose(paramiko.ServerInterface):
     """Accepts any key; a command named `drop` loses the connection mid-command (the server's
-    side closes it, as a VM that died would), any other command never ends."""
+    side closes it, as a VM that died would), `true` succeeds, any other never ends."""
 
     def __init__(self) -> None:
         self.transport: paramiko.Transport | None = None
@@ -192,7 +192,15 @@ class _AcceptThenLose(paramiko.ServerInterface):
     def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
         if command == b"drop" and self.transport is not None:
             threading.Thread(target=self.transport.close, daemon=True).start()
+        if command == b"true":
+            threading.Thread(target=_succeed, args=(channel,), daemon=True).start()
         return True
+
+
+def _succeed(channel: paramiko.Channel) -> None:
+    # Status and end of output, never a close: a close may overtake the exec request's reply.
+    channel.send_exit_status(0)
+    channel.shutdown_write()
 
 
 @pytest.fixture
@@ -287,3 +295,19 @@ def test_a_cleanup_meeting_the_same_lost_connection_names_the_stage_it_was_lost_
     assert str(caught.value) == (
         "lost the VM during 'switch worker': deploy@vm:22: the connection dropped: docker ps"
     )
+
+
+def test_after_a_lost_connection_the_next_command_reconnects_watched(
+    losing_sshd: tuple[int, paramiko.PKey],
+    identity: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    intervals: list[int] = []
+    monkeypatch.setattr(paramiko.Transport, "set_keepalive", lambda _t, s: intervals.append(s))
+    remote = _connected(losing_sshd, identity, tmp_path, SshConfig(keepalive_s=5))
+    with pytest.raises(ConnectionLostError):
+        remote.shell("drop")
+    assert remote.run(["true"]).ok  # e.g. the automatic rollback, once the VM answers again
+    remote.close()
+    assert intervals == [5, 5]
