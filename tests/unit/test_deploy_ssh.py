@@ -8,10 +8,11 @@ hosts: for those the mapping is fed the exception types paramiko lets through.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import paramiko
@@ -33,12 +34,13 @@ class _RefuseEveryKey(paramiko.ServerInterface):
         return paramiko.common.AUTH_FAILED
 
 
-@pytest.fixture
-def sshd() -> Iterator[tuple[int, paramiko.PKey]]:
-    """A real SSH server (paramiko's server side) that refuses every key; its port and host key."""
+@contextlib.contextmanager
+def _ssh_server(
+    interface: Callable[[paramiko.Transport], paramiko.ServerInterface],
+) -> Iterator[tuple[int, paramiko.PKey]]:
+    """A real SSH server (paramiko's server side) on 127.0.0.1; its port and host key."""
     host_key = paramiko.Ed25519Key.from_private_key(io.StringIO(new_ed25519()[0].decode()))
     listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
     transports: list[paramiko.Transport] = []
 
     def serve() -> None:
@@ -51,16 +53,24 @@ def sshd() -> Iterator[tuple[int, paramiko.PKey]]:
             transport.add_server_key(host_key)
             transports.append(transport)
             try:
-                transport.start_server(server=_RefuseEveryKey())
+                transport.start_server(server=interface(transport))
             except (paramiko.SSHException, EOFError):  # the client gave up first
                 transport.close()
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield port, host_key
-    listener.close()
-    for transport in transports:
-        transport.close()
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield listener.getsockname()[1], host_key
+    finally:
+        listener.close()
+        for transport in transports:
+            transport.close()
+
+
+@pytest.fixture
+def sshd() -> Iterator[tuple[int, paramiko.PKey]]:
+    """A real SSH server that refuses every key."""
+    with _ssh_server(lambda _transport: _RefuseEveryKey()) as server:
+        yield server
 
 
 @pytest.fixture
@@ -177,8 +187,8 @@ class _AcceptThenLose(paramiko.ServerInterface):
     """Accepts any key; a command named `drop` loses the connection mid-command (the server's
     side closes it, as a VM that died would), `true` succeeds, any other never ends."""
 
-    def __init__(self) -> None:
-        self.transport: paramiko.Transport | None = None
+    def __init__(self, transport: paramiko.Transport) -> None:
+        self.transport = transport
 
     def get_allowed_auths(self, username: str) -> str:
         return "publickey"
@@ -190,7 +200,7 @@ class _AcceptThenLose(paramiko.ServerInterface):
         return paramiko.common.OPEN_SUCCEEDED
 
     def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
-        if command == b"drop" and self.transport is not None:
+        if command == b"drop":
             threading.Thread(target=self.transport.close, daemon=True).start()
         if command == b"true":
             threading.Thread(target=_succeed, args=(channel,), daemon=True).start()
@@ -206,27 +216,8 @@ def _succeed(channel: paramiko.Channel) -> None:
 @pytest.fixture
 def losing_sshd() -> Iterator[tuple[int, paramiko.PKey]]:
     """A real SSH server that lets the deploy user in, then loses the connection or stalls."""
-    host_key = paramiko.Ed25519Key.from_private_key(io.StringIO(new_ed25519()[0].decode()))
-    listener = socket.create_server(("127.0.0.1", 0))
-    transports: list[paramiko.Transport] = []
-
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:  # closed at teardown
-                return
-            server = _AcceptThenLose()
-            server.transport = paramiko.Transport(conn)
-            server.transport.add_server_key(host_key)
-            transports.append(server.transport)
-            server.transport.start_server(server=server)
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield listener.getsockname()[1], host_key
-    listener.close()
-    for transport in transports:
-        transport.close()
+    with _ssh_server(_AcceptThenLose) as server:
+        yield server
 
 
 def _connected(
@@ -264,20 +255,23 @@ def test_a_command_that_never_ends_is_cut_at_the_configured_timeout(
     remote.close()
 
 
-def test_the_connection_sends_keepalives_and_gives_up_after_lost_after_s(
-    losing_sshd: tuple[int, paramiko.PKey],
-    identity: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def keepalives(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The keepalive interval of every connection opened, in order."""
     intervals: list[int] = []
     monkeypatch.setattr(paramiko.Transport, "set_keepalive", lambda _t, s: intervals.append(s))
+    return intervals
+
+
+def test_the_connection_sends_keepalives_and_gives_up_after_lost_after_s(
+    losing_sshd: tuple[int, paramiko.PKey], identity: Path, tmp_path: Path, keepalives: list[int]
+) -> None:
     settings = SshConfig(keepalive_s=7, lost_after_s=42)
     remote = _connected(losing_sshd, identity, tmp_path, settings)
     sock = remote._connection.transport.sock
     user_timeout = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT)
     remote.close()
-    assert intervals == [7]
+    assert keepalives == [7]
     assert user_timeout == 42_000
 
 
@@ -298,16 +292,11 @@ def test_a_cleanup_meeting_the_same_lost_connection_names_the_stage_it_was_lost_
 
 
 def test_after_a_lost_connection_the_next_command_reconnects_watched(
-    losing_sshd: tuple[int, paramiko.PKey],
-    identity: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    losing_sshd: tuple[int, paramiko.PKey], identity: Path, tmp_path: Path, keepalives: list[int]
 ) -> None:
-    intervals: list[int] = []
-    monkeypatch.setattr(paramiko.Transport, "set_keepalive", lambda _t, s: intervals.append(s))
     remote = _connected(losing_sshd, identity, tmp_path, SshConfig(keepalive_s=5))
     with pytest.raises(ConnectionLostError):
         remote.shell("drop")
     assert remote.run(["true"]).ok  # e.g. the automatic rollback, once the VM answers again
     remote.close()
-    assert intervals == [5, 5]
+    assert keepalives == [5, 5]
