@@ -18,7 +18,7 @@ from deploy.deployer import Deployer, remote_for
 from deploy.errors import DeployError
 from deploy.history import History, format_table
 from deploy.layout import Layout
-from deploy.lock import DeployLock
+from deploy.lock import DeployLock, describe_lock
 from deploy.outcome import read_kept
 from deploy.plan import service_images
 from deploy.provision import provision as run_provision
@@ -232,30 +232,36 @@ def lock() -> None:
 @lock.command(name="status")
 @pass_context
 def lock_status(context: Context) -> None:
-    """Who holds the lock, since when, until when."""
+    """Who holds the lock, from where, since when; STALE when its holder is gone."""
     config = context.config()
     with remote_for(config) as remote:
         deploy_lock = DeployLock(remote, context.layout(config).root)
-        holder = deploy_lock.read()
-        click.echo("free" if holder is None else holder.describe(datetime.now(UTC)))
-        kept = read_kept(remote, deploy_lock.path) if holder is not None else None
+        state = deploy_lock.state(datetime.now(UTC))
+        click.echo("\n".join(describe_lock(state)))
+        kept = read_kept(remote, deploy_lock.path) if state is not None else None
         if kept is not None:
             click.echo(kept.describe())
 
 
 @lock.command(name="release")
+@click.option("--force", is_flag=True, help="Release it even though its holder may still run.")
 @pass_context
-def lock_release(context: Context) -> None:
-    """Release a lock left by a killed deploy."""
+def lock_release(context: Context, force: bool) -> None:
+    """Release a lock left by a killed deploy (a live holder's only with --force)."""
     config = context.config()
     with remote_for(config) as remote:
         deploy_lock = DeployLock(remote, context.layout(config).root)
-        holder = deploy_lock.read()
-        if holder is None:
+        state = deploy_lock.state(datetime.now(UTC))
+        if state is None:
             click.echo("lock was free")
             return
+        if not state.stale and not force:
+            raise DeployError(
+                f"deploy lock is {describe_lock(state)[0]}: its holder may still run, refusing "
+                "(`lock release --force` if you know it is dead)"
+            )
         deploy_lock.release()
-        click.echo(f"released the lock ({holder.describe(datetime.now(UTC))})")
+        click.echo(f"released the lock ({'; '.join(describe_lock(state))})")
 
 
 def main() -> None:

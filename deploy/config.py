@@ -33,6 +33,20 @@ class HostConfig:
 
 
 @dataclass(frozen=True)
+class SshConfig:
+    """How long the controller waits on the VM before it calls the connection lost."""
+
+    # A keepalive every keepalive_s keeps the connection's TCP traffic flowing; when nothing
+    # sent is acknowledged for lost_after_s (a VM that stopped answering, a blocked port), the
+    # connection is dropped and the deploy ends, naming the stage, instead of hanging.
+    keepalive_s: int = 15
+    lost_after_s: int = 60
+    connect_timeout_s: int = 10
+    # The longest any single command on the VM may take (a pull of every image is the longest).
+    command_timeout_s: int = 900
+
+
+@dataclass(frozen=True)
 class RegistryConfig:
     # Where images live: <image_prefix>/<name>:<tag>, e.g. registry.example/team/linkpulse.
     image_prefix: str
@@ -115,6 +129,7 @@ class Config:
     provision: ProvisionConfig
     grafana: GrafanaConfig | None = None
     swarm: SwarmConfig = field(default_factory=SwarmConfig)
+    ssh: SshConfig = field(default_factory=SshConfig)
 
 
 def _section(raw: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
@@ -151,10 +166,11 @@ def parse_config(text: str, path: Path) -> Config:
     )
     grafana = _grafana(raw["grafana"], path) if "grafana" in raw else None
     swarm = _swarm(raw.get("swarm", {}), path)
-    unknown = set(raw) - {"host", "registry", "app", "gate", "provision", "grafana", "swarm"}
+    ssh = _ssh(raw.get("ssh", {}), path)
+    unknown = set(raw) - {"host", "registry", "app", "gate", "provision", "grafana", "swarm", "ssh"}
     if unknown:
         raise DeployError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}")
-    return Config(path, host, registry, app, gate, provision, grafana, swarm)
+    return Config(path, host, registry, app, gate, provision, grafana, swarm, ssh)
 
 
 def _host(raw: dict[str, Any], path: Path) -> HostConfig:
@@ -224,6 +240,15 @@ def _swarm(raw: dict[str, Any], path: Path) -> SwarmConfig:
             "a size like 200mb",
         )
     return swarm
+
+
+def _ssh(raw: dict[str, Any], path: Path) -> SshConfig:
+    ssh: SshConfig = _build(SshConfig, dict(raw), "ssh", path)
+    if min(ssh.keepalive_s, ssh.lost_after_s, ssh.connect_timeout_s, ssh.command_timeout_s) < 1:
+        raise DeployError(f"{path}: [ssh] every timeout must be at least 1 s")
+    if ssh.keepalive_s >= ssh.lost_after_s:
+        raise DeployError(f"{path}: [ssh] keepalive_s must be shorter than lost_after_s")
+    return ssh
 
 
 def _gate(raw: dict[str, Any], path: Path) -> GateConfig:

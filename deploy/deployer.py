@@ -67,7 +67,7 @@ def actor() -> str:
 
 def remote_for(config: Config) -> Remote:
     h = config.host
-    return Remote(h.address, h.port, h.user, h.identity_file, h.known_hosts)
+    return Remote(h.address, h.port, h.user, h.identity_file, h.known_hosts, settings=config.ssh)
 
 
 def free_port() -> int:
@@ -436,10 +436,18 @@ class Deployer:
 
     def _gate(self, sha: str) -> None:
         limits = Limits.from_spec(load_spec(), self.config.gate)
+        # Left on the VM if this controller dies while judging: `status` then says so at once.
+        self.lock.start_judging(sha, datetime.now(UTC))
+
+        def note_and_renew(text: str) -> None:
+            self.lock.renew_judging()
+            self.stages.note(text)
+
         with self.prometheus() as query:
             verdict, figures, readings = run_gate(
-                query, sha, self.config.gate.route, limits, self.stages.note
+                query, sha, self.config.gate.route, limits, note_and_renew
             )
+        self.lock.judged()
         if self.bundle is not None:
             self.bundle.write(
                 "slo.json",
@@ -526,6 +534,12 @@ class Deployer:
     def rollback(self, sha: str | None) -> str:
         with self.stages.stage(f"connect to {self.remote.label} (pinned host key)"):
             self.remote.open()
+        # The target is chosen under the lock: a deploy that ends meanwhile changes the history.
+        target = sha or "the last good release"
+        with self.interrupts.raising(), self.locked(f"rollback to {target}"):
+            return self._rollback_locked(sha)
+
+    def _rollback_locked(self, sha: str | None) -> str:
         current = self.current()
         target = sha or rollback_target(self.history.read(), current)
         if target is None:
@@ -542,7 +556,7 @@ class Deployer:
             raise DeployError(
                 f"images of {target[:12]} are no longer on the VM: {', '.join(missing)}"
             )
-        with self.interrupts.raising(), self.locked(f"rollback to {target}"):
+        with self.stages.stage(f"rollback to {target[:12]}"):
             started = time.monotonic()
             started_at = datetime.now(UTC).isoformat(timespec="seconds")
             self.bundle = Bundle(self.remote, self.layout, target)

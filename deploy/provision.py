@@ -92,7 +92,14 @@ def provision(config: Config, repo: Path, stages: Stages) -> None:
     public_key = public_key_file.read_text().strip()
     wheel = compose_wheel(repo, repo / "build" / "engine")
     layout = Layout(config.app.remote_dir)
-    admin = Remote(host.address, host.port, host.provision_user, identity, host.known_hosts)
+    admin = Remote(
+        host.address,
+        host.port,
+        host.provision_user,
+        identity,
+        host.known_hosts,
+        settings=config.ssh,
+    )
     with stages.stage(f"connect to {admin.label} (pinned host key)"):
         admin.open()
     try:
@@ -128,7 +135,12 @@ def provision(config: Config, repo: Path, stages: Stages) -> None:
     with (
         stages.stage(f"check: {host.user} logs in and reaches the engine"),
         Remote(
-            host.address, host.port, host.user, host.identity_file, host.known_hosts
+            host.address,
+            host.port,
+            host.user,
+            host.identity_file,
+            host.known_hosts,
+            settings=config.ssh,
         ) as deploy_user,
     ):
         version = deploy_user.run(

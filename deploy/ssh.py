@@ -3,7 +3,9 @@
 fabric's Connection accepts unknown host keys by default (AutoAddPolicy); here the only keys
 trusted are those in the configured known_hosts file, and an unknown or changed key is refused
 before any command runs. Agent and ~/.ssh keys are not consulted: the identity is configured.
-A failed connection is reported by its cause, because each has a different fix.
+A failed connection is reported by its cause, because each has a different fix. A connection
+lost later, or a command that never ends, is a ConnectionLostError: the deploy ends instead of
+hanging with the lock held ([ssh] in the configuration sets how long it waits).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import io
 import shlex
 import socket
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,9 +23,16 @@ from typing import Any
 import paramiko
 from fabric import Config as FabricConfig
 from fabric import Connection
+from invoke.exceptions import CommandTimedOut
 from paramiko.ssh_exception import NoValidConnectionsError
 
-from deploy.errors import DeployError
+from deploy.config import SshConfig
+from deploy.errors import ConnectionLostError, DeployError
+
+# paramiko's exit status when none came: a command killed by a signal, or a lost connection.
+NO_EXIT_STATUS = -1
+# How long a transport that lost its connection takes at most to wind down (it is a thread).
+SETTLE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -97,13 +106,36 @@ def connect_error(
     return DeployError(f"{label}: host unreachable: {error}")
 
 
+def watch_transport(transport: paramiko.Transport, settings: SshConfig) -> None:
+    """Make a connection that stops answering die within lost_after_s instead of hanging.
+
+    paramiko's keepalive alone sends without waiting for a reply, and TCP retransmits unanswered
+    data for about 15 minutes; TCP_USER_TIMEOUT (Linux) drops the socket once data it sent
+    (the keepalives at least) goes unacknowledged for lost_after_s. Elsewhere the per-command
+    timeout is the bound.
+    """
+    transport.set_keepalive(settings.keepalive_s)
+    option = getattr(socket, "TCP_USER_TIMEOUT", None)
+    if option is not None and isinstance(transport.sock, socket.socket):
+        transport.sock.setsockopt(socket.IPPROTO_TCP, option, settings.lost_after_s * 1000)
+
+
 class Remote:
     """One SSH session to the VM; commands are argv lists, quoted here and nowhere else."""
 
     def __init__(
-        self, address: str, port: int, user: str, identity_file: Path, known_hosts: Path
+        self,
+        address: str,
+        port: int,
+        user: str,
+        identity_file: Path,
+        known_hosts: Path,
+        *,
+        settings: SshConfig,
     ) -> None:
         self.label = f"{user}@{address}:{port}"
+        self._settings = settings
+        self._opened = False
         self._user = user
         self._identity_file = identity_file
         self._known_hosts = known_hosts
@@ -115,8 +147,13 @@ class Remote:
             host=address,
             port=port,
             user=user,
-            config=FabricConfig(overrides={"load_ssh_configs": False}),
-            connect_timeout=10,
+            config=FabricConfig(
+                overrides={
+                    "load_ssh_configs": False,
+                    "timeouts": {"command": settings.command_timeout_s},
+                }
+            ),
+            connect_timeout=settings.connect_timeout_s,
             connect_kwargs={
                 "key_filename": str(identity_file),
                 "look_for_keys": False,
@@ -137,6 +174,29 @@ class Remote:
             raise connect_error(
                 error, self.label, self._user, self._identity_file, self._known_hosts
             ) from error
+        watch_transport(self._connection.transport, self._settings)
+        self._opened = True
+
+    def _reconnect_if_dropped(self) -> None:
+        """fabric reconnects a dropped connection by itself, but unwatched and with its SFTP
+        session left on the dead one: reconnect here instead, or name the loss."""
+        if not self._opened or self._connection.is_connected:
+            return
+        self._connection.close()  # forgets the dead SFTP session too
+        try:
+            self.open()
+        except DeployError as error:
+            raise ConnectionLostError(f"{error} (reconnecting)") from error
+
+    def _alive(self) -> bool:
+        """Whether the connection still stands, once a dying transport has finished dying:
+        paramiko closes a dead transport's channels (ending the command with exit status -1)
+        a moment before it marks itself inactive."""
+        transport: paramiko.Transport | None = self._connection.transport
+        if transport is None:
+            return False
+        transport.join(SETTLE_S)
+        return transport.is_active()
 
     def close(self) -> None:
         self._connection.close()
@@ -176,10 +236,19 @@ class Remote:
             kwargs["in_stream"] = io.StringIO(stdin)
         if timeout is not None:
             kwargs["timeout"] = timeout
+        self._reconnect_if_dropped()
         try:
             raw = self._connection.run(line, **kwargs)
-        except Exception as error:  # invoke's CommandTimedOut and transport errors alike
+        except CommandTimedOut as error:
+            raise ConnectionLostError(
+                f"{self.label}: {line[:120]}: no end after {error.timeout:.0f}s"
+            ) from error
+        except Exception as error:  # transport errors, a failed reconnect
+            if not self._alive():
+                raise ConnectionLostError(f"{self.label}: {error}") from error
             raise DeployError(f"{self.label}: {line[:120]}: {error}") from error
+        if raw.exited == NO_EXIT_STATUS and not self._alive():
+            raise ConnectionLostError(f"{self.label}: the connection dropped: {line[:120]}")
         result = Result(raw.exited, raw.stdout, raw.stderr)
         if check and not result.ok:
             detail = (result.stderr.strip() or result.stdout.strip()).splitlines()
@@ -190,19 +259,31 @@ class Remote:
     def write_file(self, path: str, content: str, mode: int = 0o644) -> None:
         """Write a file atomically: a temporary name in the same directory, then rename."""
         temporary = f"{path}.tmp"
-        self._connection.put(io.BytesIO(content.encode()), remote=temporary)
+        self._transfer(lambda: self._connection.put(io.BytesIO(content.encode()), remote=temporary))
         self.run(["chmod", f"{mode:o}", temporary])
         self.run(["mv", "-f", temporary, path])
 
     def put(self, local: Path, remote: str) -> None:
-        self._connection.put(str(local), remote=remote)
+        self._transfer(lambda: self._connection.put(str(local), remote=remote))
 
     def get(self, remote: str, local: Path) -> None:
-        self._connection.get(remote, local=str(local))
+        self._transfer(lambda: self._connection.get(remote, local=str(local)))
+
+    def _transfer(self, transfer: Callable[[], object]) -> None:
+        """An SFTP transfer, bounded like a command; a dead connection named as such."""
+        self._reconnect_if_dropped()
+        try:
+            self._connection.sftp().get_channel().settimeout(self._settings.command_timeout_s)
+            transfer()
+        except (OSError, EOFError, paramiko.SSHException) as error:
+            if isinstance(error, TimeoutError) or not self._alive():
+                raise ConnectionLostError(f"{self.label}: SFTP: {error or 'timed out'}") from error
+            raise
 
     @contextlib.contextmanager
     def forward(self, local_port: int, remote_port: int) -> Iterator[None]:
         """127.0.0.1:local_port here reaches 127.0.0.1:remote_port on the VM."""
+        self._reconnect_if_dropped()
         with self._connection.forward_local(local_port, remote_port=remote_port):
             # fabric listens from a thread: wait until it accepts before anyone connects.
             deadline = time.monotonic() + 5

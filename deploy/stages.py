@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import click
 
+from deploy.errors import ConnectionLostError
+
 
 def format_duration(seconds: float) -> str:
     return f"{seconds:.1f}s" if seconds < 60 else f"{int(seconds // 60)}m{seconds % 60:04.1f}s"
@@ -31,8 +33,10 @@ class Stages:
         started = self.clock()
         try:
             yield
-        except BaseException:
+        except BaseException as error:
             self.failed = self.failed or name
+            if isinstance(error, ConnectionLostError) and not error.stage:
+                error.stage = name  # the innermost stage: the step that never finished
             elapsed = self.clock() - started
             self.durations.append((name, elapsed))
             self.echo(f"    {name}: FAILED after {format_duration(elapsed)}")

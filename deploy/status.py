@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -10,6 +11,7 @@ from deploy.config import Config
 from deploy.deployer import free_port
 from deploy.errors import DeployError
 from deploy.layout import Layout
+from deploy.lock import DeployLock, describe_lock
 from deploy.ssh import Remote
 from deploy.swarm_deployer import stack_status, swarm_layout
 from deploy.swarm_stack import SwarmStack
@@ -39,11 +41,18 @@ def reported_revisions(remote: Remote, prometheus_port: int) -> list[str]:
     return revisions(response.json()["data"]["result"])
 
 
+def lock_report(remote: Remote, root: str) -> list[str]:
+    """The lock's holder, and a release left serving unverified by a deploy that is gone."""
+    first, *rest = describe_lock(DeployLock(remote, root).state(datetime.now(UTC)))
+    return [f"deploy lock: {first}", *rest]
+
+
 def report(config: Config, remote: Remote) -> str:
     layout = Layout(config.app.remote_dir)
     vm = Vm(remote, layout)
     current = remote.run(["cat", layout.current], check=False).stdout.strip() or "none"
     lines = [f"host {remote.label}", f"current release: {current}"]
+    lines += lock_report(remote, layout.root)
     for container in vm.containers(include_stopped=True):
         lines.append(
             f"  {container.service:<15} {container.name:<28} "
@@ -64,6 +73,7 @@ def swarm_report(config: Config, remote: Remote) -> str:
     stack = SwarmStack(remote, config.swarm.stack)
     current = remote.run(["cat", layout.current], check=False).stdout.strip() or "none"
     lines = [f"swarm manager {remote.label}, stack {stack.name}", f"current release: {current}"]
+    lines += lock_report(remote, layout.root)
     lines += stack_status(stack)
     try:
         reported = revisions(stack.vector(BUILD_INFO_QUERY))

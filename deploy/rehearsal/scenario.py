@@ -433,8 +433,8 @@ class Runner:
         free = self.tool("lock", "status").stdout.strip()
         self.summary.notes["stale lock status"] = status.strip()
         self.summary.check(
-            "4: a lock left by a killed deploy shows as expired, blocks, and can be released",
-            "EXPIRED" in status
+            "4: a lock left by a killed deploy shows as stale, blocks, and can be released",
+            "STALE" in status
             and "ci@killed-runner" in status
             and refused.returncode == 1
             and "ci@killed-runner" in refused.stderr

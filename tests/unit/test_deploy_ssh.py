@@ -8,19 +8,22 @@ hosts: for those the mapping is fed the exception types paramiko lets through.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import paramiko
 import pytest
 from paramiko.ssh_exception import NoValidConnectionsError
 
-from deploy.errors import DeployError
+from deploy.config import SshConfig
+from deploy.errors import ConnectionLostError, DeployError
 from deploy.rehearsal.infra import new_ed25519
 from deploy.ssh import Remote, connect_error
+from deploy.stages import Stages
 
 
 class _RefuseEveryKey(paramiko.ServerInterface):
@@ -31,12 +34,13 @@ class _RefuseEveryKey(paramiko.ServerInterface):
         return paramiko.common.AUTH_FAILED
 
 
-@pytest.fixture
-def sshd() -> Iterator[tuple[int, paramiko.PKey]]:
-    """A real SSH server (paramiko's server side) that refuses every key; its port and host key."""
+@contextlib.contextmanager
+def _ssh_server(
+    interface: Callable[[paramiko.Transport], paramiko.ServerInterface],
+) -> Iterator[tuple[int, paramiko.PKey]]:
+    """A real SSH server (paramiko's server side) on 127.0.0.1; its port and host key."""
     host_key = paramiko.Ed25519Key.from_private_key(io.StringIO(new_ed25519()[0].decode()))
     listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
     transports: list[paramiko.Transport] = []
 
     def serve() -> None:
@@ -49,16 +53,24 @@ def sshd() -> Iterator[tuple[int, paramiko.PKey]]:
             transport.add_server_key(host_key)
             transports.append(transport)
             try:
-                transport.start_server(server=_RefuseEveryKey())
+                transport.start_server(server=interface(transport))
             except (paramiko.SSHException, EOFError):  # the client gave up first
                 transport.close()
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield port, host_key
-    listener.close()
-    for transport in transports:
-        transport.close()
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield listener.getsockname()[1], host_key
+    finally:
+        listener.close()
+        for transport in transports:
+            transport.close()
+
+
+@pytest.fixture
+def sshd() -> Iterator[tuple[int, paramiko.PKey]]:
+    """A real SSH server that refuses every key."""
+    with _ssh_server(lambda _transport: _RefuseEveryKey()) as server:
+        yield server
 
 
 @pytest.fixture
@@ -82,7 +94,7 @@ def _pinned(name: str, key: paramiko.PKey) -> str:
 
 
 def _open(port: int, identity: Path, known_hosts: Path, user: str = "root") -> str:
-    remote = Remote("127.0.0.1", port, user, identity, known_hosts)
+    remote = Remote("127.0.0.1", port, user, identity, known_hosts, settings=SshConfig())
     with pytest.raises(DeployError) as caught:
         remote.open()
     remote.close()
@@ -169,3 +181,122 @@ def test_a_port_that_is_no_ssh_server_is_a_failed_handshake(identity: Path, tmp_
 def test_causes_only_other_hosts_produce_are_named_too(error: Exception, cause: str) -> None:
     message = str(connect_error(error, "root@vm:22", "root", Path("k"), Path("known_hosts")))
     assert message.startswith(f"root@vm:22: {cause}")
+
+
+class _AcceptThenLose(paramiko.ServerInterface):
+    """Accepts any key; a command named `drop` loses the connection mid-command (the server's
+    side closes it, as a VM that died would), `true` succeeds, any other never ends."""
+
+    def __init__(self, transport: paramiko.Transport) -> None:
+        self.transport = transport
+
+    def get_allowed_auths(self, username: str) -> str:
+        return "publickey"
+
+    def check_auth_publickey(self, username: str, key: paramiko.PKey) -> int:
+        return paramiko.common.AUTH_SUCCESSFUL
+
+    def check_channel_request(self, kind: str, chanid: int) -> int:
+        return paramiko.common.OPEN_SUCCEEDED
+
+    def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
+        if command == b"drop":
+            threading.Thread(target=self.transport.close, daemon=True).start()
+        if command == b"true":
+            threading.Thread(target=_succeed, args=(channel,), daemon=True).start()
+        return True
+
+
+def _succeed(channel: paramiko.Channel) -> None:
+    # Status and end of output, never a close: a close may overtake the exec request's reply.
+    channel.send_exit_status(0)
+    channel.shutdown_write()
+
+
+@pytest.fixture
+def losing_sshd() -> Iterator[tuple[int, paramiko.PKey]]:
+    """A real SSH server that lets the deploy user in, then loses the connection or stalls."""
+    with _ssh_server(_AcceptThenLose) as server:
+        yield server
+
+
+def _connected(
+    sshd: tuple[int, paramiko.PKey], identity: Path, tmp_path: Path, settings: SshConfig
+) -> Remote:
+    port, host_key = sshd
+    known_hosts = _known_hosts(tmp_path, _pinned(f"[127.0.0.1]:{port}", host_key))
+    remote = Remote("127.0.0.1", port, "deploy", identity, known_hosts, settings=settings)
+    remote.open()
+    return remote
+
+
+def test_a_connection_lost_mid_command_ends_the_stage_with_one_line_naming_it(
+    losing_sshd: tuple[int, paramiko.PKey], identity: Path, tmp_path: Path
+) -> None:
+    remote = _connected(losing_sshd, identity, tmp_path, SshConfig())
+    printed: list[str] = []
+    with (
+        pytest.raises(ConnectionLostError) as caught,
+        Stages(echo=printed.append).stage("switch web (zero downtime)"),
+    ):
+        remote.shell("drop", check=False)  # paramiko's exit status -1 is no answer
+    remote.close()
+    message = str(caught.value)
+    assert message.startswith("lost the VM during 'switch web (zero downtime)': deploy@127.0.0.1")
+    assert "\n" not in message
+
+
+def test_a_command_that_never_ends_is_cut_at_the_configured_timeout(
+    losing_sshd: tuple[int, paramiko.PKey], identity: Path, tmp_path: Path
+) -> None:
+    remote = _connected(losing_sshd, identity, tmp_path, SshConfig(command_timeout_s=1))
+    with pytest.raises(ConnectionLostError, match="no end after 1s"):
+        remote.run(["docker", "pull", "example"])
+    remote.close()
+
+
+@pytest.fixture
+def keepalives(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The keepalive interval of every connection opened, in order."""
+    intervals: list[int] = []
+    monkeypatch.setattr(paramiko.Transport, "set_keepalive", lambda _t, s: intervals.append(s))
+    return intervals
+
+
+def test_the_connection_sends_keepalives_and_gives_up_after_lost_after_s(
+    losing_sshd: tuple[int, paramiko.PKey], identity: Path, tmp_path: Path, keepalives: list[int]
+) -> None:
+    settings = SshConfig(keepalive_s=7, lost_after_s=42)
+    remote = _connected(losing_sshd, identity, tmp_path, settings)
+    sock = remote._connection.transport.sock
+    user_timeout = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT)
+    remote.close()
+    assert keepalives == [7]
+    assert user_timeout == 42_000
+
+
+def _lose_then_clean_up(stages: Stages) -> None:
+    try:
+        with stages.stage("switch worker"):
+            raise ConnectionLostError("deploy@vm:22: the connection dropped: docker ps")
+    except ConnectionLostError:
+        raise ConnectionLostError("deploy@vm:22: rm -rf deploy.lock") from None  # no stage
+
+
+def test_a_cleanup_meeting_the_same_lost_connection_names_the_stage_it_was_lost_in() -> None:
+    with pytest.raises(ConnectionLostError) as caught:
+        _lose_then_clean_up(Stages(echo=lambda _line: None))
+    assert str(caught.value) == (
+        "lost the VM during 'switch worker': deploy@vm:22: the connection dropped: docker ps"
+    )
+
+
+def test_after_a_lost_connection_the_next_command_reconnects_watched(
+    losing_sshd: tuple[int, paramiko.PKey], identity: Path, tmp_path: Path, keepalives: list[int]
+) -> None:
+    remote = _connected(losing_sshd, identity, tmp_path, SshConfig(keepalive_s=5))
+    with pytest.raises(ConnectionLostError):
+        remote.shell("drop")
+    assert remote.run(["true"]).ok  # e.g. the automatic rollback, once the VM answers again
+    remote.close()
+    assert keepalives == [5, 5]
