@@ -26,12 +26,13 @@
 -- successful run happened.
 --
 -- That lets Python total the batch per link beforehand, so the script works per link (three
--- checks answering with a number or a string, one HINCRBY per day, one ZINCRBY per referrer,
--- one PFADD), and per entry does nothing but the ownership check and the XACK. The per-link
--- calls are most of the script's time, so each check is one cheap call: HGET, HLEN and ZCARD
--- answer with a number or a string (TYPE answers with a table, and took four calls plus a
--- GETRANGE per link), and PFADD is the visitors key's check as well as its write. The script knows no key layout:
--- every key comes from linkpulse.contract through KEYS, every field name through ARGV.
+-- checks, one HINCRBY per day, one ZINCRBY per referrer, one PFADD), and per entry does
+-- nothing but the ownership check and the XACK. Each check is one call answering a number or
+-- a string (HGET, HLEN, ZCARD; TYPE answers a table, and took four calls and a GETRANGE per
+-- link), and PFADD is the visitors key's check as well as its write: under redirect load a
+-- batch holds about one event per link, so per-link calls are per-event costs there.
+-- The script knows no key layout: every key comes from linkpulse.contract through KEYS,
+-- every field name through ARGV.
 --
 -- KEYS: [1] the stream, then per link: link, stats, referrers, visitors.
 -- ARGV: group, consumer, the stats hash's total-clicks field, the link hash's created_at field,
@@ -72,7 +73,8 @@ end
 -- Each link is checked, then written. The checks are pcalls answering with a number or a
 -- string (a damaged key is an error reply, not a failed script), and the last one is the
 -- link's first write: PFADD refuses a key that is not a HyperLogLog, and when it succeeds
--- nothing that follows for this link can fail. A refused link has written nothing.
+-- nothing that follows for this link can fail (short of a counter field edited by hand into
+-- something that is not a number). A refused link has written nothing.
 local function is_error(reply)
   return type(reply) == 'table' and reply.err ~= nil
 end
