@@ -30,7 +30,7 @@
 -- nothing but the ownership check and the XACK. Each check is one call answering a number or
 -- a string (HGET, HLEN, ZCARD; TYPE answers a table, and took four calls and a GETRANGE per
 -- link), and PFADD is the visitors key's check as well as its write: under redirect load a
--- batch holds about one event per link, so per-link calls are per-event costs there.
+-- batch holds few events per link, so per-link calls are nearly per-event costs there.
 -- The script knows no key layout: every key comes from linkpulse.contract through KEYS,
 -- every field name through ARGV.
 --
