@@ -23,7 +23,7 @@ class WorkerSettings(BaseModel):
     # BLOCK 0 would mean "forever", which would leave a stop signal unnoticed.
     batch_wait_ms: int = Field(1000, alias="WORKER_BATCH_WAIT_MS", ge=1, le=5_000)
     # Bounds the analytics lag a short batch may add while it waits for more events.
-    batch_linger_ms: int = Field(5, alias="WORKER_BATCH_LINGER_MS", ge=0, le=100)
+    batch_linger_ms: int = Field(50, alias="WORKER_BATCH_LINGER_MS", ge=0, le=100)
     reclaim_idle_ms: int = Field(30_000, alias="WORKER_RECLAIM_IDLE_MS", ge=1)
     metrics_port: int = Field(9101, alias="WORKER_METRICS_PORT", ge=1, le=65_535)
     # No spaces: the name is also the Redis CLIENT SETNAME, which refuses them.

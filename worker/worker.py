@@ -69,7 +69,7 @@ class Worker:
         consumer_name: str,
         batch_size: int = 500,
         batch_wait_ms: int = 1000,
-        batch_linger_ms: int = 5,
+        batch_linger_ms: int = 50,
         reclaim_idle_ms: int = 30_000,
         stream_maxlen: int = 1_000_000,
         consumer_idle_ms: int | None = None,

@@ -52,6 +52,8 @@ def settings() -> dict[str, str]:
         "GUNICORN_WORKER_CLASS",
         "GUNICORN_THREADS",
         "WEB_ACCESS_LOG_SAMPLE",
+        "WORKER_BATCH_SIZE",
+        "WORKER_BATCH_LINGER_MS",
     )
     env_file = os.environ.get("COMPOSE_ENV_FILES", "")
     values = {}

@@ -8,10 +8,11 @@
 -- Running the script twice is harmless for the same reason, so a client-side retry of a
 -- call whose reply was lost cannot double count either.
 --
--- Redis does not roll back a script that fails halfway, so this one checks everything that
--- could make a write fail before its first write: ownership, whether each link exists, and
--- the types of its aggregate keys. A link whose keys hold something else (damaged by hand,
--- say) is refused: its events are acknowledged and reported, never half counted.
+-- Redis does not roll back a script that fails halfway, so this one checks what could make a
+-- write fail before the write: ownership before anything, and per link, before that link's
+-- first write, whether it exists and the types of its aggregate keys. A link whose keys hold
+-- something else (damaged by hand, say) is refused: its events are acknowledged and
+-- reported, never half counted.
 --
 -- allow-oom: the script runs, and its writes succeed, even when Redis is out of memory. The
 -- pipeline must keep draining then: its XACKs let the worker trim the stream, which frees far
@@ -24,10 +25,14 @@
 -- by itself, so that loop ends, and what gets applied is exactly the entries owned when the
 -- successful run happened.
 --
--- That lets Python total the batch per link beforehand, so the script works per link (one
--- EXISTS and type check, one HINCRBY per day, one ZINCRBY per referrer, one PFADD), and per
--- entry does nothing but the ownership check and the XACK. The script knows no key layout:
--- every key comes from linkpulse.contract through KEYS, every field name through ARGV.
+-- That lets Python total the batch per link beforehand, so the script works per link (three
+-- checks, one HINCRBY per day, one ZINCRBY per referrer, one PFADD), and per entry does
+-- nothing but the ownership check and the XACK. Each check is one call answering a number or
+-- a string (HGET, HLEN, ZCARD; TYPE answers a table, and took four calls and a GETRANGE per
+-- link), and PFADD is the visitors key's check as well as its write: under redirect load a
+-- batch holds few events per link, so per-link calls are nearly per-event costs there.
+-- The script knows no key layout: every key comes from linkpulse.contract through KEYS,
+-- every field name through ARGV.
 --
 -- KEYS: [1] the stream, then per link: link, stats, referrers, visitors.
 -- ARGV: group, consumer, the stats hash's total-clicks field, the link hash's created_at field,
@@ -65,76 +70,77 @@ if #not_owned > 0 then
   return {0, not_owned}
 end
 
--- Read every link's section of ARGV and decide what to do with it, writing nothing yet.
-local function has_type(key, wanted)
-  local found = redis.call('TYPE', key)['ok']
-  return found == 'none' or found == wanted
-end
-local function is_hyperloglog_or_none(key)
-  local found = redis.call('TYPE', key)['ok']
-  return found == 'none'
-    or (found == 'string' and redis.call('GETRANGE', key, 0, 3) == 'HYLL')
+-- Each link is checked, then written. The checks are pcalls answering with a number or a
+-- string (a damaged key is an error reply, not a failed script), and the last one is the
+-- link's first write: PFADD refuses a key that is not a HyperLogLog, and when it succeeds
+-- nothing that follows for this link can fail (short of a counter field edited by hand into
+-- something that is not a number). A refused link has written nothing.
+local function is_error(reply)
+  return type(reply) == 'table' and reply.err ~= nil
 end
 
 local position = last_id + 1
 local malformed = tonumber(ARGV[position])
 position = position + 1
-local links = {}
-for key = 2, #KEYS, 4 do
-  local link = {key = key, created = ARGV[position], clicks = tonumber(ARGV[position + 1])}
-  position = position + 1
-  link.first_day = position + 2
-  position = link.first_day + 2 * tonumber(ARGV[position + 1])
-  link.first_referrer = position + 1
-  position = link.first_referrer + 2 * tonumber(ARGV[position])
-  link.first_visitor = position + 1
-  position = link.first_visitor + tonumber(ARGV[position])
-  link.last_visitor = position - 1
-  -- A deleted link's events are acknowledged but not counted, so its keys stay deleted.
-  if redis.call('EXISTS', KEYS[key]) == 0 then
-    link.action = 'drop'
-  elseif link.created ~= '' and not has_type(KEYS[key], 'hash') then
-    link.action = 'refuse'
-  elseif link.created ~= '' and redis.call('HGET', KEYS[key], created_field) ~= link.created then
-    -- Clicks on an earlier link under this code, deleted since: not this link's to count.
-    link.action = 'drop'
-  elseif has_type(KEYS[key + 1], 'hash') and has_type(KEYS[key + 2], 'zset')
-      and is_hyperloglog_or_none(KEYS[key + 3]) then
-    link.action = 'count'
-  else
-    link.action = 'refuse'
-  end
-  links[#links + 1] = link
-end
-
 local applied, dropped, refused = 0, 0, {}
-for number, link in ipairs(links) do
-  if link.action == 'count' then
-    local stats_key, referrers_key, visitors_key = KEYS[link.key + 1], KEYS[link.key + 2],
-      KEYS[link.key + 3]
-    redis.call('HINCRBY', stats_key, total_field, link.clicks)
-    for i = link.first_day, link.first_referrer - 2, 2 do
+local number = 0
+for key = 2, #KEYS, 4 do
+  number = number + 1
+  local link_key, stats_key, referrers_key, visitors_key = KEYS[key], KEYS[key + 1],
+    KEYS[key + 2], KEYS[key + 3]
+  local created, clicks = ARGV[position], tonumber(ARGV[position + 1])
+  local first_day = position + 3
+  local first_referrer = first_day + 2 * tonumber(ARGV[position + 2]) + 1
+  local first_visitor = first_referrer + 2 * tonumber(ARGV[first_referrer - 1]) + 1
+  local last_visitor = first_visitor + tonumber(ARGV[first_visitor - 1]) - 1
+  position = last_visitor + 1
+
+  local action = 'count'
+  if created == '' then
+    -- A deleted link's events are acknowledged but not counted, so its keys stay deleted.
+    if redis.call('EXISTS', link_key) == 0 then
+      action = 'drop'
+    end
+  else
+    -- No hash (a deleted link), or another created_at (clicks on an earlier link under this
+    -- code, deleted since): not this link's to count. A key of another type: refused.
+    local found = redis.pcall('HGET', link_key, created_field)
+    if is_error(found) then
+      action = 'refuse'
+    elseif found ~= created then
+      action = 'drop'
+    end
+  end
+  if action == 'count' and (is_error(redis.pcall('HLEN', stats_key))
+      or is_error(redis.pcall('ZCARD', referrers_key))
+      or is_error(redis.pcall('PFADD', visitors_key,
+        unpack(ARGV, first_visitor, math.min(first_visitor + 999, last_visitor))))) then
+    action = 'refuse'
+  end
+
+  if action == 'count' then
+    -- unpack() is bounded by the Lua C stack, hence the chunks of 1000.
+    for first = first_visitor + 1000, last_visitor, 1000 do
+      redis.call('PFADD', visitors_key, unpack(ARGV, first, math.min(first + 999, last_visitor)))
+    end
+    redis.call('HINCRBY', stats_key, total_field, clicks)
+    for i = first_day, first_referrer - 2, 2 do
       redis.call('HINCRBY', stats_key, ARGV[i], ARGV[i + 1])
     end
-    for i = link.first_referrer, link.first_visitor - 2, 2 do
+    for i = first_referrer, first_visitor - 2, 2 do
       redis.call('ZINCRBY', referrers_key, ARGV[i + 1], ARGV[i])
     end
-    -- unpack() is bounded by the Lua C stack, hence the chunks of 1000.
-    local last = link.last_visitor
-    for first = link.first_visitor, last, 1000 do
-      redis.call('PFADD', visitors_key, unpack(ARGV, first, math.min(first + 999, last)))
-    end
     -- An expiring link's aggregates go when it goes, or they would outlive it for ever.
-    local expires_at = redis.call('PEXPIRETIME', KEYS[link.key])
+    local expires_at = redis.call('PEXPIRETIME', link_key)
     if expires_at > 0 then
       redis.call('PEXPIREAT', stats_key, expires_at)
       redis.call('PEXPIREAT', referrers_key, expires_at)
       redis.call('PEXPIREAT', visitors_key, expires_at)
     end
-    applied = applied + link.clicks
+    applied = applied + clicks
   else
-    dropped = dropped + link.clicks
-    if link.action == 'refuse' then
+    dropped = dropped + clicks
+    if action == 'refuse' then
       refused[#refused + 1] = number
     end
   end

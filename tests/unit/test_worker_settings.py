@@ -14,7 +14,7 @@ def test_defaults() -> None:
     settings = load_settings(WorkerSettings, REQUIRED)
     assert settings.batch_size == 500
     assert settings.batch_wait_ms == 1000
-    assert settings.batch_linger_ms == 5
+    assert settings.batch_linger_ms == 50
     assert settings.reclaim_idle_ms == 30_000
     assert settings.metrics_port == 9101
     assert settings.stream_maxlen == 1_000_000
