@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import requests
 
+from tests.stack.stack import Stack, wait_until
+
 # Connection refused/reset or a timeout: nothing answered at all.
 NO_ANSWER = 0
 
@@ -110,3 +112,19 @@ class Traffic:
                 self.log.successes["redirect"] += 1
         else:
             self._fail("redirect", response.status_code, response.text)
+
+
+def assert_nothing_lost(stack: Stack, log: TrafficLog) -> None:
+    """Every link that got a 201 resolves, and each link counted exactly the 302s it served."""
+    for code in log.created:
+        response = requests.get(f"{stack.app_url}/api/links/{code}", timeout=10)
+        assert response.status_code == 200, (code, response.text)
+        assert response.json()["url"] == log.created[code]
+    served = sum(log.redirects.values())
+
+    def counted() -> int:
+        return sum(stack.clicks(code) for code in log.redirects)
+
+    wait_until(lambda: counted() >= served, f"{served} served redirects to be counted", 120)
+    for code, redirects in log.redirects.items():
+        assert stack.clicks(code) == redirects, code
