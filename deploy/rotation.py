@@ -93,12 +93,9 @@ def write_setting(path: Path, name: str, value: str) -> None:
 
 
 def worker_pids(process_list: str) -> set[str]:
-    """nginx's worker processes in `PID CMDLINE` lines (the old ones show `is shutting down`)."""
-    return {
-        pid
-        for pid, _, cmdline in (line.partition(" ") for line in process_list.splitlines())
-        if cmdline.startswith("nginx: worker process")
-    }
+    """nginx's worker processes in `docker top -eo pid,args` (old ones say `is shutting down`)."""
+    rows = (line.split(None, 1) for line in process_list.splitlines())
+    return {row[0] for row in rows if len(row) == 2 and row[1].startswith("nginx: worker process")}
 
 
 Runner = Callable[..., str]
@@ -153,8 +150,7 @@ class ComposeStack:
         self.compose("exec", "-T", "redis", "sh", "-c", script, stdin=new)
 
     def nginx_processes(self, nginx: str) -> str:
-        listing = 'for p in /proc/[0-9]*; do echo "${p#/proc/} $(tr "\\0" " " <"$p/cmdline")"; done'
-        return self.run("docker", "exec", nginx, "sh", "-c", listing)
+        return self.run("docker", "top", nginx, "-eo", "pid,args")
 
     def reload_nginx(self, nginx: str, upstream: str | None) -> None:
         """Point nginx at UPSTREAM (an address; None: the name `web` again), reload, and wait
