@@ -33,6 +33,22 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # file's redis command reads both at start).
 REDIS_PASSWORD_FILE = "/data/redis-password"  # noqa: S105 (a path)
 REDIS_REPLACED_FILE = "/data/redis-password.replaced"
+# Inside the redis container, commands on stdin (never in a process list), as redis requires.
+REDIS_CLI = f'REDISCLI_AUTH="$(cat {REDIS_PASSWORD_FILE})" redis-cli'
+# Inside the redis container, the new password on stdin: what redis requires after a restart,
+# the old one's sha256 marked replaced (as `printf %s PASSWORD | sha256sum` prints it, which the
+# compose file's start command compares).
+PERSIST_REDIS_PASSWORD = (
+    f"umask 077 && sha256sum <{REDIS_PASSWORD_FILE} >>{REDIS_REPLACED_FILE} && "
+    f"cat >{REDIS_PASSWORD_FILE}.new && mv {REDIS_PASSWORD_FILE}.new {REDIS_PASSWORD_FILE}"
+)
+# A redis started before its command wrote this file would come back with the old password
+# after a restart: one planned restart (compose recreating it) first.
+REDIS_HAS_PASSWORD_FILE = f"test -s {REDIS_PASSWORD_FILE}"
+OLD_REDIS = (
+    f"redis was started before its password lived in {REDIS_PASSWORD_FILE}, so a restart would "
+    "bring the old password back: recreate it once first (a restart of a few seconds)"
+)
 # An old web gets gunicorn's graceful timeout (web/gunicorn_conf.py) and a margin to finish.
 STOP_TIMEOUT_S = 30
 NGINX_DRAIN_DEADLINE_S = 60
@@ -76,6 +92,11 @@ def replace_setting(text: str, name: str, value: str) -> str:
     ending = "\n" if lines[found[0]].endswith("\n") else ""
     lines[found[0]] = f"{name}={value}{ending}"
     return "".join(lines)
+
+
+def check_acl_answer(answer: str) -> None:
+    if answer.strip() != "OK":
+        raise DeployError(f"redis refused ACL SETUSER: {answer.strip()}")
 
 
 def env_file() -> Path:
@@ -131,23 +152,19 @@ class ComposeStack:
         return found[0]
 
     def redis(self, commands: str) -> str:
-        """redis-cli inside redis, commands on stdin (never in a process list), as it requires."""
-        login = f'REDISCLI_AUTH="$(cat {REDIS_PASSWORD_FILE})" redis-cli'
-        return self.compose("exec", "-T", "redis", "sh", "-c", login, stdin=commands)
+        return self.compose("exec", "-T", "redis", "sh", "-c", REDIS_CLI, stdin=commands)
 
     def acl(self, rules: str) -> None:
-        answer = self.redis(f"ACL SETUSER default {rules}\n").strip()
-        if answer != "OK":
-            raise DeployError(f"redis refused ACL SETUSER: {answer}")
+        check_acl_answer(self.redis(f"ACL SETUSER default {rules}\n"))
+
+    def require_password_file(self) -> None:
+        try:
+            self.compose("exec", "-T", "redis", "sh", "-c", REDIS_HAS_PASSWORD_FILE)
+        except DeployError as error:
+            raise DeployError(f"{OLD_REDIS} (make up does it)") from error
 
     def persist_redis_password(self, new: str) -> None:
-        """What redis requires after a restart: the new password, the old one's sha256 marked
-        replaced (in the format of `printf %s PASSWORD | sha256sum`, which the start compares)."""
-        script = (
-            f"umask 077 && sha256sum <{REDIS_PASSWORD_FILE} >>{REDIS_REPLACED_FILE} && "
-            f"cat >{REDIS_PASSWORD_FILE}.new && mv {REDIS_PASSWORD_FILE}.new {REDIS_PASSWORD_FILE}"
-        )
-        self.compose("exec", "-T", "redis", "sh", "-c", script, stdin=new)
+        self.compose("exec", "-T", "redis", "sh", "-c", PERSIST_REDIS_PASSWORD, stdin=new)
 
     def nginx_processes(self, nginx: str) -> str:
         return self.run("docker", "top", nginx, "-eo", "pid,args")
@@ -231,6 +248,8 @@ def main(argv: list[str]) -> int:
             raise DeployError(f"no env file at {path}: start the stack with make up")
         stack.one("nginx")
         stack.one("redis")
+        if argv[0] == "REDIS_PASSWORD":
+            stack.require_password_file()
         started = time.monotonic()
         rotate(argv[0], stack, path)
     except DeployError as error:

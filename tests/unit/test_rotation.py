@@ -1,15 +1,22 @@
-"""The local stack's secret rotation (deploy/rotation.py): its env-file edit, its refusal of an
-unknown name, and the order that keeps nginx off a web container before it stops."""
+"""Secret rotation (deploy/rotation.py, deploy/rotate_vm.py): the env-file edit, the refusal of
+an unknown name, the order that keeps nginx off a web container before it stops, and on a VM the
+order add, move, remove with the new value never leaving the VM."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from deploy import rotation
 from deploy.errors import DeployError
+from deploy.layout import Layout
+from deploy.rotate_vm import VmRotation, check_rotatable
 from deploy.source import SECRETS
+from deploy.ssh import Result
 
 
 def test_every_rotatable_name_is_a_secret_of_the_stack() -> None:
@@ -103,3 +110,70 @@ def test_web_is_replaced_with_nginx_moved_off_the_old_container_first() -> None:
         "docker exec nginx1 render-upstream.sh",
         "docker exec nginx1 nginx -s reload",
     ]
+
+
+class ScriptedVm:
+    """The parts of a Deployer a VM rotation drives, answering like a VM with one of each."""
+
+    def __init__(self) -> None:
+        self.steps: list[str] = []
+        self.layout = Layout("/srv/linkpulse")
+        self.stages = SimpleNamespace(note=lambda line: None)
+        self.remote = SimpleNamespace(shell=self.shell)
+        self.vm = SimpleNamespace(
+            containers=lambda service: [SimpleNamespace(id=f"{service}1")],
+            compose=lambda sha, *args: self.steps.append(f"compose {' '.join(args)}"),
+        )
+        self.rollout = SimpleNamespace(
+            switch_web=lambda sha: self.steps.append(f"switch web {sha}"),
+            switch_worker=lambda sha: self.steps.append(f"switch worker {sha}"),
+        )
+
+    def current(self) -> str:
+        return "a" * 40
+
+    @contextmanager
+    def locked(self, action: str) -> Iterator[None]:
+        self.steps.append(f"lock {action}")
+        yield
+        self.steps.append("unlock")
+
+    def shell(self, line: str, check: bool = True) -> Result:
+        self.steps.append(line)
+        answer = "OK\n" if "ACL SETUSER" in line else "1\n" if line.startswith("grep -c") else ""
+        return Result(0, answer, "")
+
+
+def test_vm_rotation_adds_moves_then_removes_with_the_value_kept_on_the_vm() -> None:
+    fake = ScriptedVm()
+    VmRotation(fake, "REDIS_PASSWORD").run()  # type: ignore[arg-type]
+    pending = "/srv/linkpulse/.rotating-REDIS_PASSWORD"
+    acl = [step for step in fake.steps if "ACL SETUSER" in step]
+    assert [("'ACL SETUSER default >'" in s, "resetpass" in s) for s in acl] == [
+        (True, False),
+        (False, True),
+    ]
+    order = [
+        next(i for i, s in enumerate(fake.steps) if marker in s)
+        for marker in (
+            "lock rotate-secret",
+            "/dev/urandom",
+            "ACL SETUSER default >",
+            "redis-password.replaced",
+            "sed -i",
+            "switch web",
+            "switch worker",
+            "compose up --detach --no-deps --wait redis-exporter",
+            "resetpass",
+            f"rm -f {pending}",
+            "unlock",
+        )
+    ]
+    assert order == sorted(order), fake.steps
+    # The new value is made, read and written on the VM only: no command carries it.
+    assert all(f"cat {pending}" in s for s in fake.steps if "ACL SETUSER" in s or "sed -i" in s)
+
+
+def test_vm_rotation_refuses_an_unknown_name_before_connecting() -> None:
+    with pytest.raises(DeployError, match="rotatable: REDIS_PASSWORD, VISITOR_HASH_SALT"):
+        check_rotatable("REDIS")
