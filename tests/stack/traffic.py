@@ -43,12 +43,22 @@ class TrafficLog:
 
 
 class Traffic:
-    """`threads` loops of one create per `creates_every` redirects, each paced by `pause_s`."""
+    """`threads` loops of one create per `creates_every` redirects, each paced by `pause_s`.
+
+    keep_alive=False: a new connection per request, as visitors following a short link make;
+    a reused one can be closed by nginx's old workers under a request after a reload
+    (docs/deploy.md, "Zero downtime on one VM")."""
 
     def __init__(
-        self, base_url: str, threads: int = 3, creates_every: int = 4, pause_s: float = 0.02
+        self,
+        base_url: str,
+        threads: int = 3,
+        creates_every: int = 4,
+        pause_s: float = 0.02,
+        keep_alive: bool = True,
     ) -> None:
         self.base_url = base_url
+        self.keep_alive = keep_alive
         self.threads = threads
         self.creates_every = creates_every
         self.pause_s = pause_s
@@ -75,6 +85,8 @@ class Traffic:
     def _loop(self, number: int) -> None:
         rng = random.Random(number)
         session = requests.Session()
+        if not self.keep_alive:
+            session.headers["Connection"] = "close"
         step = 0
         while not self._stop.is_set():
             step += 1
