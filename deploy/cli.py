@@ -23,6 +23,7 @@ from deploy.outcome import read_kept
 from deploy.plan import service_images
 from deploy.provision import provision as run_provision
 from deploy.release import release as run_release
+from deploy.rotate_vm import VmRotation, check_rotatable
 from deploy.source import check_sha, compose_config
 from deploy.stages import Stages, format_duration
 from deploy.swarm_deployer import SwarmDeployer
@@ -174,6 +175,23 @@ def rollback(context: Context, sha: str | None, bundle_dir: Path) -> None:
         deployer.remote.close()
     took = (datetime.now(UTC) - started).total_seconds()
     click.echo(f"rolled back to {target} in {format_duration(took)}")
+
+
+@cli.command(name="rotate-secret")
+@click.argument("name")
+@bundle_dir_option
+@pass_context
+def rotate_secret(context: Context, name: str, bundle_dir: Path) -> None:
+    """Rotate secret NAME on the VM with zero failed requests (docs/operations.md)."""
+    if context.target != "vm":
+        raise DeployError("rotate-secret rotates on a VM only; on Swarm see docs/operations.md")
+    check_rotatable(name)
+    deployer = _deployer(context, bundle_dir)
+    try:
+        VmRotation(deployer, name).run()
+    finally:
+        deployer.remote.close()
+    click.echo(f"rotated {name}")
 
 
 @cli.command()

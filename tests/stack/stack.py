@@ -140,10 +140,10 @@ def up(*extra: str) -> None:
 
 
 def redis_cli(command: str) -> str:
-    """One redis-cli command inside the redis container, authenticated from its environment."""
-    return compose(
-        "exec", "-T", "redis", "sh", "-c", f'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli {command}'
-    )
+    """One redis-cli command inside the redis container, with the password redis requires (which
+    a rotation changes after the container was created with REDIS_PASSWORD)."""
+    login = 'REDISCLI_AUTH="$(cat /data/redis-password)"'
+    return compose("exec", "-T", "redis", "sh", "-c", f"{login} redis-cli {command}")
 
 
 def pending_clicks() -> int:

@@ -24,7 +24,7 @@ import requests
 
 from tests.stack.faults import FAULTS, SHORT_PROFILE
 from tests.stack.stack import REPO_ROOT, Stack, wait_until
-from tests.stack.traffic import NO_ANSWER, Traffic, TrafficLog
+from tests.stack.traffic import NO_ANSWER, Traffic, TrafficLog, assert_nothing_lost
 
 pytestmark = pytest.mark.stack
 
@@ -53,21 +53,6 @@ def _assert_failures_are_clear(log: TrafficLog, fault: str) -> None:
         assert "Traceback" not in failure.body
         if failure.status == 503 and failure.kind == "create":
             assert json.loads(failure.body)["error"]["code"] == "service_unavailable"
-
-
-def _assert_nothing_lost(stack: Stack, log: TrafficLog) -> None:
-    for code in log.created:
-        response = requests.get(f"{stack.app_url}/api/links/{code}", timeout=10)
-        assert response.status_code == 200, (code, response.text)
-        assert response.json()["url"] == log.created[code]
-    served = sum(log.redirects.values())
-
-    def counted() -> int:
-        return sum(stack.clicks(code) for code in log.redirects)
-
-    wait_until(lambda: counted() >= served, f"{served} served redirects to be counted", 120)
-    for code, redirects in log.redirects.items():
-        assert stack.clicks(code) == redirects, code
 
 
 def _record(
@@ -123,5 +108,5 @@ def test_fault_under_load_loses_nothing(stack: Stack, fault: str) -> None:
     assert log.successes["create"], row
     assert log.successes["redirect"], row
     _assert_failures_are_clear(log, fault)
-    _assert_nothing_lost(stack, log)
+    assert_nothing_lost(stack, log)
     _record(fault, log, recovery_s, alerts, details, lost="none")

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import requests
 
+from tests.stack.stack import Stack, wait_until
+
 # Connection refused/reset or a timeout: nothing answered at all.
 NO_ANSWER = 0
 
@@ -41,12 +43,22 @@ class TrafficLog:
 
 
 class Traffic:
-    """`threads` loops of one create per `creates_every` redirects, each paced by `pause_s`."""
+    """`threads` loops of one create per `creates_every` redirects, each paced by `pause_s`.
+
+    keep_alive=False: a new connection per request, as visitors following a short link make;
+    a reused one can be closed by nginx's old workers under a request after a reload
+    (docs/deploy.md, "Zero downtime on one VM")."""
 
     def __init__(
-        self, base_url: str, threads: int = 3, creates_every: int = 4, pause_s: float = 0.02
+        self,
+        base_url: str,
+        threads: int = 3,
+        creates_every: int = 4,
+        pause_s: float = 0.02,
+        keep_alive: bool = True,
     ) -> None:
         self.base_url = base_url
+        self.keep_alive = keep_alive
         self.threads = threads
         self.creates_every = creates_every
         self.pause_s = pause_s
@@ -73,6 +85,8 @@ class Traffic:
     def _loop(self, number: int) -> None:
         rng = random.Random(number)
         session = requests.Session()
+        if not self.keep_alive:
+            session.headers["Connection"] = "close"
         step = 0
         while not self._stop.is_set():
             step += 1
@@ -110,3 +124,19 @@ class Traffic:
                 self.log.successes["redirect"] += 1
         else:
             self._fail("redirect", response.status_code, response.text)
+
+
+def assert_nothing_lost(stack: Stack, log: TrafficLog) -> None:
+    """Every link that got a 201 resolves, and each link counted exactly the 302s it served."""
+    for code in log.created:
+        response = requests.get(f"{stack.app_url}/api/links/{code}", timeout=10)
+        assert response.status_code == 200, (code, response.text)
+        assert response.json()["url"] == log.created[code]
+    served = sum(log.redirects.values())
+
+    def counted() -> int:
+        return sum(stack.clicks(code) for code in log.redirects)
+
+    wait_until(lambda: counted() >= served, f"{served} served redirects to be counted", 120)
+    for code, redirects in log.redirects.items():
+        assert stack.clicks(code) == redirects, code

@@ -1,0 +1,91 @@
+"""`rotate-secret NAME` on a deployed VM: the local stack's steps (deploy/rotation.py) with the
+deploy tool's own switches of web and worker (deploy/rollout.py), under the deploy lock.
+
+The new value is made on the VM and never leaves it: <root>/.rotating-NAME holds it until the
+rotation has finished, so a rotation that stopped midway, run again, finishes with that value.
+"""
+
+from __future__ import annotations
+
+from deploy.deployer import Deployer
+from deploy.errors import DeployError
+from deploy.rotation import (
+    OLD_REDIS,
+    PERSIST_REDIS_PASSWORD,
+    REDIS_CLI,
+    REDIS_HAS_PASSWORD_FILE,
+    ROTATIONS,
+    check_acl_answer,
+    unknown_secret,
+)
+from deploy.ssh import command_line
+
+
+def check_rotatable(name: str) -> None:
+    """Before anything connects: an unknown name is one line, and nothing changes."""
+    if name not in ROTATIONS:
+        raise DeployError(unknown_secret(name).removeprefix("rotate-secret: "))
+
+
+class VmRotation:
+    def __init__(self, deployer: Deployer, name: str) -> None:
+        check_rotatable(name)
+        self.deployer = deployer
+        self.name = name
+        self.remote = deployer.remote
+        self.pending = command_line([f"{deployer.layout.root}/.rotating-{name}"])
+
+    def redis_container(self) -> str:
+        running = self.deployer.vm.containers("redis")
+        if len(running) != 1:
+            raise DeployError(f"redis: {len(running)} running containers on the VM, expected one")
+        check = command_line(["docker", "exec", running[0].id, "sh", "-c", REDIS_HAS_PASSWORD_FILE])
+        if not self.remote.shell(check, check=False).ok:
+            raise DeployError(OLD_REDIS)
+        return running[0].id
+
+    def in_redis(self, redis: str, script: str, stdin: str) -> str:
+        """SCRIPT inside redis, fed STDIN (a shell pipeline on the VM, the new value from its
+        file: it never crosses the SSH connection)."""
+        inside = command_line(["docker", "exec", "-i", redis, "sh", "-c", script])
+        return self.remote.shell(f"{stdin} | {inside}").stdout
+
+    def acl(self, redis: str, rules: str) -> None:
+        commands = f"{{ printf '%s' 'ACL SETUSER default {rules}'; cat {self.pending}; echo; }}"
+        check_acl_answer(self.in_redis(redis, REDIS_CLI, commands))
+
+    def write_env(self) -> None:
+        env = command_line([self.deployer.layout.secrets_env])
+        if self.remote.shell(f"grep -c '^{self.name}=' {env}", check=False).stdout.strip() != "1":
+            raise DeployError(f"{self.deployer.layout.secrets_env} has no single {self.name} line")
+        self.remote.shell(f'sed -i "s|^{self.name}=.*|{self.name}=$(cat {self.pending})|" {env}')
+
+    def run(self) -> None:
+        sha = self.deployer.current()
+        if sha is None:
+            raise DeployError("nothing is deployed on the VM yet: no secret in use to rotate")
+        redis = self.redis_container() if self.name == "REDIS_PASSWORD" else ""
+        stages, rollout = self.deployer.stages, self.deployer.rollout
+        with self.deployer.locked(f"rotate-secret {self.name}"):
+            stages.note(f"{self.name}: cost: {ROTATIONS[self.name].cost}")
+            self.remote.shell(
+                f"umask 077 && {{ test -s {self.pending} || "
+                f"head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \\n' >{self.pending}; }}"
+            )
+            if redis:
+                self.acl(redis, ">")
+                self.in_redis(redis, PERSIST_REDIS_PASSWORD, f"cat {self.pending}")
+                stages.note("redis accepts the old and the new password")
+            self.write_env()
+            stages.note(f"{self.deployer.layout.secrets_env} holds the new {self.name}")
+            for service in ROTATIONS[self.name].services:
+                if service == "web":
+                    rollout.switch_web(sha)
+                elif service == "worker":
+                    rollout.switch_worker(sha)
+                else:
+                    self.deployer.vm.compose(sha, "up", "--detach", "--no-deps", "--wait", service)
+            if redis:
+                self.acl(redis, "resetpass >")
+                stages.note("redis accepts the new password only")
+            self.remote.shell(f"rm -f {self.pending}")
