@@ -94,8 +94,12 @@ def test_redis_maxmemory_reaches_redis_as_one_argument(tmp_path: Path) -> None:
     stand_in = tmp_path / "redis-server"
     stand_in.write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n')
     stand_in.chmod(0o755)
-    # compose writes $$ for a literal $ that the container's shell expands.
-    argv = [part.replace("$$", "$") for part in [*redis["entrypoint"], *redis["command"]]]
+    # compose writes $$ for a literal $ that the container's shell expands; the container's /data
+    # (where it keeps its password file) is a scratch folder here.
+    argv = [
+        part.replace("$$", "$").replace("cd /data", f"cd {tmp_path}")
+        for part in [*redis["entrypoint"], *redis["command"]]
+    ]
     environment = {"PATH": f"{tmp_path}:{os.environ['PATH']}", **redis["environment"]}
     result = subprocess.run(argv, env=environment, capture_output=True, text=True, check=True)
     arguments = result.stdout.splitlines()
