@@ -269,13 +269,15 @@ profile: venv deps engine ## flame graphs (py-spy) of web and the worker under r
 	$(call fresh_up_then,--volumes --remove-orphans,scripts/profile-stack.sh build/profile/bin/py-spy build/profile $(PROFILE_SECONDS)); \
 	exit $$status
 
-# The swarm tier: the same stack on a single-node Docker Swarm on this engine (docs/scaling.md),
-# with its own env file (secrets become Swarm secrets), port 38080 and image tag. It leaves swarm
-# mode and removes what it created before it ends, so compose stacks on the engine are untouched.
+# The swarm tier: the same stack on a single-node Docker Swarm (docs/scaling.md), with its own
+# env file (secrets become Swarm secrets), port 38080 and image tag. The node is a VM stand-in with
+# an engine of its own (tests/swarm/nodes.py): this engine never enters swarm mode, which would
+# cost every compose stack on it its name resolution when it leaves. The tier removes the node,
+# its registry and the pushed tags before it ends.
 TEST_SWARM_ENV := $(CURDIR)/build/test-swarm.env
 TEST_SWARM_SETTINGS := HTTP_PORT=38080 IMAGE_TAG=swarm
 $(eval $(call own_project,test-swarm,linkpulse-swarm,$(TEST_SWARM_ENV),$(TEST_SWARM_SETTINGS)))
-test-swarm: venv deps engine ## swarm tier: docker stack deploy, scale, rolling update and rollback under load
+test-swarm: venv deps engine ## swarm tier on a VM stand-in (never this engine): docker stack deploy, scale, rolling update and rollback under load
 	@scripts/stack-env.sh >/dev/null
 	$(MAKE) --no-print-directory images
 	$(call keeps_user_stack,test-swarm,SWARM_ENV_FILE=$(TEST_SWARM_ENV) $(PYTEST) -m swarm -s tests/swarm)

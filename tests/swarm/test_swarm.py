@@ -1,7 +1,8 @@
 """The compose stack on a real single-node Docker Swarm: scaling, a rolling update and an
 automatic rollback, each under load through nginx with no failed request and every click
-counted once. `make test-swarm` builds the images and runs this; the durations it prints are
-the figures docs/scaling.md quotes.
+counted once. The node is a VM stand-in with its own engine (tests/swarm/nodes.py): the host's
+engine never enters swarm mode. `make test-swarm` builds the images and runs this; the
+durations it prints are the figures docs/scaling.md quotes.
 """
 
 from __future__ import annotations
@@ -22,10 +23,9 @@ from tests.swarm.cluster import (
     Cluster,
     Load,
     LoadResult,
-    derived_image,
-    docker,
     read_env,
 )
+from tests.swarm.nodes import Node
 
 pytestmark = [pytest.mark.swarm, pytest.mark.timeout(900)]
 
@@ -41,7 +41,9 @@ def cluster() -> Iterator[Cluster]:
     env_file = Path(os.environ.get("SWARM_ENV_FILE") or REPO_ROOT / "build/test-swarm.env")
     if not env_file.exists():
         pytest.skip("no swarm env file (make test-swarm creates build/test-swarm.env)")
-    cluster = Cluster.create(env_file, REPO_ROOT / "build")
+    port = int(read_env(env_file)["HTTP_PORT"])
+    node = Node(1, ports={port: port})
+    cluster = Cluster.create(env_file, REPO_ROOT / "build", [node], f"http://127.0.0.1:{port}")
     try:
         cluster.init()
         cluster.render(WEB_REPLICAS="2", WORKER_REPLICAS="1")
@@ -89,7 +91,9 @@ def _report(step: str, result: LoadResult, seconds: float) -> None:
 def test_no_secret_is_in_the_stack_file_or_a_service_spec(cluster: Cluster) -> None:
     env = read_env(cluster.env_file)
     secrets = [env["REDIS_PASSWORD"], env["VISITOR_HASH_SALT"]]
-    specs = docker("service", "inspect", *(cluster.service(name) for name in SERVICES_WITH_SECRETS))
+    specs = cluster.manager.docker(
+        "service", "inspect", *(cluster.service(name) for name in SERVICES_WITH_SECRETS)
+    )
     for text in (cluster.stack_file.read_text(), specs):
         assert not [secret for secret in secrets if secret in text]
 
@@ -145,7 +149,7 @@ def test_a_rolling_update_under_load_fails_no_request(
     cluster: Cluster, codes: list[str], counted: LoadResult
 ) -> None:
     current = next(iter(cluster.task_images("web")))
-    release = derived_image(current, "next", "ENV APP_VERSION=swarm-next")
+    release = cluster.derived_image(current, "next", "ENV APP_VERSION=swarm-next")
     with Load(cluster.base_url, codes).running() as result:
         before = {name: cluster.update_status(name) for name in ("web", "worker")}
         started = time.monotonic()
@@ -166,7 +170,7 @@ def test_a_broken_image_is_rolled_back_automatically_under_load(
     cluster: Cluster, codes: list[str], counted: LoadResult
 ) -> None:
     current = next(iter(cluster.task_images("web")))
-    broken = derived_image(current, "broken", BROKEN_HEALTHCHECK)
+    broken = cluster.derived_image(current, "broken", BROKEN_HEALTHCHECK)
     with Load(cluster.base_url, codes).running() as result:
         before = cluster.update_status("web")
         started = time.monotonic()
