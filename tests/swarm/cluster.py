@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,20 +46,44 @@ class LoadResult:
     requests: int = 0
     failures: list[str] = field(default_factory=list)
     clicks: Counter[str] = field(default_factory=Counter)
+    # Links the service acknowledged (201) during the load, when it writes too.
+    created: list[str] = field(default_factory=list)
+    # When each failure happened (time.monotonic()), in the order of failures.
+    failed_at: list[float] = field(default_factory=list)
 
 
 class Load:
-    """Redirects at a bounded rate (THREADS x RATE per second) to 127.0.0.1 until stopped."""
+    """Redirects at a bounded rate (THREADS x RATE per second) to 127.0.0.1 until stopped, and
+    WRITES new links per second beside them (none by default)."""
 
     THREADS = 4
     RATE = 20
 
-    def __init__(self, base_url: str, codes: list[str]) -> None:
+    def __init__(self, base_url: str, codes: list[str], writes: float = 0) -> None:
         self.base_url = base_url
         self.codes = codes
+        self.writes = writes
         self.result = LoadResult()
         self._stop = threading.Event()
         self._lock = threading.Lock()
+
+    def _write(self) -> None:
+        session = requests.Session()
+        while not self._stop.is_set():
+            url = f"https://example.com/swarm/{uuid.uuid4().hex}"
+            try:
+                response = session.post(f"{self.base_url}/api/links", json={"url": url}, timeout=10)
+                failure = None if response.status_code == 201 else f"POST: {response.status_code}"
+            except requests.RequestException as error:
+                failure = f"POST: {error!r}"
+            with self._lock:
+                self.result.requests += 1
+                if failure is None:
+                    self.result.created.append(response.json()["code"])
+                else:
+                    self.result.failures.append(failure)
+                    self.result.failed_at.append(time.monotonic())
+            self._stop.wait(1 / self.writes)
 
     def _run(self, offset: int) -> None:
         session = requests.Session()
@@ -67,7 +93,11 @@ class Load:
             sent += 1
             try:
                 response = session.get(f"{self.base_url}/{code}", allow_redirects=False, timeout=10)
-                failure = None if response.status_code == 302 else f"{code}: {response.status_code}"
+                failure = (
+                    None
+                    if response.status_code == 302
+                    else f"{code}: {response.status_code} {response.text[:60]!r}"
+                )
             except requests.RequestException as error:
                 failure = f"{code}: {error!r}"
             with self._lock:
@@ -76,6 +106,7 @@ class Load:
                     self.result.clicks[code] += 1
                 else:
                     self.result.failures.append(failure)
+                    self.result.failed_at.append(time.monotonic())
             self._stop.wait(1 / self.RATE)
 
     @contextmanager
@@ -83,6 +114,8 @@ class Load:
         threads = [
             threading.Thread(target=self._run, args=(n,), daemon=True) for n in range(self.THREADS)
         ]
+        if self.writes:
+            threads.append(threading.Thread(target=self._write, daemon=True))
         for thread in threads:
             thread.start()
         try:
@@ -217,6 +250,34 @@ class Cluster:
 
     def running_tasks(self, name: str) -> list[dict[str, Any]]:
         return [container for _, container in self.tasks(name)]
+
+    def placement(self, name: str) -> Counter[str]:
+        """How many of SERVICE's healthy tasks each node runs."""
+        return Counter(node.name for node, _ in self.tasks(name))
+
+    def missing_replicas(self) -> dict[str, int]:
+        """Each service short of its replicas on the nodes still up (a global one wants one per
+        node up), by how many; empty when every service is whole."""
+        healthy: Counter[str] = Counter()
+        for node in self.nodes:
+            listed = node.docker(
+                "ps", "--filter", f"label=com.docker.stack.namespace={STACK}",
+                "--format", '{{.Label "com.docker.swarm.service.name"}}\t{{.Status}}',
+            )  # fmt: skip
+            for line in listed.splitlines():
+                service, _, status = line.partition("\t")
+                if "starting" not in status and "unhealthy" not in status:
+                    healthy[service] += 1
+        services = self.manager.docker(
+            "service", "ls", "--format", "{{.Name}} {{.Mode}} {{.Replicas}}"
+        )
+        missing = {}
+        for line in services.splitlines():
+            name, mode, replicas = line.split(maxsplit=2)
+            wanted = len(self.nodes) if mode == "global" else int(replicas.split()[0].split("/")[1])
+            if healthy[name] < wanted:
+                missing[name] = wanted - healthy[name]
+        return missing
 
     def converged(self, replicas: dict[str, int]) -> bool:
         return all(len(self.running_tasks(name)) == count for name, count in replicas.items())

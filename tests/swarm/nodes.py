@@ -29,6 +29,11 @@ REGISTRY_IP = "10.231.8.10"
 # the same on both sides, and 127.0.0.1 needs no insecure-registry setting on either.
 REGISTRY_PORT = 35000
 IMAGE_PREFIX = f"127.0.0.1:{REGISTRY_PORT}/{PREFIX}"
+BALANCER = f"{PREFIX}-balancer"
+BALANCER_IMAGE = f"{PREFIX}/balancer:1"
+BALANCER_IP = "10.231.8.9"
+# A node out of rotation after FALL failed checks INTERVAL apart, back after RISE good ones.
+BALANCER_CHECK = "inter 1s fall 2 rise 2"
 
 
 def host_docker(*args: str, stdin: str | None = None, timeout: float = 300) -> str:
@@ -90,8 +95,11 @@ class Node:
             "--env", f"REGISTRY_UPSTREAM={REGISTRY_IP}:5000",
             "--env", f"REGISTRY_LOCAL_PORT={REGISTRY_PORT}", infra.VM_IMAGE,
         )  # fmt: skip
-        # What `deploy provision` does on a real VM, less the install (the image has the engine);
-        # /proc/sys is read-only in a nested engine, hence the variable.
+        self.start_engine()
+
+    def start_engine(self) -> None:
+        """What `deploy provision` does on a real VM, less the install (the image has the engine);
+        /proc/sys is read-only in a nested engine, hence the variable."""
         host_docker(
             "exec", "--detach", self.name, "sh", "-c",
             "DOCKER_ALLOW_IPV6_ON_IPV4_INTERFACE=1 exec dockerd >/var/log/dockerd.log 2>&1",
@@ -105,6 +113,26 @@ class Node:
     def kill(self) -> None:
         """A power cut: the node's engine and every task on it stop at once."""
         host_docker("kill", self.name)
+
+    def power_on(self) -> None:
+        """Back after a power cut: its engine starts on the swarm state it kept on its volume
+        and rejoins; a failure says what the engine logged."""
+        host_docker("start", self.name)
+        self.start_engine()
+        try:
+            wait_until(
+                lambda: (
+                    self.docker("info", "--format", "{{.Swarm.LocalNodeState}}").strip() == "active"
+                ),
+                f"{self.name} back in the swarm",
+                120,
+            )
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n{self.engine_log()}") from error
+
+    def engine_log(self) -> str:
+        tail = ["exec", self.name, "tail", "-n", "40", "/var/log/dockerd.log"]
+        return subprocess.run(["docker", *tail], capture_output=True, text=True, check=False).stdout
 
 
 @dataclass
@@ -143,7 +171,7 @@ class Nodes:
             node.wait_engine()
 
     def remove(self) -> None:
-        for name in (*(node.name for node in self.nodes), REGISTRY):
+        for name in (*(node.name for node in self.nodes), REGISTRY, BALANCER):
             subprocess.run(
                 ["docker", "rm", "--force", "--volumes", name], capture_output=True, check=False
             )
@@ -172,3 +200,61 @@ class Nodes:
         )
         if tags := sorted(set(listed.split())):
             host_docker("rmi", *tags)
+
+
+def balancer_config(nodes: list[Node], port: int) -> str:
+    """HAProxy in front of every node's nginx: health-checked, and a request whose connection
+    fails goes to another node (only then: a request that reached a node is never sent twice,
+    since a redirect counts a click). The check asks the node's nginx itself (/nginx-health):
+    /readyz would go on to a web task anywhere in the swarm, and one lost node's web tasks would
+    fail the checks of the nodes left (measured: every node out of rotation, 503s)."""
+    servers = "".join(
+        f"  server {node.name} {node.address}:{port} check {BALANCER_CHECK}\n" for node in nodes
+    )
+    return f"""global
+  log stdout format raw local0 warning
+defaults
+  mode http
+  log global
+  option forwardfor
+  timeout connect 1s
+  timeout client 30s
+  timeout server 10s
+  retries 2
+  option redispatch
+frontend public
+  bind :8080
+  default_backend nodes
+backend nodes
+  balance roundrobin
+  option httpchk GET /nginx-health
+  http-check expect status 200
+{servers}"""
+
+
+@dataclass(frozen=True)
+class Balancer:
+    """The external load balancer stand-in, published on 127.0.0.1:PORT; `Nodes.remove` removes
+    it with the nodes."""
+
+    port: int
+    workdir: Path
+
+    def start(self, nodes: list[Node], node_port: int) -> None:
+        if port_taken(self.port):
+            raise AssertionError(f"the balancer needs 127.0.0.1:{self.port}, which is taken")
+        base = (
+            infra.OFFLINE_BASE if infra.exists("image", infra.OFFLINE_BASE) else infra.UPSTREAM_BASE
+        )
+        here = Path(__file__).resolve().parent
+        host_docker(
+            "build", "--quiet", "--build-arg", f"BASE={base}", "--tag", BALANCER_IMAGE,
+            "--file", str(here / "balancer.Dockerfile"), str(here),
+        )  # fmt: skip
+        config = self.workdir / "haproxy.cfg"
+        config.write_text(balancer_config(nodes, node_port))
+        host_docker(
+            "run", "--detach", "--name", BALANCER, "--network", NETWORK, "--ip", BALANCER_IP,
+            "--publish", f"127.0.0.1:{self.port}:8080",
+            "--volume", f"{config}:/etc/haproxy/haproxy.cfg:ro", BALANCER_IMAGE,
+        )  # fmt: skip
