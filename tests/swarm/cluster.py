@@ -51,6 +51,22 @@ class LoadResult:
     # When each failure happened (time.monotonic()), in the order of failures.
     failed_at: list[float] = field(default_factory=list)
 
+    def add(self, step: LoadResult) -> None:
+        self.requests += step.requests
+        self.failures += step.failures
+        self.clicks.update(step.clicks)
+
+
+def create_links(base_url: str, count: int) -> list[str]:
+    """COUNT new links' codes, each acknowledged (201)."""
+    created = []
+    for _ in range(count):
+        url = f"https://example.com/swarm/{uuid.uuid4().hex}"
+        response = requests.post(f"{base_url}/api/links", json={"url": url}, timeout=10)
+        assert response.status_code == 201, response.text
+        created.append(response.json()["code"])
+    return created
+
 
 class Load:
     """Redirects at a bounded rate (THREADS x RATE per second) to 127.0.0.1 until stopped, and
@@ -208,6 +224,16 @@ class Cluster:
         reference = self.hosts.push(tag)
         host_docker("rmi", tag)
         return reference
+
+    def start_stack(self, replicas: dict[str, int], deadline_s: float = 240) -> None:
+        """The stack deployed with web 2 and worker 1, REPLICAS running, nginx reaching web."""
+        self.render(WEB_REPLICAS="2", WORKER_REPLICAS="1")
+        self.deploy()
+        self.wait_converged(replicas, deadline_s)
+        wait_until(
+            lambda: requests.get(f"{self.base_url}/readyz", timeout=5).status_code == 200,
+            "nginx to reach web on the swarm",
+        )
 
     def deploy(self) -> None:
         self.manager.docker(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import pytest
 import requests
 
 from tests.stack.stack import REPO_ROOT, wait_until
-from tests.swarm.cluster import Cluster, Load, LoadResult, read_env
+from tests.swarm.cluster import Cluster, Load, LoadResult, create_links, read_env
 from tests.swarm.nodes import Balancer, Node
 
 pytestmark = [pytest.mark.swarm_nodes, pytest.mark.timeout(1800)]
@@ -49,13 +48,7 @@ def cluster() -> Iterator[Cluster]:
     try:
         cluster.init()
         Balancer(BALANCER_PORT, cluster.hosts.workdir).start(nodes, port)
-        cluster.render(WEB_REPLICAS="2", WORKER_REPLICAS="1")
-        cluster.deploy()
-        cluster.wait_converged({"redis": 1, "web": 2, "worker": 1, "nginx": NODES}, 420)
-        wait_until(
-            lambda: requests.get(f"{cluster.base_url}/readyz", timeout=5).status_code == 200,
-            "the balancer to reach web through a node's nginx",
-        )
+        cluster.start_stack({"redis": 1, "web": 2, "worker": 1, "nginx": NODES}, 420)
         yield cluster
     finally:
         cluster.tear_down()
@@ -63,25 +56,13 @@ def cluster() -> Iterator[Cluster]:
 
 @pytest.fixture(scope="module")
 def codes(cluster: Cluster) -> list[str]:
-    created = []
-    for _ in range(LINKS):
-        url = f"https://example.com/swarm/{uuid.uuid4().hex}"
-        response = requests.post(f"{cluster.base_url}/api/links", json={"url": url}, timeout=10)
-        assert response.status_code == 201, response.text
-        created.append(response.json()["code"])
-    return created
+    return create_links(cluster.base_url, LINKS)
 
 
 @pytest.fixture(scope="module")
 def served(codes: list[str]) -> LoadResult:
     """Every request of the module's load loops, for the exactly-once check of the clicks."""
     return LoadResult()
-
-
-def _merge(total: LoadResult, step: LoadResult) -> None:
-    total.requests += step.requests
-    total.failures += step.failures
-    total.clicks.update(step.clicks)
 
 
 def test_the_state_services_run_on_the_labelled_node(cluster: Cluster) -> None:
@@ -97,7 +78,7 @@ def test_scaling_spreads_web_and_worker_over_every_node(
         cluster.scale(SCALED)
         cluster.wait_converged(SCALED)
         elapsed = time.monotonic() - started
-    _merge(served, result)
+    served.add(result)
     placement = {name: dict(cluster.placement(name)) for name in (*SCALED, "nginx")}
     print(
         f"\nswarm nodes: scale web 2->6, worker 1->3: {elapsed:.1f} s, {result.requests} "
@@ -144,7 +125,7 @@ def test_a_node_lost_under_load_costs_only_requests_in_flight(
         # Traffic on the nodes left, with the lost worker's pending events claimed meanwhile.
         sent = result.requests
         wait_until(lambda: result.requests >= sent + 400, "400 requests after the recovery")
-    _merge(served, result)
+    served.add(result)
 
     lost_links = [
         code

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -23,6 +22,7 @@ from tests.swarm.cluster import (
     Cluster,
     Load,
     LoadResult,
+    create_links,
     read_env,
 )
 from tests.swarm.nodes import Node
@@ -46,13 +46,7 @@ def cluster() -> Iterator[Cluster]:
     cluster = Cluster.create(env_file, REPO_ROOT / "build", [node], f"http://127.0.0.1:{port}")
     try:
         cluster.init()
-        cluster.render(WEB_REPLICAS="2", WORKER_REPLICAS="1")
-        cluster.deploy()
-        cluster.wait_converged({"redis": 1, "web": 2, "worker": 1, "nginx": 1, "prometheus": 1})
-        wait_until(
-            lambda: requests.get(f"{cluster.base_url}/readyz", timeout=5).status_code == 200,
-            "nginx to reach web on the swarm",
-        )
+        cluster.start_stack({"redis": 1, "web": 2, "worker": 1, "nginx": 1, "prometheus": 1})
         yield cluster
     finally:
         cluster.tear_down()
@@ -60,25 +54,13 @@ def cluster() -> Iterator[Cluster]:
 
 @pytest.fixture(scope="module")
 def codes(cluster: Cluster) -> list[str]:
-    created = []
-    for _ in range(LINKS):
-        url = f"https://example.com/swarm/{uuid.uuid4().hex}"
-        response = requests.post(f"{cluster.base_url}/api/links", json={"url": url}, timeout=10)
-        assert response.status_code == 201, response.text
-        created.append(response.json()["code"])
-    return created
+    return create_links(cluster.base_url, LINKS)
 
 
 @pytest.fixture(scope="module")
 def counted(codes: list[str]) -> LoadResult:
     """Every successful redirect of the whole module, for the exactly-once check at its end."""
     return LoadResult()
-
-
-def _merge(total: LoadResult, step: LoadResult) -> None:
-    total.requests += step.requests
-    total.failures += step.failures
-    total.clicks.update(step.clicks)
 
 
 def _report(step: str, result: LoadResult, seconds: float) -> None:
@@ -131,7 +113,7 @@ def test_scaling_under_load_fails_no_request_and_every_replica_is_scraped(
         served = result.requests
         wait_until(lambda: result.requests >= served + 100, "100 more requests on 4 replicas")
     _report("scale web 2->4, worker 1->3", result, elapsed)
-    _merge(counted, result)
+    counted.add(result)
     assert result.failures == []
     assert result.requests > 0
 
@@ -160,7 +142,7 @@ def test_a_rolling_update_under_load_fails_no_request(
         cluster.wait_converged(SCALED)
         elapsed = time.monotonic() - started
     _report("rolling update of web (4) and worker (3)", result, elapsed)
-    _merge(counted, result)
+    counted.add(result)
     assert result.failures == []
     assert cluster.task_images("web") == {release}
     assert cluster.task_images("worker") == {release}
@@ -179,7 +161,7 @@ def test_a_broken_image_is_rolled_back_automatically_under_load(
         cluster.wait_converged({"web": SCALED["web"]})
         elapsed = time.monotonic() - started
     _report("broken web image rolled back", result, elapsed)
-    _merge(counted, result)
+    counted.add(result)
     assert final == "rollback_completed"
     assert result.failures == []
     assert cluster.task_images("web") == {current}
