@@ -99,9 +99,12 @@ class Node:
 
     def start_engine(self) -> None:
         """What `deploy provision` does on a real VM, less the install (the image has the engine);
-        /proc/sys is read-only in a nested engine, hence the variable."""
+        /proc/sys is read-only in a nested engine, hence the variable. After a power cut the pid
+        files are stale and their PIDs reused in the new container: dockerd would refuse to
+        start ("process with PID 10 is still running", measured)."""
         host_docker(
             "exec", "--detach", self.name, "sh", "-c",
+            "rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid && "
             "DOCKER_ALLOW_IPV6_ON_IPV4_INTERFACE=1 exec dockerd >/var/log/dockerd.log 2>&1",
         )  # fmt: skip
 
