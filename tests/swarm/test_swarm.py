@@ -1,14 +1,14 @@
 """The compose stack on a real single-node Docker Swarm: scaling, a rolling update and an
 automatic rollback, each under load through nginx with no failed request and every click
-counted once. `make test-swarm` builds the images and runs this; the durations it prints are
-the figures docs/scaling.md quotes.
+counted once. The node is a VM stand-in with its own engine (tests/swarm/nodes.py): the host's
+engine never enters swarm mode. `make test-swarm` builds the images and runs this; the
+durations it prints are the figures docs/scaling.md quotes.
 """
 
 from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -22,10 +22,10 @@ from tests.swarm.cluster import (
     Cluster,
     Load,
     LoadResult,
-    derived_image,
-    docker,
+    create_links,
     read_env,
 )
+from tests.swarm.nodes import Node
 
 pytestmark = [pytest.mark.swarm, pytest.mark.timeout(900)]
 
@@ -41,16 +41,12 @@ def cluster() -> Iterator[Cluster]:
     env_file = Path(os.environ.get("SWARM_ENV_FILE") or REPO_ROOT / "build/test-swarm.env")
     if not env_file.exists():
         pytest.skip("no swarm env file (make test-swarm creates build/test-swarm.env)")
-    cluster = Cluster.create(env_file, REPO_ROOT / "build")
+    port = int(read_env(env_file)["HTTP_PORT"])
+    node = Node(1, ports={port: port})
+    cluster = Cluster.create(env_file, REPO_ROOT / "build", [node], f"http://127.0.0.1:{port}")
     try:
         cluster.init()
-        cluster.render(WEB_REPLICAS="2", WORKER_REPLICAS="1")
-        cluster.deploy()
-        cluster.wait_converged({"redis": 1, "web": 2, "worker": 1, "nginx": 1, "prometheus": 1})
-        wait_until(
-            lambda: requests.get(f"{cluster.base_url}/readyz", timeout=5).status_code == 200,
-            "nginx to reach web on the swarm",
-        )
+        cluster.start_stack({"redis": 1, "web": 2, "worker": 1, "nginx": 1, "prometheus": 1})
         yield cluster
     finally:
         cluster.tear_down()
@@ -58,25 +54,13 @@ def cluster() -> Iterator[Cluster]:
 
 @pytest.fixture(scope="module")
 def codes(cluster: Cluster) -> list[str]:
-    created = []
-    for _ in range(LINKS):
-        url = f"https://example.com/swarm/{uuid.uuid4().hex}"
-        response = requests.post(f"{cluster.base_url}/api/links", json={"url": url}, timeout=10)
-        assert response.status_code == 201, response.text
-        created.append(response.json()["code"])
-    return created
+    return create_links(cluster.base_url, LINKS)
 
 
 @pytest.fixture(scope="module")
 def counted(codes: list[str]) -> LoadResult:
     """Every successful redirect of the whole module, for the exactly-once check at its end."""
     return LoadResult()
-
-
-def _merge(total: LoadResult, step: LoadResult) -> None:
-    total.requests += step.requests
-    total.failures += step.failures
-    total.clicks.update(step.clicks)
 
 
 def _report(step: str, result: LoadResult, seconds: float) -> None:
@@ -89,7 +73,9 @@ def _report(step: str, result: LoadResult, seconds: float) -> None:
 def test_no_secret_is_in_the_stack_file_or_a_service_spec(cluster: Cluster) -> None:
     env = read_env(cluster.env_file)
     secrets = [env["REDIS_PASSWORD"], env["VISITOR_HASH_SALT"]]
-    specs = docker("service", "inspect", *(cluster.service(name) for name in SERVICES_WITH_SECRETS))
+    specs = cluster.manager.docker(
+        "service", "inspect", *(cluster.service(name) for name in SERVICES_WITH_SECRETS)
+    )
     for text in (cluster.stack_file.read_text(), specs):
         assert not [secret for secret in secrets if secret in text]
 
@@ -127,7 +113,7 @@ def test_scaling_under_load_fails_no_request_and_every_replica_is_scraped(
         served = result.requests
         wait_until(lambda: result.requests >= served + 100, "100 more requests on 4 replicas")
     _report("scale web 2->4, worker 1->3", result, elapsed)
-    _merge(counted, result)
+    counted.add(result)
     assert result.failures == []
     assert result.requests > 0
 
@@ -145,7 +131,7 @@ def test_a_rolling_update_under_load_fails_no_request(
     cluster: Cluster, codes: list[str], counted: LoadResult
 ) -> None:
     current = next(iter(cluster.task_images("web")))
-    release = derived_image(current, "next", "ENV APP_VERSION=swarm-next")
+    release = cluster.derived_image(current, "next", "ENV APP_VERSION=swarm-next")
     with Load(cluster.base_url, codes).running() as result:
         before = {name: cluster.update_status(name) for name in ("web", "worker")}
         started = time.monotonic()
@@ -156,7 +142,7 @@ def test_a_rolling_update_under_load_fails_no_request(
         cluster.wait_converged(SCALED)
         elapsed = time.monotonic() - started
     _report("rolling update of web (4) and worker (3)", result, elapsed)
-    _merge(counted, result)
+    counted.add(result)
     assert result.failures == []
     assert cluster.task_images("web") == {release}
     assert cluster.task_images("worker") == {release}
@@ -166,7 +152,7 @@ def test_a_broken_image_is_rolled_back_automatically_under_load(
     cluster: Cluster, codes: list[str], counted: LoadResult
 ) -> None:
     current = next(iter(cluster.task_images("web")))
-    broken = derived_image(current, "broken", BROKEN_HEALTHCHECK)
+    broken = cluster.derived_image(current, "broken", BROKEN_HEALTHCHECK)
     with Load(cluster.base_url, codes).running() as result:
         before = cluster.update_status("web")
         started = time.monotonic()
@@ -175,7 +161,7 @@ def test_a_broken_image_is_rolled_back_automatically_under_load(
         cluster.wait_converged({"web": SCALED["web"]})
         elapsed = time.monotonic() - started
     _report("broken web image rolled back", result, elapsed)
-    _merge(counted, result)
+    counted.add(result)
     assert final == "rollback_completed"
     assert result.failures == []
     assert cluster.task_images("web") == {current}

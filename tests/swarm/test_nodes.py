@@ -1,0 +1,195 @@
+"""The stack on a three-node Docker Swarm of VM stand-ins, behind an external load balancer:
+web and worker spread over the nodes, and a node lost under load (a power cut) costs a few
+requests in flight, not the site, no acknowledged link and no click. `make test-swarm-nodes`
+runs this; the lines it prints are the figures docs/scaling.md quotes.
+
+Three managers (Raft keeps its quorum with one lost), node 1 labelled for state (Redis,
+Prometheus, Alertmanager); nginx runs on every node (global) and the balancer (HAProxy with
+active health checks) sends each request to a node that answers.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.stack.stack import REPO_ROOT, wait_until
+from tests.swarm.cluster import Cluster, Load, LoadResult, create_links, read_env
+from tests.swarm.nodes import Balancer, Node
+
+pytestmark = [pytest.mark.swarm_nodes, pytest.mark.timeout(1800)]
+
+NODES = 3
+BALANCER_PORT = 38180
+LINKS = 12
+SCALED = {"web": 6, "worker": 3}
+# The node-loss goals (issue 19): failed share of the drill's requests, and how long Swarm may
+# take to run every replica again on the nodes left.
+MAX_FAILED_RATIO = 0.01
+REPLICAS_BACK_S = 60
+# Links created per second during the node loss, to check that none acknowledged is lost.
+WRITES = 2
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    env_file = Path(os.environ.get("SWARM_ENV_FILE") or REPO_ROOT / "build/test-swarm-nodes.env")
+    if not env_file.exists():
+        pytest.skip("no env file (make test-swarm-nodes creates build/test-swarm-nodes.env)")
+    port = int(read_env(env_file)["HTTP_PORT"])
+    nodes = [Node(number, ports={}) for number in range(1, NODES + 1)]
+    build = REPO_ROOT / "build"
+    cluster = Cluster.create(env_file, build, nodes, f"http://127.0.0.1:{BALANCER_PORT}")
+    try:
+        cluster.init()
+        Balancer(BALANCER_PORT, cluster.hosts.workdir).start(nodes, port)
+        cluster.start_stack({"redis": 1, "web": 2, "worker": 1, "nginx": NODES}, 420)
+        yield cluster
+    finally:
+        cluster.tear_down()
+
+
+@pytest.fixture(scope="module")
+def codes(cluster: Cluster) -> list[str]:
+    return create_links(cluster.base_url, LINKS)
+
+
+@pytest.fixture(scope="module")
+def served(codes: list[str]) -> LoadResult:
+    """Every request of the module's load loops, for the exactly-once check of the clicks."""
+    return LoadResult()
+
+
+def test_the_state_services_run_on_the_labelled_node(cluster: Cluster) -> None:
+    for service in ("redis", "prometheus", "alertmanager"):
+        assert set(cluster.placement(service)) == {cluster.state_node.name}
+
+
+def test_scaling_spreads_web_and_worker_over_every_node(
+    cluster: Cluster, codes: list[str], served: LoadResult
+) -> None:
+    with Load(cluster.base_url, codes).running() as result:
+        started = time.monotonic()
+        cluster.scale(SCALED)
+        cluster.wait_converged(SCALED)
+        elapsed = time.monotonic() - started
+    served.add(result)
+    placement = {name: dict(cluster.placement(name)) for name in (*SCALED, "nginx")}
+    print(
+        f"\nswarm nodes: scale web 2->6, worker 1->3: {elapsed:.1f} s, {result.requests} "
+        f"requests, {len(result.failures)} failed; placement {placement}"
+    )
+    assert result.failures == []
+    every_node = {node.name for node in cluster.nodes}
+    for name in (*SCALED, "nginx"):
+        assert set(placement[name]) == every_node, f"{name} is not on every node: {placement}"
+
+
+def _clicks(cluster: Cluster, code: str) -> int:
+    response = requests.get(f"{cluster.base_url}/api/links/{code}", timeout=10)
+    assert response.status_code == 200, response.text
+    return int(response.json()["clicks"])
+
+
+def _failed_by_code(result: LoadResult) -> dict[str, int]:
+    failed: dict[str, int] = {}
+    for failure in result.failures:
+        code = failure.split(":", 1)[0]
+        failed[code] = failed.get(code, 0) + 1
+    return failed
+
+
+def test_a_node_lost_under_load_costs_only_requests_in_flight(
+    cluster: Cluster, codes: list[str], served: LoadResult
+) -> None:
+    """A node that runs web and worker tasks but not the state is powered off mid-load."""
+    victim = next(
+        node
+        for node in cluster.nodes
+        if node != cluster.state_node
+        and cluster.placement("web")[node.name]
+        and cluster.placement("worker")[node.name]
+    )
+    with Load(cluster.base_url, codes, writes=WRITES).running() as result:
+        wait_until(lambda: result.requests >= 200, "200 requests before the power cut")
+        cluster.lost.add(victim.name)
+        victim.kill()
+        killed = time.monotonic()
+        wait_until(lambda: not cluster.missing_replicas(), "every replica on the nodes left", 180)
+        back_s = time.monotonic() - killed
+        # Traffic on the nodes left, with the lost worker's pending events claimed meanwhile.
+        sent = result.requests
+        wait_until(lambda: result.requests >= sent + 400, "400 requests after the recovery")
+    served.add(result)
+
+    lost_links = [
+        code
+        for code in result.created
+        if requests.get(f"{cluster.base_url}/{code}", allow_redirects=False, timeout=10).status_code
+        != 302
+    ]
+    # A request whose answer was lost with the node may have been counted before it was: a
+    # link's clicks lie between its served redirects and those plus its failed ones.
+    failed = _failed_by_code(served)
+    expected = {code: served.clicks[code] for code in codes}
+    for code in codes:
+        wait_until(
+            lambda code=code: _clicks(cluster, code) >= expected[code],
+            f"{expected[code]} clicks of {code}",
+            120,
+        )
+    counted = {code: _clicks(cluster, code) for code in codes}
+    extra = {code: counted[code] - expected[code] for code in codes}
+    exact = not any(extra.values())
+    ratio = len(result.failures) / result.requests
+    print(
+        f"\nnode loss: {result.requests:,} requests, {len(result.failures)} failed "
+        f"({ratio:.2%}), {len(lost_links)} lost links, "
+        f"clicks {'exact' if exact else f'exact but for {sum(extra.values())} of failed requests'}"
+        f", replicas back in {back_s:.1f} s"
+    )
+    if result.failed_at:
+        window = (min(result.failed_at) - killed, max(result.failed_at) - killed)
+        print(f"node loss: failures from {window[0]:+.1f} s to {window[1]:+.1f} s of the cut")
+        print(f"node loss: failures {sorted(set(result.failures))[:12]}")
+    assert lost_links == []
+    assert all(0 <= extra[code] <= failed.get(code, 0) for code in codes), (extra, failed)
+    assert ratio <= MAX_FAILED_RATIO
+    assert back_s <= REPLICAS_BACK_S
+
+
+def test_the_lost_node_rejoins_and_rebalancing_is_the_operators_step(
+    cluster: Cluster, codes: list[str]
+) -> None:
+    """Swarm gives a rejoined node its global tasks (nginx, node-exporter) but moves no running
+    replica onto it; `docker service update --force` spreads a service again."""
+    (returning,) = [node for node in cluster.hosts.nodes if node.name in cluster.lost]
+    returning.power_on()
+    cluster.lost.discard(returning.name)
+    started = time.monotonic()
+    wait_until(lambda: not cluster.missing_replicas(), "the rejoined node's global tasks", 180)
+    print(
+        f"\nswarm nodes: {returning.name} rejoined, its global tasks up in "
+        f"{time.monotonic() - started:.1f} s; web there: {cluster.placement('web')[returning.name]}"
+    )
+    assert cluster.placement("nginx")[returning.name] == 1
+    assert cluster.placement("web")[returning.name] == 0
+
+    with Load(cluster.base_url, codes).running() as result:
+        before = cluster.update_status("web")
+        started = time.monotonic()
+        cluster.manager.docker("service", "update", "--detach", "--force", cluster.service("web"))
+        assert cluster.wait_update("web", before, {"completed", "paused"}) == "completed"
+        cluster.wait_converged({"web": SCALED["web"]})
+        elapsed = time.monotonic() - started
+    print(
+        f"swarm nodes: service update --force web: {elapsed:.1f} s, {result.requests} requests, "
+        f"{len(result.failures)} failed; web {dict(cluster.placement('web'))}"
+    )
+    assert result.failures == []
+    assert cluster.placement("web")[returning.name] > 0
