@@ -4,6 +4,7 @@ connects."""
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from deploy.logs import LineFilter, LogOptions, logs_argv
 from deploy.ps import ps_argv
 from deploy.ssh import command_line
 from deploy.tunnel import plan_forwards, run_tunnel
+from tests.stack.test_runbooks import RUNBOOKS, _first_stage, _shell_lines, read_only_commands
 
 REPO = Path(__file__).resolve().parents[2]
 # Nothing may read it: a verb that got as far as the configuration would fail on this instead.
@@ -198,3 +200,42 @@ def test_tunnel_on_swarm_points_to_the_documented_way_instead() -> None:
     config = parse_config(CONFIG, Path("/etc/deploy.toml"))
     with pytest.raises(DeployError, match="Reaching the monitoring UIs"):
         run_tunnel(config, None, "swarm", print)  # type: ignore[arg-type] # never reached
+
+
+def _vm_commands(runbook: Path) -> list[list[str]]:
+    """The runbook's `python -m deploy ...` commands as argv (the part before a local pipe)."""
+    return [
+        shlex.split(_first_stage(line))[3:]
+        for line in _shell_lines(runbook.read_text())
+        if line.startswith("python -m deploy ")
+    ]
+
+
+def _service_pairs(verb: str, words: list[str]) -> set[tuple[str, str]]:
+    named = [word for word in words if word in SERVICES]
+    return {(verb, name) for name in (named[:1] if verb == "exec" else named)}
+
+
+@pytest.mark.parametrize("runbook", sorted(RUNBOOKS.glob("*.md")), ids=lambda p: p.stem)
+def test_each_local_check_of_a_runbook_has_its_vm_twin(runbook: Path) -> None:
+    local = set()
+    for name, line in read_only_commands():
+        if name == runbook.stem:
+            words = shlex.split(_first_stage(line))
+            local |= _service_pairs(words[2], words[3:])
+    on_vm = set()
+    for argv in _vm_commands(runbook):
+        on_vm |= _service_pairs(argv[0], argv[1:])
+    assert local <= on_vm, f"{runbook.name}: no VM variant for {sorted(local - on_vm)}"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [argv for runbook in sorted(RUNBOOKS.glob("*.md")) for argv in _vm_commands(runbook)],
+    ids=" ".join,
+)
+def test_each_vm_command_of_the_runbooks_is_one_the_tool_takes(argv: list[str]) -> None:
+    """Parsed and checked as far as the configuration: verb, options, service and command."""
+    args = ["web" if word == "<service>" else word for word in argv]
+    result = CliRunner().invoke(cli, ["--config", MISSING_CONFIG, *args])
+    assert "cannot read the configuration" in str(result.exception), result.output
