@@ -7,8 +7,6 @@ with bash here (its host key pinned, the client key checked, as on a VM).
 
 from __future__ import annotations
 
-import io
-import socket
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -19,6 +17,7 @@ import pytest
 
 from deploy.rehearsal.infra import new_ed25519
 from deploy.ssh import Remote
+from tests.support.ssh_server import ssh_server
 
 
 class _Host(paramiko.ServerInterface):
@@ -82,33 +81,15 @@ def host(tmp_path: Path) -> Iterator[tuple[Remote, _Host]]:
     identity = tmp_path / "id_deploy"
     identity.write_bytes(private)
     identity.chmod(0o600)
-    host_key = paramiko.Ed25519Key.from_private_key(io.StringIO(new_ed25519()[0].decode()))
-    listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    known_hosts = tmp_path / "known_hosts"
-    known_hosts.write_text(f"[127.0.0.1]:{port} {host_key.get_name()} {host_key.get_base64()}\n")
     server = _Host(public.split()[1])
-    transports: list[paramiko.Transport] = []
-
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:  # closed at teardown
-                return
-            transport = paramiko.Transport(conn)
-            transport.add_server_key(host_key)
-            transports.append(transport)
-            transport.start_server(server=server)
-
-    threading.Thread(target=serve, daemon=True).start()
-    remote = Remote("127.0.0.1", port, "deploy", identity, known_hosts)
-    remote.open()
-    yield remote, server
-    remote.close()
-    listener.close()
-    for transport in transports:
-        transport.close()
+    with ssh_server(server) as (port, host_key):
+        known_hosts = tmp_path / "known_hosts"
+        known_hosts.write_text(
+            f"[127.0.0.1]:{port} {host_key.get_name()} {host_key.get_base64()}\n"
+        )
+        remote = Remote("127.0.0.1", port, "deploy", identity, known_hosts)
+        with remote:
+            yield remote, server
 
 
 def test_output_arrives_while_the_command_runs_and_its_status_comes_back(

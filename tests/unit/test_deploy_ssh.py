@@ -8,7 +8,6 @@ hosts: for those the mapping is fed the exception types paramiko lets through.
 
 from __future__ import annotations
 
-import io
 import socket
 import threading
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from paramiko.ssh_exception import NoValidConnectionsError
 from deploy.errors import DeployError
 from deploy.rehearsal.infra import new_ed25519
 from deploy.ssh import Remote, connect_error
+from tests.support.ssh_server import ssh_server
 
 
 class _RefuseEveryKey(paramiko.ServerInterface):
@@ -34,31 +34,8 @@ class _RefuseEveryKey(paramiko.ServerInterface):
 @pytest.fixture
 def sshd() -> Iterator[tuple[int, paramiko.PKey]]:
     """A real SSH server (paramiko's server side) that refuses every key; its port and host key."""
-    host_key = paramiko.Ed25519Key.from_private_key(io.StringIO(new_ed25519()[0].decode()))
-    listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    transports: list[paramiko.Transport] = []
-
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:  # closed at teardown
-                return
-            transport = paramiko.Transport(conn)
-            transport.add_server_key(host_key)
-            transports.append(transport)
-            try:
-                transport.start_server(server=_RefuseEveryKey())
-            except (paramiko.SSHException, EOFError):  # the client gave up first
-                transport.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield port, host_key
-    listener.close()
-    for transport in transports:
-        transport.close()
+    with ssh_server(_RefuseEveryKey()) as server:
+        yield server
 
 
 @pytest.fixture
