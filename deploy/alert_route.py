@@ -16,7 +16,7 @@ from deploy.ssh import Remote
 
 CONFIG_FILE = "/etc/alertmanager/alertmanager.yml"  # monitoring/alertmanager/Dockerfile's
 SINK_HOST = "alert-sink"  # the stack's own recorder (monitoring/alert_sink/)
-NOBODY = "the in-memory alert sink: nobody is paged"
+SINK = "the in-memory alert sink"
 _RECEIVERS = re.compile(r"^receivers:\s*$")
 _TOP_LEVEL = re.compile(r"^\S")
 _NAME = re.compile(r"^\s*-\s*name:\s*['\"]?([^'\"#\s]+)")
@@ -64,13 +64,15 @@ def describe(found: dict[str, list[str]]) -> str:
         targets and all(t.endswith(f"to {SINK_HOST}") for t in targets)
         for targets in found.values()
     ):
-        return f"alerts go to {NOBODY}"
+        return f"alerts go to {SINK}: nobody is paged"
     parts = []
     for name, targets in found.items():
         if not targets:
             parts.append(f"{name}: nothing (a receiver without integrations)")
         else:
-            shown = [NOBODY if t.endswith(f"to {SINK_HOST}") else t for t in targets]
+            shown = [
+                f"{SINK} (pages nobody)" if t.endswith(f"to {SINK_HOST}") else t for t in targets
+            ]
             parts.append(f"{name}: {', '.join(shown)}")
     return "alerts go to: " + "; ".join(parts)
 

@@ -30,10 +30,9 @@ SERVICES = (
 SWARM = "swarm"
 
 
-def check_service(name: str) -> str:
+def check_service(name: str) -> None:
     if name not in SERVICES:
         raise DeployError(f"unknown service {name!r}: the services are {', '.join(SERVICES)}")
-    return name
 
 
 def swarm_service(stack: str, service: str) -> str:

@@ -51,7 +51,7 @@ def pick_container(ps_output: str, service: str, host: str, target: str) -> str:
         if target == SWARM
         else "`python -m deploy ps` shows its state"
     )
-    raise DeployError(f"no running {check_service(service)} container on {host}: {where}")
+    raise DeployError(f"no running {service} container on {host}: {where}")
 
 
 @click.command(name="exec", context_settings={"ignore_unknown_options": True})

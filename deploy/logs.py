@@ -34,7 +34,6 @@ class LogOptions:
 
 
 def logs_argv(target: str, stack: str, service: str, options: LogOptions) -> list[str]:
-    check_service(service)
     common = ["--timestamps", "--since", options.since, "--tail", options.tail]
     if options.follow:
         common.append("--follow")

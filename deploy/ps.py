@@ -19,15 +19,20 @@ SWARM_FORMAT = "table {{.Name}}\t{{.Image}}\t{{.Node}}\t{{.CurrentState}}\t{{.Er
 
 
 def ps_argv(target: str, stack: str, services: Sequence[str]) -> list[str]:
-    names = [check_service(name) for name in services]
     if target == SWARM:
         # Tasks Swarm wants running: the history of replaced ones would bury them.
         running = ["--filter", "desired-state=running", "--format", SWARM_FORMAT]
-        if names:
-            return ["docker", "service", "ps", *running, *(swarm_service(stack, n) for n in names)]
+        if services:
+            return [
+                "docker",
+                "service",
+                "ps",
+                *running,
+                *(swarm_service(stack, s) for s in services),
+            ]
         return ["docker", "stack", "ps", *running, stack]
     # Compose finds the project's containers by its label: no compose file is needed on the VM.
-    return ["docker", "compose", "-p", PROJECT, "ps", "--all", "--format", VM_FORMAT, *names]
+    return ["docker", "compose", "-p", PROJECT, "ps", "--all", "--format", VM_FORMAT, *services]
 
 
 @click.command()

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from deploy.alert_route import NOBODY, describe, receivers
+from deploy.alert_route import describe, receivers
 from deploy.cli import cli
 from deploy.config import parse_config
 from deploy.containers import SERVICES, running_container_argv
@@ -150,6 +150,9 @@ receivers:
     email_configs:
       - to: oncall@example.org
   - name: blackhole
+  - name: recorded
+    webhook_configs:
+      - url: http://alert-sink:9095/warning
 inhibit_rules: []
 """
 
@@ -157,14 +160,15 @@ inhibit_rules: []
 def test_status_says_the_stack_s_own_configuration_pages_nobody() -> None:
     text = (REPO / "monitoring" / "alertmanager" / "alertmanager.yml").read_text()
     assert set(receivers(text)) == {"team-pager", "team-warnings"}
-    assert describe(receivers(text)) == f"alerts go to {NOBODY}"
+    assert describe(receivers(text)) == "alerts go to the in-memory alert sink: nobody is paged"
 
 
 def test_status_names_real_receivers_without_their_credentials() -> None:
     said = describe(receivers(ALERTMANAGER_PAGING))
     assert said == (
         "alerts go to: team-pager: pagerduty; team-warnings: slack to hooks.slack.example, "
-        "email to oncall@example.org; blackhole: nothing (a receiver without integrations)"
+        "email to oncall@example.org; blackhole: nothing (a receiver without integrations); "
+        "recorded: the in-memory alert sink (pages nobody)"
     )
     assert "secret-part" not in said
 
