@@ -19,9 +19,10 @@ from deploy.errors import DeployError
 from deploy.exec_in import exec_argv, pick_container
 from deploy.logs import LineFilter, LogOptions, logs_argv
 from deploy.ps import ps_argv
+from deploy.rehearsal.runbook_verbs import vm_commands
 from deploy.ssh import command_line
 from deploy.tunnel import plan_forwards, run_tunnel
-from tests.stack.test_runbooks import RUNBOOKS, _first_stage, _shell_lines, read_only_commands
+from tests.stack.test_runbooks import RUNBOOKS, _first_stage, read_only_commands
 
 REPO = Path(__file__).resolve().parents[2]
 # Nothing may read it: a verb that got as far as the configuration would fail on this instead.
@@ -206,15 +207,6 @@ def test_tunnel_on_swarm_points_to_the_documented_way_instead() -> None:
         run_tunnel(config, None, "swarm", print)  # type: ignore[arg-type] # never reached
 
 
-def _vm_commands(runbook: Path) -> list[list[str]]:
-    """The runbook's `python -m deploy ...` commands as argv (the part before a local pipe)."""
-    return [
-        shlex.split(_first_stage(line))[3:]
-        for line in _shell_lines(runbook.read_text())
-        if line.startswith("python -m deploy ")
-    ]
-
-
 def _service_pairs(verb: str, words: list[str]) -> set[tuple[str, str]]:
     named = [word for word in words if word in SERVICES]
     return {(verb, name) for name in (named[:1] if verb == "exec" else named)}
@@ -228,18 +220,15 @@ def test_each_local_check_of_a_runbook_has_its_vm_twin(runbook: Path) -> None:
             words = shlex.split(_first_stage(line))
             local |= _service_pairs(words[2], words[3:])
     on_vm = set()
-    for argv in _vm_commands(runbook):
-        on_vm |= _service_pairs(argv[0], argv[1:])
+    for name, argv in vm_commands(RUNBOOKS):
+        if name == runbook.stem:
+            on_vm |= _service_pairs(argv[0], argv[1:])
     assert local <= on_vm, f"{runbook.name}: no VM variant for {sorted(local - on_vm)}"
 
 
-@pytest.mark.parametrize(
-    "argv",
-    [argv for runbook in sorted(RUNBOOKS.glob("*.md")) for argv in _vm_commands(runbook)],
-    ids=" ".join,
-)
+@pytest.mark.parametrize("argv", [argv for _, argv in vm_commands(RUNBOOKS)], ids=" ".join)
 def test_each_vm_command_of_the_runbooks_is_one_the_tool_takes(argv: list[str]) -> None:
-    """Parsed and checked as far as the configuration: verb, options, service and command."""
-    args = ["web" if word == "<service>" else word for word in argv]
-    result = CliRunner().invoke(cli, ["--config", MISSING_CONFIG, *args])
+    """Parsed and checked as far as the configuration: verb, options, service and command (the
+    rehearsal runs them against its VM)."""
+    result = CliRunner().invoke(cli, ["--config", MISSING_CONFIG, *argv])
     assert "cannot read the configuration" in str(result.exception), result.output
