@@ -44,19 +44,21 @@ def vm_commands(runbooks: Path) -> list[tuple[str, list[str]]]:
 def run(runner: Runner) -> None:
     failed: dict[str, str] = {}
     took: dict[str, float] = {}
-    for runbook, argv in vm_commands(runner.repo / "docs" / "runbooks"):
-        line = " ".join(argv)
+    # Runbooks share checks (redis-cli INFO memory, ...): each distinct command runs once.
+    distinct = {" ".join(argv): argv for _, argv in vm_commands(runner.repo / "docs" / "runbooks")}
+    for line, argv in distinct.items():
         started = time.monotonic()
         result = runner.tool(*argv)
         took[line] = round(time.monotonic() - started, 2)
         refused = any(word in result.stdout for word in REFUSED_PASSWORD)
         if result.returncode != 0 or refused:
             said = (result.stderr.strip() or result.stdout.strip()).splitlines()
-            failed[f"{runbook}: {line}"] = said[-1] if said else f"exit {result.returncode}"
+            failed[line] = said[-1] if said else f"exit {result.returncode}"
     runner.summary.notes["runbook_verbs_seconds"] = took
     runner.summary.notes["runbook_verbs_failed"] = failed
     runner.summary.check(
-        f"runbooks: each of their {len(took)} VM commands runs against the VM", not failed
+        f"runbooks: each of their {len(took)} distinct VM commands runs against the VM",
+        not failed,
     )
     status = runner.tool("status")
     runner.summary.check(
