@@ -64,12 +64,7 @@ def plan_forwards(
     ]
 
 
-def run_tunnel(config: Config, remote: Remote, target: str, echo: Callable[[str], None]) -> None:
-    if target == SWARM:
-        raise DeployError(
-            "tunnel reaches the VM's loopback, where Swarm publishes nothing: see "
-            "docs/scaling.md, Reaching the monitoring UIs"
-        )
+def run_tunnel(config: Config, remote: Remote, echo: Callable[[str], None]) -> None:
     forwards = plan_forwards(config, port_is_free, free_port)
     with contextlib.ExitStack() as stack:
         for forward in forwards:
@@ -86,6 +81,11 @@ def run_tunnel(config: Config, remote: Remote, target: str, echo: Callable[[str]
 @click.pass_obj
 def tunnel(context: Context) -> None:
     """Forward Prometheus, Alertmanager and Grafana from the VM here until Ctrl-C."""
+    if context.target == SWARM:
+        raise DeployError(
+            "tunnel reaches the VM's loopback, where Swarm publishes nothing: see "
+            "docs/scaling.md, Reaching the monitoring UIs"
+        )
     config = context.config()
     with remote_for(config) as remote:
-        run_tunnel(config, remote, context.target, click.echo)
+        run_tunnel(config, remote, click.echo)

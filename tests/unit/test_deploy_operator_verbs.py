@@ -21,7 +21,7 @@ from deploy.logs import LineFilter, LogOptions, logs_argv
 from deploy.ps import ps_argv
 from deploy.rehearsal.runbook_verbs import vm_commands
 from deploy.ssh import command_line
-from deploy.tunnel import plan_forwards, run_tunnel
+from deploy.tunnel import plan_forwards
 from tests.stack.test_runbooks import RUNBOOKS, _first_stage, read_only_commands
 
 REPO = Path(__file__).resolve().parents[2]
@@ -201,10 +201,9 @@ def test_tunnel_keeps_the_vm_s_port_numbers_where_they_are_free_here() -> None:
     assert forwards[2].url == "http://127.0.0.1:45678/"
 
 
-def test_tunnel_on_swarm_points_to_the_documented_way_instead() -> None:
-    config = parse_config(CONFIG, Path("/etc/deploy.toml"))
-    with pytest.raises(DeployError, match="Reaching the monitoring UIs"):
-        run_tunnel(config, None, "swarm", print)  # type: ignore[arg-type] # never reached
+def test_tunnel_on_swarm_points_to_the_documented_way_before_connecting() -> None:
+    result = CliRunner().invoke(cli, ["--config", MISSING_CONFIG, "--target", "swarm", "tunnel"])
+    assert "Reaching the monitoring UIs" in str(result.exception)
 
 
 def _service_pairs(verb: str, words: list[str]) -> set[tuple[str, str]]:
