@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import click
+from invoke.exceptions import ThreadException
 
 from deploy.config import Config
 from deploy.containers import SWARM
@@ -66,14 +67,19 @@ def plan_forwards(
 
 def run_tunnel(config: Config, remote: Remote, echo: Callable[[str], None]) -> None:
     forwards = plan_forwards(config, port_is_free, free_port)
-    with contextlib.ExitStack() as stack:
-        for forward in forwards:
-            stack.enter_context(remote.forward(forward.local_port, forward.remote_port))
-        for forward in forwards:
-            echo(f"{forward.name:<13} {forward.url}")
-        echo(f"forwarding from {remote.label}: Ctrl-C ends the tunnel")
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
+    try:
+        with contextlib.ExitStack() as stack:
+            for forward in forwards:
+                stack.enter_context(remote.forward(forward.local_port, forward.remote_port))
+            for forward in forwards:
+                echo(f"{forward.name:<13} {forward.url}")
+            echo(f"forwarding from {remote.label}: Ctrl-C ends the tunnel")
+            with contextlib.suppress(KeyboardInterrupt):
+                threading.Event().wait()
+    except ThreadException:
+        # fabric raises, as the tunnel closes, the connections the VM refused (seen here).
+        echo("tunnel closed; the VM refused some connections: is that UI running? (deploy ps)")
+        return
     echo("tunnel closed")
 
 
