@@ -11,8 +11,9 @@ from pathlib import Path
 
 import click
 
-from deploy import redis_backup
+from deploy import exec_in, logs, ps, redis_backup, tunnel
 from deploy import status as status_module
+from deploy.alert_route import alert_route
 from deploy.config import Config, load_config
 from deploy.deployer import Deployer, remote_for
 from deploy.errors import DeployError
@@ -204,6 +205,7 @@ def status(context: Context) -> None:
             click.echo(status_module.swarm_report(config, remote))
         else:
             click.echo(status_module.report(config, remote))
+        click.echo(alert_route(remote, context.target, config.swarm.stack))
 
 
 @cli.command()
@@ -280,6 +282,11 @@ def lock_release(context: Context, force: bool) -> None:
             )
         deploy_lock.release()
         click.echo(f"released the lock ({'; '.join(describe_lock(state))})")
+
+
+# Operator verbs for runbooks (docs/operations.md): each in its own module.
+for verb in (logs.logs, exec_in.exec_command, ps.ps, tunnel.tunnel):
+    cli.add_command(verb)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ hanging with the lock held ([ssh] in the configuration sets how long it waits).
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import io
 import shlex
@@ -255,6 +256,29 @@ class Remote:
             last = detail[-1] if detail else f"exit status {result.exit_code}"
             raise DeployError(f"on the VM: {line[:160]}: {last}")
         return result
+
+    def stream(
+        self, argv: Sequence[str], write: Callable[[str], None], *, pty: bool = False
+    ) -> int:
+        """Run ARGV, handing its output (stderr merged in) to WRITE as it arrives; its exit
+        status. With PTY, closing the channel (Ctrl-C here) hangs the command up on the host:
+        what `logs --follow` needs, which never ends by itself."""
+        transport = self._connection.client.get_transport()
+        if transport is None:
+            raise DeployError(f"{self.label}: not connected")
+        channel = transport.open_session()
+        try:
+            if pty:
+                channel.get_pty()
+            channel.set_combine_stderr(True)
+            channel.exec_command(command_line(argv))
+            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+            while chunk := channel.recv(65536):
+                write(decoder.decode(chunk))
+            write(decoder.decode(b"", final=True))
+            return int(channel.recv_exit_status())
+        finally:
+            channel.close()
 
     def write_file(self, path: str, content: str, mode: int = 0o644) -> None:
         """Write a file atomically: a temporary name in the same directory, then rename."""

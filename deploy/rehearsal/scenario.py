@@ -21,7 +21,7 @@ from pathlib import Path
 
 import requests
 
-from deploy.rehearsal import first_deploy, infra, sources
+from deploy.rehearsal import first_deploy, infra, runbook_verbs, sources
 from deploy.rehearsal.load import LoadLoop
 from deploy.rehearsal.swarm_part import PLANNED_OUTAGES, SwarmPart
 
@@ -238,6 +238,7 @@ class Runner:
         self._stale_lock()
         self.summary.check("4: A serves after the rollback", self._reports(v["A"]))
         self.summary.check("Redis was never restarted", self._redis_identity() == redis_before)
+        runbook_verbs.run(self)
         history = self.tool("history")
         self.log.write(history.stdout)
         self.summary.notes["history"] = history.stdout.splitlines()

@@ -90,3 +90,9 @@ def test_clicks_equal_redirects_and_no_link_is_lost(summary: dict[str, Any]) -> 
     assert served > 0
     assert served <= notes["clicks counted"] <= served + unconfirmed
     assert summary["checks"]["5: no link is lost"]
+
+
+def test_the_runbooks_vm_commands_run_against_the_vm(summary: dict[str, Any]) -> None:
+    """Each `python -m deploy ...` line of docs/runbooks/, run as written (issue 17)."""
+    assert summary["notes"]["runbook_verbs_seconds"], "no runbook command was run"
+    assert summary["notes"]["runbook_verbs_failed"] == {}

@@ -8,11 +8,9 @@ hosts: for those the mapping is fed the exception types paramiko lets through.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import paramiko
@@ -24,6 +22,7 @@ from deploy.errors import ConnectionLostError, DeployError
 from deploy.rehearsal.infra import new_ed25519
 from deploy.ssh import Remote, connect_error
 from deploy.stages import Stages
+from tests.support.ssh_server import ssh_server
 
 
 class _RefuseEveryKey(paramiko.ServerInterface):
@@ -34,42 +33,10 @@ class _RefuseEveryKey(paramiko.ServerInterface):
         return paramiko.common.AUTH_FAILED
 
 
-@contextlib.contextmanager
-def _ssh_server(
-    interface: Callable[[paramiko.Transport], paramiko.ServerInterface],
-) -> Iterator[tuple[int, paramiko.PKey]]:
-    """A real SSH server (paramiko's server side) on 127.0.0.1; its port and host key."""
-    host_key = paramiko.Ed25519Key.from_private_key(io.StringIO(new_ed25519()[0].decode()))
-    listener = socket.create_server(("127.0.0.1", 0))
-    transports: list[paramiko.Transport] = []
-
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:  # closed at teardown
-                return
-            transport = paramiko.Transport(conn)
-            transport.add_server_key(host_key)
-            transports.append(transport)
-            try:
-                transport.start_server(server=interface(transport))
-            except (paramiko.SSHException, EOFError):  # the client gave up first
-                transport.close()
-
-    threading.Thread(target=serve, daemon=True).start()
-    try:
-        yield listener.getsockname()[1], host_key
-    finally:
-        listener.close()
-        for transport in transports:
-            transport.close()
-
-
 @pytest.fixture
 def sshd() -> Iterator[tuple[int, paramiko.PKey]]:
-    """A real SSH server that refuses every key."""
-    with _ssh_server(lambda _transport: _RefuseEveryKey()) as server:
+    """A real SSH server (paramiko's server side) that refuses every key; its port and host key."""
+    with ssh_server(lambda _transport: _RefuseEveryKey()) as server:
         yield server
 
 
@@ -216,7 +183,7 @@ def _succeed(channel: paramiko.Channel) -> None:
 @pytest.fixture
 def losing_sshd() -> Iterator[tuple[int, paramiko.PKey]]:
     """A real SSH server that lets the deploy user in, then loses the connection or stalls."""
-    with _ssh_server(_AcceptThenLose) as server:
+    with ssh_server(_AcceptThenLose) as server:
         yield server
 
 
