@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from deploy.gate import Limits, of_revision
+from deploy.gate import LATENCY_BUCKETS, Limits, of_revision, route_selector
 from slo import Tolerances, judgement
 from slo.histograms import Histogram, quantile, slower_p_value, total
 from slo.judgement import FAIL, INCONCLUSIVE, PASS, Row
@@ -121,6 +121,7 @@ def judge_step(baseline: Side, canary: Side, limits: Limits, t: Tolerances) -> l
 
 def bucket_query(sha: str, route: str, window_s: int) -> str:
     """PromQL for one revision's latency histogram of ROUTE in the window: a vector by `le`."""
-    buckets = "linkpulse_http_request_duration_seconds_bucket"
-    selector = f'job="web", route="{route}"'
-    return f"sum by (le) (increase({buckets}{{{selector}}}[{window_s}s]) * {of_revision(sha)})"
+    selector = route_selector(route)
+    return (
+        f"sum by (le) (increase({LATENCY_BUCKETS}{{{selector}}}[{window_s}s]) * {of_revision(sha)})"
+    )

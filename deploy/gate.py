@@ -22,6 +22,12 @@ from deploy.errors import DeployError, PrometheusUnavailableError
 from slo import SloSpec
 
 BUILD_INFO = '{__name__=~"linkpulse_(web_)?build_info", job="web", revision="%s"}'
+LATENCY_BUCKETS = "linkpulse_http_request_duration_seconds_bucket"
+
+
+def route_selector(route: str) -> str:
+    """The label matchers of web's series for ROUTE."""
+    return f'job="web", route="{route}"'
 
 
 def of_revision(sha: str) -> str:
@@ -30,18 +36,17 @@ def of_revision(sha: str) -> str:
 
 def queries(sha: str, route: str, window_s: int, quantile: float) -> dict[str, str]:
     """PromQL for the new revision's request count, 5xx count and latency quantile."""
-    selector = f'job="web", route="{route}"'
+    selector = route_selector(route)
     errors = f'{selector}, status=~"5.."'
     revision_join = of_revision(sha)
     window = f"[{window_s}s]"
     counter = "linkpulse_http_requests_total"
-    buckets = "linkpulse_http_request_duration_seconds_bucket"
     return {
         "requests": f"sum(increase({counter}{{{selector}}}{window}) * {revision_join})",
         "errors": f"sum(increase({counter}{{{errors}}}{window}) * {revision_join})",
         "latency": (
             f"histogram_quantile({quantile}, sum by (le) "
-            f"(rate({buckets}{{{selector}}}{window}) * {revision_join}))"
+            f"(rate({LATENCY_BUCKETS}{{{selector}}}{window}) * {revision_join}))"
         ),
     }
 
