@@ -19,14 +19,13 @@ import pytest
 import requests
 
 from tests.stack.stack import REPO_ROOT, wait_until
-from tests.swarm.cluster import Cluster, Load, LoadResult, create_links, read_env
+from tests.swarm.cluster import Cluster, Load, LoadResult, read_env
 from tests.swarm.nodes import Balancer, Node
 
 pytestmark = [pytest.mark.swarm_nodes, pytest.mark.timeout(1800)]
 
 NODES = 3
 BALANCER_PORT = 38180
-LINKS = 12
 SCALED = {"web": 6, "worker": 3}
 # The node-loss goals (issue 19): failed share of the drill's requests, and how long Swarm may
 # take to run every replica again on the nodes left.
@@ -52,17 +51,6 @@ def cluster() -> Iterator[Cluster]:
         yield cluster
     finally:
         cluster.tear_down()
-
-
-@pytest.fixture(scope="module")
-def codes(cluster: Cluster) -> list[str]:
-    return create_links(cluster.base_url, LINKS)
-
-
-@pytest.fixture(scope="module")
-def served(codes: list[str]) -> LoadResult:
-    """Every request of the module's load loops, for the exactly-once check of the clicks."""
-    return LoadResult()
 
 
 def test_the_state_services_run_on_the_labelled_node(cluster: Cluster) -> None:

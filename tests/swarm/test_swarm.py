@@ -22,14 +22,12 @@ from tests.swarm.cluster import (
     Cluster,
     Load,
     LoadResult,
-    create_links,
     read_env,
 )
 from tests.swarm.nodes import Node
 
 pytestmark = [pytest.mark.swarm, pytest.mark.timeout(900)]
 
-LINKS = 12
 SCALED = {"web": 4, "worker": 3}
 SERVICES_WITH_SECRETS = ("redis", "redis-exporter", "web", "worker")
 # The states an update ends in (docker service inspect's UpdateStatus.State).
@@ -50,17 +48,6 @@ def cluster() -> Iterator[Cluster]:
         yield cluster
     finally:
         cluster.tear_down()
-
-
-@pytest.fixture(scope="module")
-def codes(cluster: Cluster) -> list[str]:
-    return create_links(cluster.base_url, LINKS)
-
-
-@pytest.fixture(scope="module")
-def counted(codes: list[str]) -> LoadResult:
-    """Every successful redirect of the whole module, for the exactly-once check at its end."""
-    return LoadResult()
 
 
 def _report(step: str, result: LoadResult, seconds: float) -> None:
@@ -102,7 +89,7 @@ def test_redis_exporter_reads_redis_and_the_click_stream_on_swarm(cluster: Clust
 
 
 def test_scaling_under_load_fails_no_request_and_every_replica_is_scraped(
-    cluster: Cluster, codes: list[str], counted: LoadResult
+    cluster: Cluster, codes: list[str], served: LoadResult
 ) -> None:
     with Load(cluster.base_url, codes).running() as result:
         started = time.monotonic()
@@ -110,10 +97,10 @@ def test_scaling_under_load_fails_no_request_and_every_replica_is_scraped(
         cluster.wait_converged(SCALED)
         elapsed = time.monotonic() - started
         # The new replicas take a share of the traffic before the load stops.
-        served = result.requests
-        wait_until(lambda: result.requests >= served + 100, "100 more requests on 4 replicas")
+        sent = result.requests
+        wait_until(lambda: result.requests >= sent + 100, "100 more requests on 4 replicas")
     _report("scale web 2->4, worker 1->3", result, elapsed)
-    counted.add(result)
+    served.add(result)
     assert result.failures == []
     assert result.requests > 0
 
@@ -128,7 +115,7 @@ def test_scaling_under_load_fails_no_request_and_every_replica_is_scraped(
 
 
 def test_a_rolling_update_under_load_fails_no_request(
-    cluster: Cluster, codes: list[str], counted: LoadResult
+    cluster: Cluster, codes: list[str], served: LoadResult
 ) -> None:
     current = next(iter(cluster.task_images("web")))
     release = cluster.derived_image(current, "next", "ENV APP_VERSION=swarm-next")
@@ -142,14 +129,14 @@ def test_a_rolling_update_under_load_fails_no_request(
         cluster.wait_converged(SCALED)
         elapsed = time.monotonic() - started
     _report("rolling update of web (4) and worker (3)", result, elapsed)
-    counted.add(result)
+    served.add(result)
     assert result.failures == []
     assert cluster.task_images("web") == {release}
     assert cluster.task_images("worker") == {release}
 
 
 def test_a_broken_image_is_rolled_back_automatically_under_load(
-    cluster: Cluster, codes: list[str], counted: LoadResult
+    cluster: Cluster, codes: list[str], served: LoadResult
 ) -> None:
     current = next(iter(cluster.task_images("web")))
     broken = cluster.derived_image(current, "broken", BROKEN_HEALTHCHECK)
@@ -161,23 +148,23 @@ def test_a_broken_image_is_rolled_back_automatically_under_load(
         cluster.wait_converged({"web": SCALED["web"]})
         elapsed = time.monotonic() - started
     _report("broken web image rolled back", result, elapsed)
-    counted.add(result)
+    served.add(result)
     assert final == "rollback_completed"
     assert result.failures == []
     assert cluster.task_images("web") == {current}
 
 
 def test_every_click_of_the_run_is_counted_exactly_once(
-    cluster: Cluster, counted: LoadResult
+    cluster: Cluster, served: LoadResult
 ) -> None:
-    assert counted.clicks, "no redirect succeeded in the steps before"
+    assert served.clicks, "no redirect succeeded in the steps before"
 
     def clicks(code: str) -> int:
         response = requests.get(f"{cluster.base_url}/api/links/{code}", timeout=10)
         assert response.status_code == 200, response.text
         return int(response.json()["clicks"])
 
-    for code, expected in counted.clicks.items():
+    for code, expected in served.clicks.items():
         wait_until(
             lambda code=code, expected=expected: clicks(code) >= expected,
             f"{expected} clicks of {code}",
