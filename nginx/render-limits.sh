@@ -6,9 +6,13 @@
 #   limits-api.conf    the limit_req lines of /api/ (reads and writes)
 #   limits-pages.conf  the limit_req lines of pages, redirects and the form (whose POST
 #                      spends the write budget)
+#   trusted-proxies.conf  whose X-Forwarded-For names the client (TRUSTED_PROXIES)
 # Settings (.env, docs/configuration.md): RATE_LIMIT_{WRITE,READ,PAGES} as nginx rates (20r/s,
 # 600r/m), RATE_LIMIT_{WRITE,READ,PAGES}_BURST as request counts, and RATE_LIMIT_EXEMPT as
 # comma-separated addresses or CIDR networks that are never limited (empty: nobody).
+# TRUSTED_PROXIES, in the same form, are the load balancers in front of nginx: from them, and
+# only from them, the client address is the last untrusted one in X-Forwarded-For (empty:
+# nobody, so nobody can choose the address the limits and web's quota key on).
 # The defaults are the rate/count calls below and nowhere else: compose passes an unset setting
 # as empty; .env.example, docs/configuration.md and SECURITY.md show them, and
 # tests/unit/test_rate_limit_defaults.py fails when one of those copies differs.
@@ -59,24 +63,32 @@ write_burst=$(count RATE_LIMIT_WRITE_BURST 100)
 read_burst=$(count RATE_LIMIT_READ_BURST 400)
 pages_burst=$(count RATE_LIMIT_PAGES_BURST 600)
 
-exempt=""
-old_ifs=$IFS
-IFS=,
-for entry in ${RATE_LIMIT_EXEMPT:-}; do
-  entry=$(echo "$entry" | tr -d ' ')
-  [ -z "$entry" ] && continue
-  network "$entry" || fail "RATE_LIMIT_EXEMPT entry '$entry' is not an address or CIDR network"
-  exempt="$exempt    $entry 1;
+# The entries of setting $1, each checked, one a line as "$2<entry>$3".
+networks() {
+  lines=""
+  old_ifs=$IFS
+  IFS=,
+  for entry in $(printenv "$1" || true); do
+    entry=$(echo "$entry" | tr -d ' ')
+    [ -z "$entry" ] && continue
+    network "$entry" || fail "$1 entry '$entry' is not an address or CIDR network"
+    lines="$lines$2$entry$3
 "
-done
-IFS=$old_ifs
+  done
+  IFS=$old_ifs
+  printf %s "$lines"
+}
+
+exempt=$(networks RATE_LIMIT_EXEMPT "    " " 1;")
+trusted=$(networks TRUSTED_PROXIES "set_real_ip_from " ";")
 
 mkdir -p "$out"
 cat >"$out/limits-http.conf" <<CONF
 # Rendered by render-limits.sh from RATE_LIMIT_* at container start; edit .env, not this file.
 geo \$linkpulse_rate_limit_exempt {
     default 0;
-$exempt}
+${exempt:+$exempt
+}}
 limit_req_zone \$linkpulse_write_limit_key zone=api_write:10m rate=$write_rate;
 limit_req_zone \$linkpulse_read_limit_key zone=api_read:10m rate=$read_rate;
 limit_req_zone \$linkpulse_limited_addr zone=pages:10m rate=$pages_rate;
@@ -90,5 +102,15 @@ cat >"$out/limits-pages.conf" <<CONF
 limit_req zone=pages burst=$pages_burst nodelay;
 limit_req zone=api_write burst=$write_burst nodelay;
 CONF
+
+# nginx's realip module: from a trusted peer $remote_addr becomes the client the balancer saw,
+# for the limits, the exempt networks, the access log and the X-Forwarded-For web receives.
+# Not the PROXY protocol: a listener that expects it refuses every client that does not send it.
+{
+  echo "# Rendered by render-limits.sh from TRUSTED_PROXIES at container start; edit .env, not this file."
+  if [ -n "$trusted" ]; then
+    printf '%s\nreal_ip_header X-Forwarded-For;\nreal_ip_recursive on;\n' "$trusted"
+  fi
+} >"$out/trusted-proxies.conf"
 
 [ "$#" -eq 0 ] || exec "$@"
