@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from deploy.source import check_sha, compose_config
 from deploy.stages import Stages, format_duration
 from deploy.swarm_deployer import SwarmDeployer
 from deploy.swarm_init import init_swarm as run_init_swarm
+from deploy.swarm_join import ROLES, join_swarm
 
 DEFAULT_CONFIG = "deploy.toml"
 
@@ -138,6 +140,20 @@ def init_swarm(context: Context) -> None:
     with remote_for(config) as remote:
         run_init_swarm(config, remote, context.stages)
     click.echo("swarm ready: deploy with --target swarm")
+
+
+@cli.command()
+@click.argument("address")
+@click.option("--role", type=click.Choice(ROLES), default="manager", show_default=True)
+@pass_context
+def join(context: Context, address: str, role: str) -> None:
+    """Join the provisioned VM at ADDRESS (same SSH user, key and known_hosts as [host]) to the
+    swarm of [host]."""
+    config = context.config()
+    node = replace(config, host=replace(config.host, address=address))
+    with remote_for(config) as manager, remote_for(node) as joining:
+        join_swarm(config, manager, joining, role, context.stages)
+    click.echo(f"{address} is in the swarm: docs/scaling.md says how replicas reach it")
 
 
 def _deployer(context: Context, bundle_dir: Path) -> Deployer:
