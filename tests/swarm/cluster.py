@@ -225,9 +225,12 @@ class Cluster:
         host_docker("rmi", tag)
         return reference
 
-    def start_stack(self, replicas: dict[str, int], deadline_s: float = 240) -> None:
-        """The stack deployed with web 2 and worker 1, REPLICAS running, nginx reaching web."""
-        self.render(WEB_REPLICAS="2", WORKER_REPLICAS="1")
+    def start_stack(
+        self, replicas: dict[str, int], deadline_s: float = 240, **settings: str
+    ) -> None:
+        """The stack deployed with web 2 and worker 1 (and SETTINGS), REPLICAS running, nginx
+        reaching web."""
+        self.render(WEB_REPLICAS="2", WORKER_REPLICAS="1", **settings)
         self.deploy()
         self.wait_converged(replicas, deadline_s)
         wait_until(
