@@ -61,12 +61,13 @@ test-fast: venv deps ## lint + unit + integration, without the slow chaos runs
 	$(MAKE) --no-print-directory lint
 	$(PYTEST) -m "not slow" tests/unit tests/integration
 
-test: venv deps ## every test tier: lint, dependency audit, unit, integration, e2e, config, container stack, swarm, delivery rehearsal
+test: venv deps ## every test tier: lint, dependency audit, unit, integration, e2e, config, container stack, swarm (one node, then three), delivery rehearsal
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory audit
 	$(PYTEST) tests/unit tests/integration tests/e2e tests/config
 	$(MAKE) --no-print-directory test-stack
 	$(MAKE) --no-print-directory test-swarm
+	$(MAKE) --no-print-directory test-swarm-nodes SWARM_NODES_MARK="swarm_nodes and not slow"
 	$(MAKE) --no-print-directory test-rehearsal
 
 monitoring: venv ## regenerate the generated alert rules (slo/objectives.toml, monitoring/thresholds.toml) and the Grafana dashboards
@@ -304,11 +305,14 @@ test-swarm: venv deps engine ## swarm tier on a VM stand-in (never this engine):
 # nginx on every node behind an external balancer stand-in (HAProxy) on 127.0.0.1:38180; web
 # and worker spread over the nodes, then a node powered off under load (docs/scaling.md).
 TEST_SWARM_NODES_ENV := $(CURDIR)/build/test-swarm-nodes.env
+# All of it by default; `make test` leaves out the drills marked slow (the state node lost, the
+# encrypted overlay).
+SWARM_NODES_MARK ?= swarm_nodes
 $(eval $(call own_project,test-swarm-nodes,linkpulse-swarm-nodes,$(TEST_SWARM_NODES_ENV),$(TEST_SWARM_SETTINGS)))
 test-swarm-nodes: venv deps engine ## three-node swarm tier on VM stand-ins behind a balancer: spread, a node lost under load, its rejoin
 	@scripts/stack-env.sh >/dev/null
 	$(MAKE) --no-print-directory images
-	$(call keeps_user_stack,test-swarm-nodes,SWARM_ENV_FILE=$(TEST_SWARM_NODES_ENV) $(PYTEST) -m swarm_nodes -s tests/swarm)
+	$(call keeps_user_stack,test-swarm-nodes,SWARM_ENV_FILE=$(TEST_SWARM_NODES_ENV) $(PYTEST) -m "$(SWARM_NODES_MARK)" -s --durations=0 tests/swarm)
 
 # The arm64 tier (docs/containers.md "Platforms"): the app image built for linux/arm64 (under
 # emulation on an x86_64 host), then its web and worker against redis in a project of its own
