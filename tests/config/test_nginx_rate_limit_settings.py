@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import requests
 
 from tests.config.nginx_instance import NginxInstance, render_limits
-from tests.config.stub_upstream import StubUpstream
-
-
-@pytest.fixture
-def make_edge(tmp_path: Path, upstream: StubUpstream) -> Iterator[Callable[..., NginxInstance]]:
-    started: list[NginxInstance] = []
-
-    def start(**limits: str) -> NginxInstance:
-        instance = NginxInstance(tmp_path / f"nginx{len(started)}", upstream.port, limits=limits)
-        instance.render()
-        instance.start()
-        started.append(instance)
-        return instance
-
-    yield start
-    for instance in started:
-        instance.stop()
 
 
 def _post_until_limited(base_url: str, attempts: int) -> list[int]:
