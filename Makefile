@@ -303,13 +303,14 @@ test-swarm: venv deps engine ## swarm tier on a VM stand-in (never this engine):
 
 # The multi-node tier: three VM stand-ins joined as three managers (node 1 labelled for state),
 # nginx on every node behind an external balancer stand-in (HAProxy) on 127.0.0.1:38180; web
-# and worker spread over the nodes, then a node powered off under load (docs/scaling.md).
+# and worker spread over the nodes, a node powered off under load and back, the state node lost,
+# an encrypted overlay probed (docs/scaling.md).
 TEST_SWARM_NODES_ENV := $(CURDIR)/build/test-swarm-nodes.env
 # All of it by default; `make test` leaves out the drills marked slow (the state node lost, the
 # encrypted overlay).
 SWARM_NODES_MARK ?= swarm_nodes
 $(eval $(call own_project,test-swarm-nodes,linkpulse-swarm-nodes,$(TEST_SWARM_NODES_ENV),$(TEST_SWARM_SETTINGS)))
-test-swarm-nodes: venv deps engine ## three-node swarm tier on VM stand-ins behind a balancer: spread, a node lost under load, its rejoin
+test-swarm-nodes: venv deps engine ## three-node swarm tier on VM stand-ins behind a balancer: spread, a node lost under load, its rejoin, the state node lost
 	@scripts/stack-env.sh >/dev/null
 	$(MAKE) --no-print-directory images
 	$(call keeps_user_stack,test-swarm-nodes,SWARM_ENV_FILE=$(TEST_SWARM_NODES_ENV) $(PYTEST) -m "$(SWARM_NODES_MARK)" -s --durations=0 tests/swarm)
