@@ -27,6 +27,7 @@ class Record:
     reason: str = ""
     previous: str = ""
     stage: str = ""  # where a failed one failed
+    settings: str = ""  # environment, digest and changes (deploy/release_settings.py)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
