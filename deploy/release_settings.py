@@ -75,7 +75,9 @@ class Variable:
 
 def variables(compose_text: str) -> dict[str, Variable]:
     """The operator settings docker-compose.yml reads: name -> its default and readers."""
-    raw = yaml.safe_load(compose_text) or {}
+    raw = yaml.safe_load(compose_text)
+    if not isinstance(raw, dict):
+        return {}
     defaults: dict[str, str] = {}
     readers: dict[str, set[str]] = {}
     for service, body in (raw.get("services") or {}).items():
@@ -229,9 +231,16 @@ def on_vm(remote: Host, layout: Layout, sha: str | None) -> ReleaseSettings | No
     release = layout.release_dir(sha)
     stored = remote.run(["cat", f"{release}/{SETTINGS_FILE}"], check=False)
     if stored.ok:
-        return ReleaseSettings.from_json(stored.stdout)
+        try:
+            return ReleaseSettings.from_json(stored.stdout)
+        except (ValueError, KeyError, TypeError):
+            pass  # torn by a killed upload: its compose file's defaults are the next best
     compose = remote.run(["cat", f"{release}/docker-compose.yml"], check=False)
-    return ReleaseSettings("", {}, variables(compose.stdout) if compose.ok else {})
+    try:
+        known = variables(compose.stdout) if compose.ok else {}
+    except yaml.YAMLError:
+        known = {}
+    return ReleaseSettings("", {}, known)
 
 
 # --- what changes, and what that restarts ----------------------------------------------------
