@@ -433,7 +433,7 @@ class Deployer:
         with self.stages.stage("redis (started once, never restarted)"):
             switched.append("redis")
             self.rollout.ensure_data(sha)
-            self._apply_live_settings(sha)
+            self._apply_live_settings(sha, images)
         with self.stages.stage("monitoring services"):
             switched.append("support")
             self.rollout.ensure_support(sha, images, absent)
@@ -513,7 +513,7 @@ class Deployer:
         """Every part of PARTS back to release SHA; a part already there is left alone, so an
         interrupted switch (both versions' web running) converges too."""
         nginx_image = next(i.image for i in images if i.service == "nginx")
-        self._apply_live_settings(sha)
+        self._apply_live_settings(sha, images)
         # nginx first: conf.d is SHA's again before anything reloads nginx (web's switch does
         # too), since the failed release's files may be what failed.
         if "nginx" in parts:
@@ -628,10 +628,16 @@ class Deployer:
         self.rollout.recreate = release_settings.to_recreate(changed)
         self.settings_note = release_settings.summary(new, changes)
 
-    def _apply_live_settings(self, sha: str) -> None:
+    def _apply_live_settings(self, sha: str, images: list[ServiceImage]) -> None:
         settings = release_settings.on_vm(self.remote, self.layout, sha)
+        wanted = next((i.image for i in images if i.service == "redis"), "")
         for container in self.vm.containers("redis"):
             release_settings.apply_live(self.remote, container.id, settings, self.stages.note)
+            if wanted and container.image != wanted:
+                self.stages.note(
+                    f"redis: runs {container.image}, {sha[:12]} names {wanted}: "
+                    "`python -m deploy upgrade-redis` moves it (a planned restart)"
+                )
 
     # --- keep / prune ------------------------------------------------------------------------
     def _keep_and_prune(self, current: str) -> None:
