@@ -290,11 +290,7 @@ def effect(service: str, keys: list[str]) -> str:
         if rest:
             parts.append(f"{', '.join(rest)} at the next `python -m deploy upgrade-redis`")
         return "; ".join(parts)
-    return (
-        "recreated (nginx: a public-port gap, measured below)"
-        if service == "nginx"
-        else "recreated"
-    )
+    return "recreated: a public-port gap, measured below" if service == "nginx" else "recreated"
 
 
 def to_recreate(changed: Mapping[str, list[str]]) -> frozenset[str]:
