@@ -5,6 +5,7 @@ the release; driven through the scripted fake host (tests/unit/deploy_fake_host.
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,29 @@ def test_redis_sizes_read_as_redis_reads_them() -> None:
     assert release_settings.redis_bytes("5000") == 5000
     with pytest.raises(DeployError):
         release_settings.redis_bytes("lots")
+
+
+def test_the_settings_file_is_read_at_the_sha_not_from_the_work_tree(tmp_path: Path) -> None:
+    def git(*args: str) -> str:
+        identity = ["-c", "user.name=t", "-c", "user.email=t@localhost"]
+        done = subprocess.run(
+            ["git", *identity, *args], cwd=tmp_path, capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
+    git("init", "-q")
+    (tmp_path / "README").write_text("before settings files\n")
+    git("add", "README")
+    git("commit", "-qm", "old")
+    old = git("rev-parse", "HEAD")
+    settings = tmp_path / "deploy" / "environments" / "staging.toml"
+    settings.parent.mkdir(parents=True)
+    settings.write_text('LOG_LEVEL = "DEBUG"\n')
+    git("add", "deploy")
+    git("commit", "-qm", "new")
+    new = git("rev-parse", "HEAD")
+    settings.write_text('LOG_LEVEL = "ERROR"\n')  # uncommitted: no part of any release
+
+    assert release_settings.committed(tmp_path, new, "staging") == 'LOG_LEVEL = "DEBUG"\n'
+    assert release_settings.committed(tmp_path, old, "staging") is None
+    assert release_settings.committed(tmp_path, new, "production") is None
