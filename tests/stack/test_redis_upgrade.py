@@ -18,8 +18,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.stack.stack import REPO_ROOT, Stack, compose, docker, wait_until
-from tests.stack.traffic import Traffic, assert_nothing_lost
+from tests.stack.stack import REPO_ROOT, Stack, compose, docker
+from tests.stack.traffic import Traffic, assert_nothing_lost, more_traffic
+from tests.support.commands import run
 
 pytestmark = pytest.mark.stack
 
@@ -34,24 +35,8 @@ def running_image() -> str:
 
 def upgrade(image: str) -> subprocess.CompletedProcess[str]:
     """`make upgrade-redis` with REDIS_IMAGE=IMAGE (the shell's value beats the env file's)."""
-    return subprocess.run(
-        ["make", "--no-print-directory", "upgrade-redis"],
-        cwd=REPO_ROOT,
-        env={**os.environ, "REDIS_IMAGE": image},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
-def served(traffic: Traffic) -> int:
-    return sum(traffic.log.successes.values())
-
-
-def more_traffic(traffic: Traffic, requests: int) -> None:
-    target = served(traffic) + requests
-    wait_until(lambda: served(traffic) >= target, f"{requests} more answered requests", 120)
+    env = {**os.environ, "REDIS_IMAGE": image}
+    return run("make", "--no-print-directory", "upgrade-redis", env=env, timeout=300)
 
 
 @pytest.fixture
@@ -70,12 +55,12 @@ def test_a_redis_upgrade_under_load_loses_no_acknowledged_write(
 ) -> None:
     before = running_image()
     with Traffic(stack.app_url, keep_alive=False) as traffic:
-        more_traffic(traffic, 30)
+        more_traffic(traffic, 30, deadline_s=120)
         links_before = len(traffic.log.created)
         started = time.monotonic()
         result = upgrade(next_image)
         took = time.monotonic() - started
-        more_traffic(traffic, 30)
+        more_traffic(traffic, 30, deadline_s=120)
     print(result.stdout)
     assert result.returncode == 0, result.stdout + result.stderr
     assert running_image() == next_image != before
