@@ -28,14 +28,13 @@ import click
 from deploy.deployer import Deployer, actor, remote_for
 from deploy.errors import DeployError
 from deploy.history import OK, Record
+from deploy.release_settings import REDIS_CLI_SCRIPT, redis_cli
 from deploy.vm import Container
 
 if TYPE_CHECKING:
     from deploy.cli import Context as CliContext
 
 DEADLINE_S = 180.0
-# redis-cli with the password the server was started with (its volume keeps the current one).
-CLI = 'REDISCLI_AUTH="$(cat /data/redis-password)" exec redis-cli "$@"'
 NO_AOF = (
     "redis runs without AOF (appendonly is not yes): a restart would lose every write since its "
     "last snapshot; refusing"
@@ -117,7 +116,8 @@ class ComposeSide:
 
     def cli(self, *args: str) -> str:
         return _run(
-            ["docker", "compose", "exec", "-T", "redis", "sh", "-c", CLI, "sh", *args], check=False
+            ["docker", "compose", "exec", "-T", "redis", "sh", "-c", REDIS_CLI_SCRIPT, "sh", *args],
+            check=False,
         )
 
     def image(self) -> str:
@@ -153,9 +153,7 @@ class VmSide:
         running = self._running()
         if len(running) != 1:
             return ""
-        answer = self.deployer.remote.run(
-            ["docker", "exec", running[0].id, "sh", "-c", CLI, "sh", *args], check=False
-        )
+        answer = self.deployer.remote.run(redis_cli(running[0].id, *args), check=False)
         return answer.stdout if answer.ok else ""
 
     def image(self) -> str:

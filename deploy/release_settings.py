@@ -325,10 +325,17 @@ def redis_bytes(size: str) -> int:
     return int(match.group(1)) * _UNITS[match.group(2).lower()]
 
 
+# redis-cli inside the Redis container with the password the server requires: the one its start
+# command keeps on the volume, or, for a server started before that file existed, its
+# environment's. The arguments follow as "$@", never as text of the script.
+REDIS_CLI_SCRIPT = (
+    'REDISCLI_AUTH="$(cat /data/redis-password 2>/dev/null || printf %s "$REDIS_PASSWORD")" '
+    'exec redis-cli "$@"'
+)
+
+
 def redis_cli(container: str, *args: str) -> list[str]:
-    """redis-cli in the Redis container with the password it was started with (/data)."""
-    script = 'REDISCLI_AUTH="$(cat /data/redis-password)" exec redis-cli "$@"'
-    return ["docker", "exec", container, "sh", "-c", script, "sh", *args]
+    return ["docker", "exec", container, "sh", "-c", REDIS_CLI_SCRIPT, "sh", *args]
 
 
 def apply_live(
