@@ -190,3 +190,17 @@ def test_the_settings_file_is_read_at_the_sha_not_from_the_work_tree(tmp_path: P
     assert release_settings.committed(tmp_path, new, "staging") == 'LOG_LEVEL = "DEBUG"\n'
     assert release_settings.committed(tmp_path, old, "staging") is None
     assert release_settings.committed(tmp_path, new, "production") is None
+
+
+def test_a_release_that_fails_its_checks_takes_its_settings_back_with_it(vm: SettingsVm) -> None:
+    vm.deploy(A)
+    vm.files[B] = CHANGED
+    vm.slo_fails.add(B)
+    mark = len(vm.host.log)
+    message = vm.failing_deploy(B)
+    assert "rolled back" in message
+    nginx_starts = [line for line in vm.host.log[mark:] if "--force-recreate nginx" in line]
+    assert [f"/releases/{B}" in n for n in nginx_starts] == [True, False], "to B, then back to A"
+    assert [line.split()[-1] for line in vm.config_sets(mark)] == ["300mb", "200mb"]
+    assert vm.last_record["outcome"] == "rolled-back"
+    assert str(vm.last_record["settings"]).endswith("RATE_LIMIT_WRITE=40r/s, REDIS_MAXMEMORY=300mb")
