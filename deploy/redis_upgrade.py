@@ -76,7 +76,10 @@ class Restart:
 def restart(
     side: RedisSide, note: Callable[[str], None], clock: Callable[[], float] = time.monotonic
 ) -> Restart:
-    if side.cli("CONFIG", "GET", "appendonly").split()[-1:] != ["yes"]:
+    appendonly = side.cli("CONFIG", "GET", "appendonly").split()
+    if not appendonly:
+        raise DeployError("redis does not answer: nothing to upgrade (`ps` shows its state)")
+    if appendonly[-1:] != ["yes"]:
         raise DeployError(NO_AOF)
     keys_before, image_before = _keys(side), side.image()
     note(f"redis: {keys_before} keys, {image_before}: recreating it (SIGTERM writes its AOF)")

@@ -60,3 +60,11 @@ def test_without_aof_it_refuses_in_one_line_and_restarts_nothing() -> None:
         restart(redis, lambda line: None)
     assert str(refused.value) == NO_AOF
     assert redis.recreated == 0
+
+
+def test_a_redis_that_does_not_answer_is_one_line_and_nothing_restarts() -> None:
+    redis = ScriptedRedis()
+    redis.down = 1  # its one answer: nothing
+    with pytest.raises(DeployError, match="redis does not answer: nothing to upgrade"):
+        restart(redis, lambda line: None)
+    assert redis.recreated == 0
