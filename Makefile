@@ -190,6 +190,13 @@ clean: ## remove the stack with its volumes (all data!); asks first unless FORCE
 	fi; \
 	$(COMPOSE) down --volumes --remove-orphans
 
+# A Redis image bump (REDIS_IMAGE) or a Redis setting reaches the running stack only by this
+# planned restart (docs/operations.md, "Upgrading Redis and nginx").
+.PHONY: upgrade-redis
+upgrade-redis: venv ## recreate the running stack's Redis on its configured image and settings (AOF kept); prints the gap
+	@test -f .env || test -n "$${COMPOSE_ENV_FILES:-}" || { echo "upgrade-redis: no .env: start the stack with make up"; exit 1; }
+	@$(BIN)/python -m deploy.redis_upgrade
+
 # Backups of the stack's Redis (docs/operations.md): an RDB from BGSAVE and its sha256.
 BACKUP_DIR ?= backups
 .PHONY: backup restore

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from deploy import exec_in, logs, ps, redis_backup, tunnel
+from deploy import exec_in, logs, ps, redis_backup, redis_upgrade, tunnel
 from deploy import status as status_module
 from deploy.alert_route import alert_route
 from deploy.config import Config, load_config
@@ -301,7 +301,7 @@ def lock_release(context: Context, force: bool) -> None:
 
 
 # Operator verbs for runbooks (docs/operations.md): each in its own module.
-for verb in (logs.logs, exec_in.exec_command, ps.ps, tunnel.tunnel):
+for verb in (logs.logs, exec_in.exec_command, ps.ps, tunnel.tunnel, redis_upgrade.upgrade_redis):
     cli.add_command(verb)
 
 

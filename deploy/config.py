@@ -71,6 +71,8 @@ class AppConfig:
     keep_releases: int = 3
     health_timeout_s: float = 90.0
     drain_timeout_s: float = 30.0
+    # Its operator settings: deploy/environments/<environment>.toml at the deployed sha.
+    environment: str = "production"
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,9 @@ def _app(raw: dict[str, Any], path: Path) -> AppConfig:
         raise DeployError(f"{path}: [app] remote_dir must be an absolute path")
     shell_values.check(
         path, "[app] remote_dir", app.remote_dir, shell_values.REMOTE_DIR, "a path like /srv/app"
+    )
+    shell_values.check(
+        path, "[app] environment", app.environment, _STACK_NAME, "a name like production"
     )
     if app.keep_releases < 1:
         raise DeployError(f"{path}: [app] keep_releases must be at least 1")

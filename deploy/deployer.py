@@ -17,11 +17,11 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from deploy import source
+from deploy import release_settings, source
 from deploy.annotations import Annotations
 from deploy.bundle import Bundle
 from deploy.config import Config
@@ -102,6 +102,9 @@ class Attempt:
 
 
 class Deployer:
+    # Operator settings come from deploy/environments/ (a Swarm's from [swarm.settings]).
+    SETTINGS_FILES = True
+
     def __init__(self, config: Config, remote: Host, stages: Stages, bundle_dir: Path) -> None:
         self.config = config
         self.remote = remote
@@ -112,6 +115,8 @@ class Deployer:
         self.lock = DeployLock(remote, self.layout.root)
         self.bundle_dir = bundle_dir
         self.bundle: Bundle | None = None
+        self.settings: release_settings.ReleaseSettings | None = None
+        self.settings_note = ""  # history's record of them (release_settings.summary)
         self.interrupts = Interrupts(stages.note)
         self.annotations = Annotations.from_config(config.grafana, stages.echo)
         self.rollout = Rollout(
@@ -200,6 +205,13 @@ class Deployer:
         """The release's files from git into FILES; its images."""
         prefix = self.config.registry.image_prefix
         source.export_files(repo, sha, ["docker-compose.yml", "nginx/conf.d"], files)
+        environment = self.config.app.environment
+        self.settings = release_settings.load(
+            release_settings.committed(repo, sha, environment),
+            sha,
+            environment,
+            (files / "docker-compose.yml").read_text(),
+        )
         return service_images(
             source.compose_config(files / "docker-compose.yml", prefix, sha), prefix
         )
@@ -211,6 +223,7 @@ class Deployer:
         if previous == sha and self._web_is(sha):
             self.stages.note(f"{sha[:12]} already serves: nothing to do")
             return
+        self._settings_against(previous, sha)
         with self.stages.stage("log in to the registry (read-only credential)"):
             self._login()
         self._annotate(
@@ -282,6 +295,7 @@ class Deployer:
         """History, bundle and the kept lock's reason, each tried on its own so one that fails
         does not stop the others; what could not be written is added to the message. A bundle
         the VM did not take (a lost connection) still gets its reason on the controller."""
+        record = replace(record, settings=self.settings_note)
         reason = f"{record.stage}: {record.reason}\n" + (f"lock kept: {kept}\n" if kept else "")
         bundle = "none"
         steps: list[tuple[str, Callable[[], object]]] = [
@@ -400,6 +414,11 @@ class Deployer:
         env = render_release_env(
             sha, self.config.registry.image_prefix, app.http_bind, app.http_port, app.public_url
         )
+        if self.settings is not None:
+            env += self.settings.env_lines()
+            self.remote.write_file(
+                f"{release}/{release_settings.SETTINGS_FILE}", self.settings.to_json()
+            )
         self.remote.write_file(f"{release}/{self.layout.RELEASE_ENV}", env)
         manifest = {"sha": sha, "images": [vars(i) for i in images], "absent": sorted(absent)}
         self.remote.write_file(f"{release}/{IMAGES_FILE}", json.dumps(manifest, indent=2) + "\n")
@@ -414,6 +433,7 @@ class Deployer:
         with self.stages.stage("redis (started once, never restarted)"):
             switched.append("redis")
             self.rollout.ensure_data(sha)
+            self._apply_live_settings(sha, images)
         with self.stages.stage("monitoring services"):
             switched.append("support")
             self.rollout.ensure_support(sha, images, absent)
@@ -493,6 +513,7 @@ class Deployer:
         """Every part of PARTS back to release SHA; a part already there is left alone, so an
         interrupted switch (both versions' web running) converges too."""
         nginx_image = next(i.image for i in images if i.service == "nginx")
+        self._apply_live_settings(sha, images)
         # nginx first: conf.d is SHA's again before anything reloads nginx (web's switch does
         # too), since the failed release's files may be what failed.
         if "nginx" in parts:
@@ -518,9 +539,10 @@ class Deployer:
         duration = time.monotonic() - started
         with self.interrupts.shielded():
             self.remote.write_file(self.layout.current, sha + "\n")
-            self.history.append(
-                Record(sha, action, actor(), started_at, round(duration, 1), OK, "", previous or "")
+            record = Record(
+                sha, action, actor(), started_at, round(duration, 1), OK, "", previous or ""
             )
+            self.history.append(replace(record, settings=self.settings_note))
         self._annotate(
             "finish" if action == "deploy" else action,
             sha,
@@ -556,6 +578,7 @@ class Deployer:
             raise DeployError(
                 f"images of {target[:12]} are no longer on the VM: {', '.join(missing)}"
             )
+        self._settings_against(current, target)
         with self.stages.stage(f"rollback to {target[:12]}"):
             started = time.monotonic()
             started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -583,6 +606,38 @@ class Deployer:
         raise LockKeptError(
             f"{kept}; the deploy lock stays held until someone looks{trailer}"
         ) from error
+
+    # --- operator settings (deploy/release_settings.py) -------------------------------------
+    def _settings_against(self, serving: str | None, sha: str) -> None:
+        """Print what SHA's settings change against SERVING's and what that restarts; the same
+        services are recreated whichever way the switch goes (an automatic rollback too)."""
+        if not self.SETTINGS_FILES:
+            return
+        old = release_settings.on_vm(self.remote, self.layout, serving)
+        new = self.settings or release_settings.on_vm(self.remote, self.layout, sha)
+        changes = release_settings.diff(old, new)
+        changed = release_settings.readers(changes, old, new)
+        where = new.environment or "defaults"
+        with self.stages.stage(f"settings ({where} {new.digest}) against what serves"):
+            for change in changes:
+                self.stages.note(change.describe(old, new))
+            for service, keys in changed.items():
+                self.stages.note(f"{service}: {release_settings.effect(service, keys)}")
+            if not changes:
+                self.stages.note("no setting changes")
+        self.rollout.recreate = release_settings.to_recreate(changed)
+        self.settings_note = release_settings.summary(new, changes)
+
+    def _apply_live_settings(self, sha: str, images: list[ServiceImage]) -> None:
+        settings = release_settings.on_vm(self.remote, self.layout, sha)
+        wanted = next((i.image for i in images if i.service == "redis"), "")
+        for container in self.vm.containers("redis"):
+            release_settings.apply_live(self.remote, container.id, settings, self.stages.note)
+            if wanted and container.image != wanted:
+                self.stages.note(
+                    f"redis: runs {container.image}, {sha[:12]} names {wanted}: "
+                    "`python -m deploy upgrade-redis` moves it (a planned restart)"
+                )
 
     # --- keep / prune ------------------------------------------------------------------------
     def _keep_and_prune(self, current: str) -> None:

@@ -27,6 +27,7 @@ class Record:
     reason: str = ""
     previous: str = ""
     stage: str = ""  # where a failed one failed
+    settings: str = ""  # environment, digest and changes (deploy/release_settings.py)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -68,6 +69,7 @@ def format_table(records: Sequence[Record]) -> str:
     for r in records:
         where = f"{r.stage}: " if r.stage else ""
         detail = r.who + (f" / {where}{r.reason}" if r.reason else "")
+        detail += f" [settings {r.settings.split(':')[0]}]" if r.settings else ""
         lines.append(
             f"{r.started:<25} {r.action:<8} {r.sha[:12]:<12} {r.outcome:<15} "
             f"{r.duration_s:>6.1f}s  {detail}"

@@ -1,7 +1,8 @@
 """Where things live on the VM, under one directory owned by the deploy user.
 
 <root>/.env                  secrets, made by provision on the VM; never read by the tool
-<root>/releases/<sha>/       compose file, rendered override, release.env, nginx conf.d
+<root>/releases/<sha>/       compose file, rendered override, release.env (with the operator
+                             settings), settings.json, nginx conf.d
 <root>/current               the sha that passed its checks and serves now
 <root>/nginx/conf.d/         the live nginx config (mounted read-only into nginx)
 <root>/nginx/upstream.d/     the web servers in nginx's rotation, rendered by the tool

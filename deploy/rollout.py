@@ -51,6 +51,9 @@ class Rollout:
         self.drain_timeout_s = drain_timeout_s
         self.public_url = public_url
         self.on_failed_containers = on_failed_containers
+        # Services whose settings differ between the release leaving and the one arriving: they
+        # read them at start only, so they are recreated (deploy/release_settings.py).
+        self.recreate: frozenset[str] = frozenset()
 
     # --- services that are not switched ------------------------------------------------------
     def ensure_data(self, sha: str) -> None:
@@ -75,11 +78,14 @@ class Rollout:
             if item.service in skip:
                 continue
             running = self.vm.containers(item.service)
-            if running and self.vm.image_layers(running[0].image_id) == self.vm.image_layers(
-                item.image
+            if (
+                running
+                and item.service not in self.recreate
+                and self.vm.image_layers(running[0].image_id) == self.vm.image_layers(item.image)
             ):
                 continue
-            self.vm.compose(sha, "up", "--detach", "--no-deps", item.service)
+            recreate = ["--force-recreate"] if item.service in self.recreate else []
+            self.vm.compose(sha, "up", "--detach", "--no-deps", *recreate, item.service)
             self.stages.note(f"{item.service}: {'replaced' if running else 'started'}")
         if stop_others:
             wanted = {i.service for i in images} - absent
@@ -181,7 +187,9 @@ class Rollout:
                 raise
             self.stages.note("nginx: started")
             return
-        if same_base(self.vm.image_layers(nginx[0].image_id), self.vm.image_layers(image)):
+        if EDGE_SERVICE not in self.recreate and same_base(
+            self.vm.image_layers(nginx[0].image_id), self.vm.image_layers(image)
+        ):
             if changed:
                 self.reload_nginx(nginx[0])
                 self.stages.note("nginx: config changed, reloaded gracefully")
@@ -191,9 +199,13 @@ class Rollout:
         replace_started = time.monotonic()
         self.vm.compose(sha, "up", "--detach", "--no-deps", "--force-recreate", EDGE_SERVICE)
         gap = self._wait_public(replace_started)
+        why = (
+            "its settings changed"
+            if EDGE_SERVICE in self.recreate
+            else "image changed below its config"
+        )
         self.stages.note(
-            f"nginx: image changed below its config, container REPLACED: public port gap up to "
-            f"{format_duration(gap)}"
+            f"nginx: {why}, container REPLACED: public port gap up to {format_duration(gap)}"
         )
 
     def _sync_conf(self, source: str, live: str) -> None:

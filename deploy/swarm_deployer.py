@@ -84,6 +84,8 @@ def keep_unchanged(stack: dict[str, Any], keep: dict[str, str]) -> dict[str, Any
 
 
 class SwarmDeployer(Deployer):
+    SETTINGS_FILES = False  # [swarm.settings] carries them
+
     def __init__(self, config: Config, remote: Host, stages: Stages, bundle_dir: Path) -> None:
         super().__init__(config, remote, stages, bundle_dir)
         self.stack = SwarmStack(remote, config.swarm.stack)

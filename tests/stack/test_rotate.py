@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.stack.stack import REPO_ROOT, Stack, compose, env_file, redis_cli, up, wait_until
-from tests.stack.traffic import Traffic, assert_nothing_lost
+from tests.stack.traffic import Traffic, assert_nothing_lost, more_traffic, served
 
 pytestmark = pytest.mark.stack
 
@@ -52,15 +52,6 @@ def rotate(name: str) -> subprocess.CompletedProcess[str]:
         timeout=600,
         check=False,
     )
-
-
-def served(traffic: Traffic) -> int:
-    return sum(traffic.log.successes.values())
-
-
-def more_traffic(traffic: Traffic, requests: int) -> None:
-    target = served(traffic) + requests
-    wait_until(lambda: served(traffic) >= target, f"{requests} more answered requests")
 
 
 @pytest.fixture

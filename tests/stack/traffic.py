@@ -126,6 +126,16 @@ class Traffic:
             self._fail("redirect", response.status_code, response.text)
 
 
+def served(traffic: Traffic) -> int:
+    """Requests answered as they should be so far (201s and 302s)."""
+    return sum(traffic.log.successes.values())
+
+
+def more_traffic(traffic: Traffic, requests: int, deadline_s: float = 60) -> None:
+    target = served(traffic) + requests
+    wait_until(lambda: served(traffic) >= target, f"{requests} more answered requests", deadline_s)
+
+
 def assert_nothing_lost(stack: Stack, log: TrafficLog) -> None:
     """Every link that got a 201 resolves, and each link counted exactly the 302s it served."""
     for code in log.created:
