@@ -31,6 +31,8 @@ _TARGET = re.compile(
 
 # Reads a file inside the Alertmanager container (raises DeployError).
 Read = Callable[[str], str]
+# Runs argv inside the Alertmanager container and returns its stdout (raises DeployError).
+Exec = Callable[[list[str]], str]
 
 
 def _no_files(path: str) -> str:
@@ -95,7 +97,7 @@ def describe(found: dict[str, list[str]]) -> str:
     return "alerts go to: " + "; ".join(parts)
 
 
-def active_config(run: Callable[[list[str]], str]) -> str:
+def active_config(run: Exec) -> str:
     """The configuration Alertmanager runs with (an image from before receiver.sh: the shipped)."""
     return run(["sh", "-c", f"cat {ACTIVE_CONFIG} 2>/dev/null || cat {SHIPPED_CONFIG}"])
 
@@ -108,7 +110,7 @@ def alertmanager_container(remote: Remote, target: str, stack: str) -> str:
     return ids.stdout.split()[0]
 
 
-def in_alertmanager(remote: Remote, target: str, stack: str) -> Callable[[list[str]], str]:
+def in_alertmanager(remote: Remote, target: str, stack: str) -> Exec:
     """Runs argv in the running Alertmanager container on the SSH host, returning its stdout."""
     container = alertmanager_container(remote, target, stack)
     return lambda argv: remote.run(["docker", "exec", container, *argv]).stdout

@@ -24,6 +24,8 @@ from datetime import UTC, datetime, timedelta
 from deploy.alert_route import (
     SINK,
     SINK_HOST,
+    Exec,
+    Read,
     active_config,
     alertmanager_container,
     in_alertmanager,
@@ -38,9 +40,6 @@ API = "http://127.0.0.1:9093"  # Alertmanager, from inside its own container
 TIMEOUT_S = 60.0  # a retryable failure is given up after the route's 10 s notify timeout
 _SAMPLE = re.compile(r"^(?P<name>[a-z_]+)\{(?P<labels>[^}]*)\}\s+(?P<value>\S+)$")
 _ERR = re.compile(r'\berr="((?:[^"\\]|\\.)*)"|\berr=(\S+)')
-
-# Runs argv inside the Alertmanager container and returns its stdout.
-Exec = Callable[[list[str]], str]
 
 
 @dataclass(frozen=True)
@@ -108,9 +107,11 @@ def _post(run: Exec, alerts: list[dict[str, object]]) -> None:
          "--post-data", body, f"{API}/api/v2/alerts"])  # fmt: skip
 
 
-def pager_integration(config_text: str, read: Callable[[str], str]) -> tuple[str, str]:
+def pager_integration(config_text: str, read: Read) -> tuple[str, str]:
     """The test route's integration kind, and where it goes (as `status` prints it)."""
-    targets = receivers(config_text, read).get(PAGER) or ["none"]
+    targets = receivers(config_text, read).get(PAGER)
+    if not targets:
+        raise DeployError(f"Alertmanager's configuration has no {PAGER} integration to test")
     target = targets[0]
     if target.endswith(f"to {SINK_HOST}"):
         return "webhook", f"{SINK} (nobody is paged)"

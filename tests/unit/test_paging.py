@@ -169,3 +169,9 @@ def test_failure_reason_is_alertmanager_s_last_logged_error() -> None:
         "dial tcp 172.18.0.5:9: connect: connection refused"
     )
     assert failure_reason("") == "Alertmanager logged no error (see its log)"
+
+
+def test_a_configuration_without_the_pager_s_receiver_cannot_be_tested() -> None:
+    config = "route:\n  receiver: ops\nreceivers:\n  - name: ops\n"
+    with pytest.raises(DeployError, match="no team-pager integration to test"):
+        pager_integration(config, lambda path: "")
