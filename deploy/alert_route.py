@@ -110,16 +110,15 @@ def alertmanager_container(remote: Remote, target: str, stack: str) -> str:
     return ids.stdout.split()[0]
 
 
-def in_alertmanager(remote: Remote, target: str, stack: str) -> Exec:
-    """Runs argv in the running Alertmanager container on the SSH host, returning its stdout."""
-    container = alertmanager_container(remote, target, stack)
+def in_container(remote: Remote, container: str) -> Exec:
+    """Runs argv in CONTAINER on the SSH host, returning its stdout."""
     return lambda argv: remote.run(["docker", "exec", container, *argv]).stdout
 
 
 def alert_route(remote: Remote, target: str, stack: str) -> str:
     """The status line: where the running Alertmanager sends notifications."""
     try:
-        run = in_alertmanager(remote, target, stack)
+        run = in_container(remote, alertmanager_container(remote, target, stack))
         return describe(receivers(active_config(run), lambda path: run(["cat", path])))
     except DeployError as error:
         return f"alerts: unknown ({error})"

@@ -28,7 +28,7 @@ from deploy.alert_route import (
     Read,
     active_config,
     alertmanager_container,
-    in_alertmanager,
+    in_container,
     receivers,
 )
 from deploy.errors import DeployError
@@ -151,7 +151,7 @@ def remote_test_alert(remote: Remote, target: str, stack: str) -> str:
         # Alertmanager logs to stderr.
         return remote.run(["docker", "logs", "--since", "5m", container], check=False).stderr
 
-    return send_test_alert(in_alertmanager(remote, target, stack), log)
+    return send_test_alert(in_container(remote, container), log)
 
 
 def _local(argv: list[str]) -> str:

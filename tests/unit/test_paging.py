@@ -4,14 +4,26 @@ monitoring/alertmanager/receiver.sh under sh), how `status` redacts the target, 
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from deploy.alert_route import describe, receivers
 from deploy.errors import DeployError
-from deploy.paging import Counts, counts, failure_reason, outcome, pager_integration
+from deploy.paging import (
+    Counts,
+    counts,
+    failure_reason,
+    outcome,
+    pager_integration,
+    remote_test_alert,
+)
+from deploy.ssh import Result
 from tests.support.alert_receiver import EMAIL, ROUTING_KEY, TEMPLATE, render
+from tests.support.recording_remote import RecordingRemote
 
 
 def test_no_receiver_setting_keeps_the_shipped_alert_sink(tmp_path: Path) -> None:
@@ -175,3 +187,39 @@ def test_a_configuration_without_the_pager_s_receiver_cannot_be_tested() -> None
     config = "route:\n  receiver: ops\nreceivers:\n  - name: ops\n"
     with pytest.raises(DeployError, match="no team-pager integration to test"):
         pager_integration(config, lambda path: "")
+
+
+class AlertmanagerHost(RecordingRemote):
+    """A VM whose Alertmanager runs the shipped configuration and, after the alert is posted,
+    counts one accepted webhook request more."""
+
+    posted = False
+
+    def run(self, argv: Sequence[str], *, check: bool = True, **kwargs: object) -> Result:
+        self.argvs.append(list(argv))
+        if argv[:2] == ["docker", "ps"]:
+            return Result(0, "c0ffee\n", "")
+        inside = list(argv[3:]) if argv[:3] == ["docker", "exec", "c0ffee"] else []
+        if inside[:1] == ["sh"]:
+            return Result(0, TEMPLATE.read_text(), "")
+        if "--post-data" in inside:
+            self.posted = True
+        if inside[-1:] == ["http://127.0.0.1:9093/metrics"]:
+            accepted = 4 if self.posted else 3
+            line = f'alertmanager_notification_requests_total{{integration="webhook"}} {accepted}'
+            return Result(0, line + "\n", "")
+        return Result(0, "", "")
+
+
+def test_test_alert_on_a_vm_runs_everything_inside_the_alertmanager_container() -> None:
+    host = AlertmanagerHost()
+    said = remote_test_alert(host, "vm", "linkpulse")  # type: ignore[arg-type]
+    sink = r"the in-memory alert sink \(nobody is paged\)"
+    assert re.fullmatch(rf"test alert \w{{12}}: delivered via {sink}", said), said
+    posts = [argv for argv in host.argvs if "--post-data" in argv]
+    assert len(posts) == 2  # the alert, then its resolution
+    firing, resolved = (json.loads(argv[argv.index("--post-data") + 1])[0] for argv in posts)
+    assert firing["labels"]["alertname"] == "LinkpulseTestAlert"
+    assert firing["labels"]["test_id"] == resolved["labels"]["test_id"]
+    assert resolved["endsAt"] == resolved["startsAt"]
+    assert all(argv[:3] == ["docker", "exec", "c0ffee"] for argv in host.argvs[1:])
