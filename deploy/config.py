@@ -10,14 +10,14 @@ from typing import Any
 
 from deploy import shell_values
 from deploy.errors import DeployError
-from deploy.source import PLACEHOLDER_SECRETS
+from deploy.source import OPERATOR_SECRETS, PLACEHOLDER_SECRETS
 from linkpulse.routes import REDIRECT_ROUTE
 from slo import SpecError, duration_seconds, load_spec
 
 _IMAGE_PREFIX = re.compile(r"^[a-z0-9.:-]+(/[a-z0-9._-]+)+$")
 _STACK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _SETTING = re.compile(r"^[A-Z][A-Z0-9_]*$")
-_SECRET_SETTINGS = frozenset(PLACEHOLDER_SECRETS)
+_SECRET_SETTINGS = frozenset({*PLACEHOLDER_SECRETS, *OPERATOR_SECRETS})
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,9 @@ FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 # them on the VM and init-swarm makes Swarm secrets of them. tests/unit/test_stack_secrets.py
 # checks this list against the compose files, .env.example and scripts/stack-env.sh.
 SECRETS = ("REDIS_PASSWORD", "VISITOR_HASH_SALT", "GRAFANA_ADMIN_PASSWORD")
+# Secrets the operator sets in the VM's .env, never generated: the alert receiver's URL or key
+# (docs/operations.md "Paging a person"); init-swarm makes Swarm secrets of them too.
+OPERATOR_SECRETS = ("ALERT_RECEIVER_KEY",)
 # Placeholders: rendering the compose file for its image names needs no secret.
 PLACEHOLDER_SECRETS = dict.fromkeys(SECRETS, "unused")
 

@@ -24,6 +24,12 @@ STATE_LABEL = "linkpulse.state=true"
 SECRETS = {
     **{f"linkpulse_{key.lower()}": f'"$(value {key})"' for key in source.SECRETS},
     "linkpulse_redis_url": '"redis://:$(value REDIS_PASSWORD)@redis:6379/0"',
+    # Swarm refuses an empty secret: `none` when unset (only a receiver other than the sink
+    # reads it, and its start names a key that is not one).
+    **{
+        f"linkpulse_{key.lower()}": f'"$(value {key} | grep . || echo none)"'
+        for key in source.OPERATOR_SECRETS
+    },
 }
 
 

@@ -196,6 +196,7 @@ class Cluster:
             "linkpulse_redis_password": password,
             "linkpulse_redis_url": f"redis://:{password}@redis:6379/0",
             "linkpulse_visitor_hash_salt": env["VISITOR_HASH_SALT"],
+            "linkpulse_alert_receiver_key": "none",  # the shipped receiver (the sink) reads none
         }.items():
             self.manager.docker("secret", "create", name, "-", stdin=value)
 

@@ -167,7 +167,8 @@ def test_status_says_the_stack_s_own_configuration_pages_nobody() -> None:
 def test_status_names_real_receivers_without_their_credentials() -> None:
     said = describe(receivers(ALERTMANAGER_PAGING))
     assert said == (
-        "alerts go to: team-pager: pagerduty; team-warnings: slack to hooks.slack.example, "
+        "alerts go to: team-pager: pagerduty (key in the file /run/secrets/pagerduty_key); "
+        "team-warnings: slack to hooks.slack.example, "
         "email to oncall@example.org; blackhole: nothing (a receiver without integrations); "
         "recorded: the in-memory alert sink (pages nobody)"
     )
