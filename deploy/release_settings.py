@@ -36,7 +36,7 @@ from deploy import shell_values
 from deploy.errors import DeployError
 from deploy.host import Host
 from deploy.layout import Layout
-from deploy.source import SECRETS
+from deploy.source import OPERATOR_SECRETS, SECRETS
 from linkpulse.settings import ConfigError, load_settings
 from web.config import ServerSettings, WebSettings
 from worker.settings import WorkerSettings
@@ -85,7 +85,12 @@ def variables(compose_text: str) -> dict[str, Variable]:
             continue  # started on request (the load generators), never by a deploy
         for match in _VARIABLE.finditer(json.dumps(body)):
             name, operator, default = match.groups()
-            if name in SECRETS or name in TOOL_OWNED or name.endswith("_IMAGE"):
+            if (
+                name in SECRETS
+                or name in OPERATOR_SECRETS
+                or name in TOOL_OWNED
+                or name.endswith("_IMAGE")
+            ):
                 continue
             if operator and operator.endswith("-"):
                 defaults.setdefault(name, default)
@@ -143,6 +148,11 @@ def parse(
             raise DeployError(
                 f"{where}: {key} is a secret: it stays in the VM's .env "
                 f"(`python -m deploy rotate-secret {key}` changes it)"
+            )
+        if key in OPERATOR_SECRETS:
+            raise DeployError(
+                f"{where}: {key} is a secret: it stays in the VM's .env, never in a committed file "
+                '(docs/operations.md, "Paging a person")'
             )
         if key in TOOL_OWNED or key.endswith("_IMAGE"):
             raise DeployError(

@@ -132,6 +132,7 @@ def test_an_unchanged_release_says_so(vm: SettingsVm) -> None:
         ('REDIS_MAXMEMORY = "lots"', "REDIS_MAXMEMORY 'lots' is not allowed"),
         ("RATE_LIMITS_WRITE = 1", "unknown setting RATE_LIMITS_WRITE"),
         ('REDIS_PASSWORD = "hunter2"', "REDIS_PASSWORD is a secret"),
+        ('ALERT_RECEIVER_KEY = "https://hooks.example/x"', "ALERT_RECEIVER_KEY is a secret"),
         ('IMAGE_TAG = "latest"', "IMAGE_TAG is not an operator setting"),
         ('REDIS_IMAGE = "redis:9"', "REDIS_IMAGE is not an operator setting"),
         ('LOG_LEVEL = "INFO $HOME"', "LOG_LEVEL = 'INFO $HOME': only letters"),
