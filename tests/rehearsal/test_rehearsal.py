@@ -108,5 +108,5 @@ def test_backup_restore_and_rotation_run_on_the_vm(summary: dict[str, Any]) -> N
     assert rotate["requests"] > 0
     assert rotate["failed_requests"] == 0
     day_two = [name for name in summary["checks"] if name.startswith("day 2:")]
-    assert len(day_two) == 8
+    assert len(day_two) == 9
     assert all(summary["checks"][name] for name in day_two)
