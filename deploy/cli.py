@@ -29,6 +29,7 @@ from deploy.source import check_sha, compose_config
 from deploy.stages import Stages, format_duration
 from deploy.swarm_deployer import SwarmDeployer
 from deploy.swarm_init import init_swarm as run_init_swarm
+from deploy.swarm_redis import SwarmRedis
 
 DEFAULT_CONFIG = "deploy.toml"
 
@@ -217,9 +218,10 @@ def history(context: Context) -> None:
         click.echo(format_table(History(remote, context.layout(config).root).read()))
 
 
-def _vm_only(context: Context, verb: str) -> None:
-    if context.target != "vm":
-        raise DeployError(f"{verb}: only --target vm so far (docs/operations.md)")
+def _redis_host(context: Context, config: Config) -> redis_backup.HostFactory:
+    if context.target == "swarm":
+        return lambda remote, _layout: SwarmRedis(remote, config.swarm.stack)
+    return redis_backup.VmRedis
 
 
 @cli.command()
@@ -227,9 +229,9 @@ def _vm_only(context: Context, verb: str) -> None:
 @pass_context
 def backup(context: Context, directory: Path) -> None:
     """Snapshot the VM's Redis (an RDB from BGSAVE) into DIR here, with its sha256."""
-    _vm_only(context, "backup")
     config = context.config()
-    click.echo(redis_backup.backup(remote_for(config), context.layout(config), directory))
+    host = _redis_host(context, config)
+    click.echo(redis_backup.backup(remote_for(config), context.layout(config), directory, host))
 
 
 @cli.command()
@@ -238,9 +240,9 @@ def backup(context: Context, directory: Path) -> None:
 @pass_context
 def restore(context: Context, file: Path, force: bool) -> None:
     """Replace the VM's Redis with the backup FILE (sha256 checked first)."""
-    _vm_only(context, "restore")
     config = context.config()
-    held = redis_backup.restore(remote_for(config), context.layout(config), file, force=force)
+    layout, host = context.layout(config), _redis_host(context, config)
+    held = redis_backup.restore(remote_for(config), layout, file, force=force, host=host)
     click.echo(f"restored {file}: {held.describe()}")
 
 
