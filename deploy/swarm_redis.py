@@ -12,16 +12,13 @@ from __future__ import annotations
 import base64
 import binascii
 
+from backup.compose import CLI
 from backup.snapshot import INSTALL_SCRIPT
 from deploy.containers import SWARM, running_container_argv, swarm_service
 from deploy.errors import DeployError
 from deploy.host import Host
-from deploy.rotation import REDIS_PASSWORD_FILE
 from deploy.swarm_stack import image_tag
 
-# Swarm tasks have no REDIS_PASSWORD in their environment (the Redis secret is a file): the
-# password Redis requires now is the one its start command keeps in its volume.
-CLI = f'REDISCLI_AUTH="$(cat {REDIS_PASSWORD_FILE})" exec redis-cli "$@"'
 # The install, fed base64 on stdin: decoded, then INSTALL_SCRIPT (passed as $0) reads the RDB.
 INSTALL = 'base64 -d | sh -c "$0"'
 VOLUME_AND_USER = (
