@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from deploy import exec_in, logs, ps, redis_backup, tunnel
+from deploy import exec_in, logs, ps, redis_backup, swarm_rotation, tunnel
 from deploy import status as status_module
 from deploy.alert_route import alert_route
 from deploy.config import Config, load_config
@@ -185,9 +185,11 @@ def rollback(context: Context, sha: str | None, bundle_dir: Path) -> None:
 @pass_context
 def rotate_secret(context: Context, name: str, bundle_dir: Path) -> None:
     """Rotate secret NAME on the VM with zero failed requests (docs/operations.md)."""
-    if context.target != "vm":
-        raise DeployError("rotate-secret rotates on a VM only; on Swarm see docs/operations.md")
     check_rotatable(name)
+    if context.target == "swarm":
+        swarm_rotation.rotate(context.config(), name, click.echo)
+        click.echo(f"rotated {name}")
+        return
     deployer = _deployer(context, bundle_dir)
     try:
         VmRotation(deployer, name).run()
