@@ -25,6 +25,7 @@ from deploy.logs import LogOptions, logs_argv
 from deploy.ps import ps_argv
 from deploy.redis_backup import backup, restore
 from deploy.swarm_redis import SwarmRedis
+from deploy.swarm_rotation import SwarmRotation
 from tests.stack.stack import REPO_ROOT, wait_until
 from tests.swarm.cluster import (
     BROKEN_HEALTHCHECK,
@@ -269,3 +270,32 @@ def test_backup_and_restore_on_swarm_count_unprocessed_clicks_once(
     wait_until(lambda: _clicks(cluster, drill) == DRILL_CLICKS, "the drill counted after", 120)
     assert _clicks(cluster, drill) == DRILL_CLICKS
     assert _clicks(cluster, later) == 0
+
+
+def test_rotating_redis_password_on_swarm_fails_no_request_and_loses_no_click(
+    cluster: Cluster, codes: list[str]
+) -> None:
+    host = NodeHost(cluster.manager)
+    old = read_env(cluster.env_file)["REDIS_PASSWORD"]
+    before = {code: _clicks(cluster, code) or 0 for code in codes}
+    with Load(cluster.base_url, codes).running() as result:
+        started = time.monotonic()
+        SwarmRotation(host, STACK, "/tmp/linkpulse-swarm-rotation", "REDIS_PASSWORD", print).run()
+        elapsed = time.monotonic() - started
+    _report("rotate-secret REDIS_PASSWORD (versioned secrets)", result, elapsed)
+    assert result.failures == []
+    assert result.requests > 0
+    for code in codes:
+        wanted = before[code] + result.clicks.get(code, 0)
+        wait_until(
+            lambda code=code, n=wanted: _clicks(cluster, code) == n, f"{code}: {wanted}", 120
+        )
+    secrets = cluster.manager.docker("secret", "ls", "--format", "{{.Name}}").split()
+    assert "linkpulse_redis_url_v2" in secrets
+    assert "linkpulse_redis_url" not in secrets  # no service mounts it any more
+    redis = host.run(running_container_argv(SWARM, STACK, "redis")).stdout.split()[0]
+    refused = host.run(
+        ["docker", "exec", "--env", f"REDISCLI_AUTH={old}", redis, "redis-cli", "PING"]
+    ).stdout
+    assert "WRONGPASS" in refused or "NOAUTH" in refused
+    assert host.run(exec_argv(redis, ["redis-cli", "PING"])).stdout.strip() == "PONG"
