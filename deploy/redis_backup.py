@@ -88,6 +88,10 @@ class VmRedis:
         if writers:
             self.vm.docker("start", *[c.id for c in writers])
             self.vm.wait_healthy([c.id for c in writers], HEALTHY_WITHIN_S)
+        # nginx resolved web's names when it last loaded its upstream; a started container may
+        # have come back on another address.
+        for nginx in self._running("nginx"):
+            self.vm.docker("exec", nginx.id, "nginx", "-s", "reload")
 
     def release(self) -> str:
         return self.remote.run(["cat", self.layout.current], check=False).stdout.strip()
