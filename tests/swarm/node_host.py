@@ -39,6 +39,9 @@ class NodeHost:
     ) -> Result:
         return self.shell(command_line(argv), check=check, stdin=stdin, timeout=timeout)
 
+    def write_file(self, path: str, content: str, mode: int = 0o644) -> None:
+        self.run(["sh", "-c", f'cat >"$0" && chmod {mode:o} "$0"', path], stdin=content)
+
     def shell(
         self,
         line: str,

@@ -231,6 +231,7 @@ def test_backup_and_restore_on_swarm_count_unprocessed_clicks_once(
     tmp_path: Path,
 ) -> None:
     host = NodeHost(cluster.manager)
+    host.run(["mkdir", "-p", LOCK_ROOT.root])
     drill, later = create_links(cluster.base_url, 2)
     cluster.scale({"worker": 0})
     cluster.wait_converged({"worker": 0})
