@@ -1,14 +1,21 @@
-"""rotate-secret and backup on Swarm: the pure parts (which versions, which updates, the pinned
+"""rotate-secret and restore on Swarm: the pure parts (which versions, which updates, the pinned
 stack file). tests/swarm/test_swarm.py runs them on a real Swarm under load."""
 
 from __future__ import annotations
 
-import pytest
+import base64
 
+import pytest
+from click.testing import CliRunner
+
+from deploy.cli import cli
 from deploy.errors import DeployError
+from deploy.ssh import Result
+from deploy.swarm_redis import SwarmRedis
 from deploy.swarm_rotation import SwarmRotation, moves, next_version
 from deploy.swarm_secrets import parse_mounts, pin_secrets
 
+RDB = b"REDIS0012" + bytes(20)
 INSPECTED = (
     "lp_web linkpulse_redis_url=linkpulse_redis_url "
     "linkpulse_visitor_hash_salt=linkpulse_visitor_hash_salt\n"
@@ -74,3 +81,50 @@ def test_a_deploy_keeps_each_service_on_the_version_it_mounts() -> None:
 def test_an_unknown_secret_is_refused_before_anything_connects() -> None:
     with pytest.raises(DeployError, match="not a secret this stack rotates"):
         SwarmRotation(None, "lp", "/srv", "GRAFANA_ADMIN", print)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("target", ["vm", "swarm"])
+def test_the_cli_refuses_an_unknown_secret_before_the_configuration_is_read(target: str) -> None:
+    argv = ["--config", "/nonexistent/deploy.toml", "--target", target, "rotate-secret", "NOPE"]
+    result = CliRunner().invoke(cli, argv)
+    assert isinstance(result.exception, DeployError)
+    assert "'NOPE' is not a secret this stack rotates" in str(result.exception)
+
+
+class ScriptedManager:
+    """Answers SwarmRedis's commands as a manager with web 4, worker 3 and one Redis task."""
+
+    label = "manager"
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+        self.stdin: list[str | None] = []
+
+    def run(self, argv: list[str], *, stdin: str | None = None, **_: object) -> Result:
+        line = " ".join(argv)
+        self.log.append(line)
+        self.stdin.append(stdin)
+        if argv[:2] == ["docker", "ps"]:
+            return Result(0, "r1\n", "")
+        if argv[:3] == ["docker", "inspect", "--format"]:
+            return Result(0, "lp_redis-data 999:999 redis:8@sha256:ab\n", "")
+        if "{{.Spec.Mode.Replicated.Replicas}}" in argv:
+            return Result(0, {"lp_web": "4\n", "lp_worker": "3\n"}[argv[-1]], "")
+        return Result(0, "", "")
+
+
+def test_a_swarm_restore_scales_writers_then_redis_down_installs_and_scales_them_back() -> None:
+    manager = ScriptedManager()
+    SwarmRedis(manager, "lp").replace_data(RDB)  # type: ignore[arg-type]
+    scales = [line for line in manager.log if "service scale" in line]
+    assert scales == [
+        "docker service scale --detach=false lp_web=0 lp_worker=0",
+        "docker service scale --detach=false lp_redis=0",
+        "docker service scale --detach=false lp_redis=1",
+        "docker service scale --detach=false lp_web=4 lp_worker=3",
+    ]
+    install = next(n for n, line in enumerate(manager.log) if line.startswith("docker run"))
+    assert manager.log.index(scales[1]) < install < manager.log.index(scales[2])
+    assert "--volume lp_redis-data:/data" in manager.log[install]
+    assert "--user 999:999" in manager.log[install]
+    assert base64.b64decode(manager.stdin[install] or "") == RDB
