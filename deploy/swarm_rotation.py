@@ -25,8 +25,8 @@ from deploy.deployer import LOCK_TTL, actor, remote_for
 from deploy.errors import DeployError
 from deploy.host import Host
 from deploy.lock import DeployLock, LockInfo
-from deploy.rotate_vm import check_rotatable
-from deploy.rotation import PERSIST_REDIS_PASSWORD, REDIS_CLI, check_acl_answer
+from deploy.rotate_vm import check_rotatable, in_redis, make_pending, set_acl
+from deploy.rotation import PERSIST_REDIS_PASSWORD
 from deploy.ssh import command_line
 from deploy.swarm_deployer import swarm_layout
 from deploy.swarm_secrets import Mounts, running_mounts
@@ -89,32 +89,21 @@ class SwarmRotation:
             raise DeployError(f"no running {self.stack}_redis task on {self.host.label}")
         return found[0]
 
-    def in_redis(self, redis: str, script: str, stdin: str) -> str:
-        inside = command_line(["docker", "exec", "-i", redis, "sh", "-c", script])
-        return self.host.shell(f"{stdin} | {inside}").stdout
-
-    def acl(self, redis: str, rules: str) -> None:
-        commands = f"{{ printf '%s' 'ACL SETUSER default {rules}'; cat {self.pending}; echo; }}"
-        check_acl_answer(self.in_redis(redis, REDIS_CLI, commands))
-
     def run(self) -> None:
         mounts = self.mounts()
         redis = self.redis() if self.name == "REDIS_PASSWORD" else ""
         existing = set(self.docker("secret", "ls", "--format", "{{.Name}}").split())
         new = {file: next_version(existing, file) for file in VERSIONED[self.name]}
         self.host.run(["mkdir", "-p", self.root])
-        self.host.shell(
-            f"umask 077 && {{ test -s {self.pending} || "
-            f"head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \\n' >{self.pending}; }}"
-        )
+        make_pending(self.host, self.pending)
         for file, expression in VERSIONED[self.name].items():
             self.host.shell(
                 f"new={self.pending}; {expression} | docker secret create {new[file]} - >/dev/null"
             )
             self.say(f"{new[file]}: created")
         if redis:
-            self.acl(redis, ">")
-            self.in_redis(redis, PERSIST_REDIS_PASSWORD, f"cat {self.pending}")
+            set_acl(self.host, redis, self.pending, ">")
+            in_redis(self.host, redis, PERSIST_REDIS_PASSWORD, f"cat {self.pending}")
             self.say("redis accepts the old and the new password")
         for service, flags in moves(mounts, new).items():
             full = f"{self.stack}_{service}"
@@ -127,7 +116,7 @@ class SwarmRotation:
                 raise DeployError(f"{full}: Swarm's update onto {self.name}'s new version: {state}")
             self.say(f"{service}: on the new version")
         if redis:
-            self.acl(redis, "resetpass >")
+            set_acl(self.host, redis, self.pending, "resetpass >")
             self.say("redis accepts the new password only")
         self.host.run(["rm", "-f", self.pending_path])
         in_use = {s for files in self.mounts().values() for s in files.values()}
