@@ -184,7 +184,7 @@ def rollback(context: Context, sha: str | None, bundle_dir: Path) -> None:
 @bundle_dir_option
 @pass_context
 def rotate_secret(context: Context, name: str, bundle_dir: Path) -> None:
-    """Rotate secret NAME on the VM with zero failed requests (docs/operations.md)."""
+    """Rotate secret NAME on the VM or Swarm with zero failed requests (docs/operations.md)."""
     check_rotatable(name)
     if context.target == "swarm":
         swarm_rotation.rotate(context.config(), name, click.echo)
@@ -230,7 +230,7 @@ def _redis_host(context: Context, config: Config) -> redis_backup.HostFactory:
 @click.option("--dir", "directory", type=click.Path(path_type=Path), default="backups")
 @pass_context
 def backup(context: Context, directory: Path) -> None:
-    """Snapshot the VM's Redis (an RDB from BGSAVE) into DIR here, with its sha256."""
+    """Snapshot Redis on the VM or Swarm (an RDB from BGSAVE) into DIR here, with its sha256."""
     config = context.config()
     host = _redis_host(context, config)
     click.echo(redis_backup.backup(remote_for(config), context.layout(config), directory, host))
@@ -241,7 +241,7 @@ def backup(context: Context, directory: Path) -> None:
 @click.option("--force", is_flag=True, help="Replace a Redis that holds data.")
 @pass_context
 def restore(context: Context, file: Path, force: bool) -> None:
-    """Replace the VM's Redis with the backup FILE (sha256 checked first)."""
+    """Replace Redis on the VM or Swarm with the backup FILE (sha256 checked first)."""
     config = context.config()
     layout, host = context.layout(config), _redis_host(context, config)
     held = redis_backup.restore(remote_for(config), layout, file, force=force, host=host)
