@@ -57,9 +57,11 @@ def moves(mounts: Mounts, new: Mapping[str, str]) -> dict[str, list[str]]:
         if service == KEPT:
             continue
         for file, secret in sorted(files.items()):
-            if file in new and secret != new[file]:
+            # A stack deploy of compose's config mounts each at /run/secrets/<name>.
+            wanted = new.get(file.rsplit("/", 1)[-1])
+            if wanted is not None and secret != wanted:
                 flags.setdefault(service, []).extend(
-                    ["--secret-rm", secret, "--secret-add", f"source={new[file]},target={file}"]
+                    ["--secret-rm", secret, "--secret-add", f"source={wanted},target={file}"]
                 )
     return flags
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import requests
 
+from backup.snapshot import write_backup
 from deploy.rehearsal import infra
 
 if TYPE_CHECKING:
@@ -131,9 +132,7 @@ class DayTwo:
 
     def _refusals(self, path: Path, counted: dict[str, int | None]) -> None:
         """A file that is no backup, and a restore onto data without --force: one line each."""
-        fake = self.backups / "not-a-backup.rdb"
-        fake.write_text("not an RDB\n")
-        Path(f"{fake}.sha256").write_text(f"{'0' * 64}  {fake.name}\n")
+        fake = write_backup(self.backups, "not-a-backup.rdb", b"not an RDB\n")
         for name, args, expected in (
             ("a file that is no backup", [str(fake)], "not a backup"),
             ("a non-empty Redis without --force", [str(path)], "would lose"),

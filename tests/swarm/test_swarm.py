@@ -16,7 +16,7 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from backup.snapshot import contents
+from backup.snapshot import contents, write_backup
 from deploy.containers import SWARM, running_container_argv
 from deploy.errors import DeployError
 from deploy.exec_in import exec_argv, pick_container
@@ -247,9 +247,7 @@ def test_backup_and_restore_on_swarm_count_unprocessed_clicks_once(
     wait_until(lambda: _clicks(cluster, drill) == DRILL_CLICKS, "the drill's clicks counted", 120)
     before = {code: _clicks(cluster, code) for code in (drill, later)}
 
-    fake = tmp_path / "not-a-backup.rdb"
-    fake.write_text("not an RDB\n")
-    Path(f"{fake}.sha256").write_text(f"{'0' * 64}  {fake.name}\n")
+    fake = write_backup(tmp_path, "not-a-backup.rdb", b"not an RDB\n")  # a right checksum
     for bad, force, said in ((fake, True, "not a backup"), (path, False, "would lose")):
         with pytest.raises(DeployError, match=said):
             restore(host, LOCK_ROOT, bad, force=force, host=_swarm_redis)  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ RDB = b"REDIS0012" + bytes(20)
 INSPECTED = (
     "lp_web linkpulse_redis_url=linkpulse_redis_url "
     "linkpulse_visitor_hash_salt=linkpulse_visitor_hash_salt\n"
-    "lp_worker linkpulse_redis_url=linkpulse_redis_url\n"
+    "lp_worker /run/secrets/linkpulse_redis_url=linkpulse_redis_url\n"
     "lp_redis linkpulse_redis_password=linkpulse_redis_password\n"
     "lp_redis-exporter linkpulse_redis_password=linkpulse_redis_password_v2\n"
     "lp_nginx\n"
@@ -52,6 +52,10 @@ def test_every_service_but_redis_moves_onto_the_new_versions() -> None:
         "--secret-add", "source=linkpulse_redis_url_v2,target=linkpulse_redis_url",
     ]  # fmt: skip
     assert flags["redis-exporter"][1] == "linkpulse_redis_password_v2"
+    # As a stack deploy of compose's config mounts them: under the same absolute path.
+    assert flags["worker"][-1] == (
+        "source=linkpulse_redis_url_v2,target=/run/secrets/linkpulse_redis_url"
+    )
 
 
 def test_a_deploy_keeps_each_service_on_the_version_it_mounts() -> None:
