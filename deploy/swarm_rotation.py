@@ -16,6 +16,7 @@ next release does not move web back onto a refused password.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
@@ -28,8 +29,9 @@ from deploy.lock import DeployLock, LockInfo
 from deploy.rotate_vm import check_rotatable, in_redis, make_pending, set_acl
 from deploy.rotation import PERSIST_REDIS_PASSWORD
 from deploy.ssh import command_line
-from deploy.swarm_deployer import swarm_layout
+from deploy.swarm_deployer import SETTLE_TIMEOUT_S, swarm_layout
 from deploy.swarm_secrets import Mounts, running_mounts
+from deploy.swarm_stack import WORKING
 
 # Each rotatable setting -> the Swarm secrets made from it (file name -> how its value is made,
 # a sh expression over the new value's file $new). As init-swarm makes them.
@@ -42,6 +44,8 @@ VERSIONED = {
 }
 # The only service never updated by a rotation (an update restarts it).
 KEPT = "redis"
+UPDATE_STATE = "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}"
+POLL_S = 1.0
 
 
 def next_version(existing: set[str], base: str) -> str:
@@ -91,6 +95,18 @@ class SwarmRotation:
             raise DeployError(f"no running {self.stack}_redis task on {self.host.label}")
         return found[0]
 
+    def settled(self, service: str) -> str:
+        """The service's update state once Swarm has finished it: the CLI returns when the tasks
+        have converged, while Swarm still watches the last one for update_config's monitor."""
+        deadline = time.monotonic() + SETTLE_TIMEOUT_S
+        while True:
+            state = self.docker("service", "inspect", "--format", UPDATE_STATE, service).strip()
+            if state not in WORKING:
+                return state
+            if time.monotonic() > deadline:
+                raise DeployError(f"{service}: Swarm did not finish its update in time: {state}")
+            time.sleep(POLL_S)
+
     def run(self) -> None:
         mounts = self.mounts()
         redis = self.redis() if self.name == "REDIS_PASSWORD" else ""
@@ -110,10 +126,7 @@ class SwarmRotation:
         for service, flags in moves(mounts, new).items():
             full = f"{self.stack}_{service}"
             self.docker("service", "update", "--detach=false", "--quiet", *flags, full)
-            state = self.docker(
-                "service", "inspect", "--format",
-                "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}", full,
-            ).strip()  # fmt: skip
+            state = self.settled(full)
             if state not in ("", "completed"):
                 raise DeployError(f"{full}: Swarm's update onto {self.name}'s new version: {state}")
             self.say(f"{service}: on the new version")

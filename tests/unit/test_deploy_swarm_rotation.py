@@ -132,3 +132,27 @@ def test_a_swarm_restore_scales_writers_then_redis_down_installs_and_scales_them
     assert "--volume lp_redis-data:/data" in manager.log[install]
     assert "--user 999:999" in manager.log[install]
     assert base64.b64decode(manager.stdin[install] or "") == RDB
+
+
+class SettlingManager:
+    """A manager whose update is still watched twice after the CLI returned, then ends in STATE."""
+
+    label = "manager"
+
+    def __init__(self, state: str) -> None:
+        self.states = ["updating", "updating", state]
+
+    def run(self, argv: list[str], **_: object) -> Result:
+        return Result(0, self.states.pop(0), "")
+
+
+@pytest.mark.parametrize("final", ["completed", "rollback_completed"])
+def test_an_update_is_waited_out_until_swarm_has_finished_it(
+    final: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The swarm tier found web still "updating" when `service update --detach=false` returned."""
+    monkeypatch.setattr("deploy.swarm_rotation.POLL_S", 0)
+    manager = SettlingManager(final)
+    rotation = SwarmRotation(manager, "lp", "/srv", "REDIS_PASSWORD", print)  # type: ignore[arg-type]
+    assert rotation.settled("lp_web") == final
+    assert manager.states == []
