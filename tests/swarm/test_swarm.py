@@ -1,9 +1,10 @@
-"""The compose stack on a real single-node Docker Swarm: scaling, a rolling update, an
-automatic rollback and rotate-secret, each under load through nginx with no failed request and
-every click counted once; then the deploy tool's day-two commands on Swarm (ps, logs, exec,
-backup and restore). The node is a VM stand-in with its own engine (tests/swarm/nodes.py): the host's
-engine never enters swarm mode. `make test-swarm` builds the images and runs this; the
-durations it prints are the figures docs/scaling.md quotes.
+"""The compose stack on a real single-node Docker Swarm: scaling, a rolling update and an
+automatic rollback, each under load through nginx with no failed request and every click counted
+once; then the deploy tool's day-two code on Swarm (ps, logs and exec; backup and restore; and
+rotate-secret, under load too). The node is a VM stand-in with its own engine
+(tests/swarm/nodes.py): the host's engine never enters swarm mode. `make test-swarm` builds the
+images and runs this; the durations it prints are the figures docs/scaling.md and
+docs/operations.md quote.
 """
 
 from __future__ import annotations
