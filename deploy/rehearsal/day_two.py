@@ -159,11 +159,12 @@ class DayTwo:
             rotate.exit_code == 0 and rotate.requests > 0 and rotate.failed_requests == 0,
         )
         answer = on_vm(
-            f"docker exec --env REDISCLI_AUTH {REDIS} redis-cli PING 2>&1", {"REDISCLI_AUTH": old}
+            f"docker exec --env REDISCLI_AUTH {REDIS} redis-cli PING 2>&1; true",
+            {"REDISCLI_AUTH": old},
         )
         self.summary.notes["day 2 old password answer"] = answer.strip()
         new = self.runner.tool("exec", "redis", "--", "redis-cli", "PING").stdout.strip()
         self.summary.check(
-            "day 2: after the rotation Redis refuses the old password and web's new one works",
+            "day 2: after the rotation Redis refuses the old password and takes the new one",
             bool(old) and any(word in answer for word in REFUSED_PASSWORD) and new == "PONG",
         )
