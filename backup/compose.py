@@ -12,8 +12,10 @@ import subprocess
 from backup.snapshot import INSTALL_SCRIPT, BackupError
 
 REVISION_LABEL = "org.opencontainers.image.revision"
-# redis-cli with the password from the container's environment; the arguments follow as "$@".
-CLI = 'REDISCLI_AUTH="$REDIS_PASSWORD" exec redis-cli "$@"'
+# redis-cli with the password Redis requires now, which its start command keeps in its volume on
+# every target (REDIS_PASSWORD in the environment is stale after a rotate-secret until compose
+# recreates Redis; a Swarm task has none); the arguments follow as "$@".
+CLI = 'REDISCLI_AUTH="$(cat /data/redis-password)" exec redis-cli "$@"'
 WAIT_TIMEOUT_S = "180"
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from deploy import exec_in, logs, ps, redis_backup, redis_upgrade, tunnel
+from deploy import exec_in, logs, ps, redis_backup, redis_upgrade, swarm_rotation, tunnel
 from deploy import status as status_module
 from deploy.alert_route import alert_route
 from deploy.config import Config, load_config
@@ -32,6 +32,7 @@ from deploy.stages import Stages, format_duration
 from deploy.swarm_deployer import SwarmDeployer
 from deploy.swarm_init import init_swarm as run_init_swarm
 from deploy.swarm_join import ROLES, join_swarm
+from deploy.swarm_redis import SwarmRedis
 
 DEFAULT_CONFIG = "deploy.toml"
 
@@ -200,10 +201,12 @@ def rollback(context: Context, sha: str | None, bundle_dir: Path) -> None:
 @bundle_dir_option
 @pass_context
 def rotate_secret(context: Context, name: str, bundle_dir: Path) -> None:
-    """Rotate secret NAME on the VM with zero failed requests (docs/operations.md)."""
-    if context.target != "vm":
-        raise DeployError("rotate-secret rotates on a VM only; on Swarm see docs/operations.md")
+    """Rotate secret NAME on the VM or Swarm with zero failed requests (docs/operations.md)."""
     check_rotatable(name)
+    if context.target == "swarm":
+        swarm_rotation.rotate(context.config(), name, click.echo)
+        click.echo(f"rotated {name}")
+        return
     deployer = _deployer(context, bundle_dir)
     try:
         VmRotation(deployer, name).run()
@@ -243,19 +246,20 @@ def history(context: Context) -> None:
         click.echo(format_table(History(remote, context.layout(config).root).read()))
 
 
-def _vm_only(context: Context, verb: str) -> None:
-    if context.target != "vm":
-        raise DeployError(f"{verb}: only --target vm so far (docs/operations.md)")
+def _redis_host(context: Context, config: Config) -> redis_backup.HostFactory:
+    if context.target == "swarm":
+        return lambda remote, _layout: SwarmRedis(remote, config.swarm.stack)
+    return redis_backup.VmRedis
 
 
 @cli.command()
 @click.option("--dir", "directory", type=click.Path(path_type=Path), default="backups")
 @pass_context
 def backup(context: Context, directory: Path) -> None:
-    """Snapshot the VM's Redis (an RDB from BGSAVE) into DIR here, with its sha256."""
-    _vm_only(context, "backup")
+    """Snapshot Redis on the VM or Swarm (an RDB from BGSAVE) into DIR here, with its sha256."""
     config = context.config()
-    click.echo(redis_backup.backup(remote_for(config), context.layout(config), directory))
+    host = _redis_host(context, config)
+    click.echo(redis_backup.backup(remote_for(config), context.layout(config), directory, host))
 
 
 @cli.command()
@@ -263,10 +267,10 @@ def backup(context: Context, directory: Path) -> None:
 @click.option("--force", is_flag=True, help="Replace a Redis that holds data.")
 @pass_context
 def restore(context: Context, file: Path, force: bool) -> None:
-    """Replace the VM's Redis with the backup FILE (sha256 checked first)."""
-    _vm_only(context, "restore")
+    """Replace Redis on the VM or Swarm with the backup FILE (sha256 checked first)."""
     config = context.config()
-    held = redis_backup.restore(remote_for(config), context.layout(config), file, force=force)
+    layout, host = context.layout(config), _redis_host(context, config)
+    held = redis_backup.restore(remote_for(config), layout, file, force=force, host=host)
     click.echo(f"restored {file}: {held.describe()}")
 
 

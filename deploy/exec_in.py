@@ -1,8 +1,10 @@
 """`exec SERVICE -- CMD`: run a command in one running container of a service, on the SSH host.
 
 `redis-cli` gets Redis's password inside the container, never on a command line here or on the
-host: from the environment on a VM (compose sets REDIS_PASSWORD), from the secret file on Swarm
-(docker-compose.swarm.yml removes the variable), as REDISCLI_AUTH, which redis-cli reads.
+host, as REDISCLI_AUTH, which redis-cli reads: in the redis container from /data/redis-password,
+the one Redis requires now (after a rotate-secret, REDIS_PASSWORD and the Swarm secret the task
+started with hold the old one); elsewhere from the environment on a VM (compose sets
+REDIS_PASSWORD), or from the secret file on Swarm (docker-compose.swarm.yml removes the variable).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import click
 from deploy.containers import SWARM, check_service, echo_chunk, running_container_argv
 from deploy.deployer import remote_for
 from deploy.errors import DeployError
+from deploy.rotation import REDIS_PASSWORD_FILE
 
 if TYPE_CHECKING:
     from deploy.cli import Context
@@ -22,7 +25,8 @@ if TYPE_CHECKING:
 REDIS_PASSWORD_SECRET = "/run/secrets/linkpulse_redis_password"  # noqa: S105 # a path
 # sh -c's script: "$@" is the command, after REDISCLI_AUTH is exported from where it lives.
 _WITH_REDIS_AUTH = (
-    'export REDISCLI_AUTH="${REDIS_PASSWORD:-$(cat ' + REDIS_PASSWORD_SECRET + ' 2>/dev/null)}"; '
+    f'export REDISCLI_AUTH="$(cat {REDIS_PASSWORD_FILE} 2>/dev/null || '
+    'printf %s "${REDIS_PASSWORD:-$(cat ' + REDIS_PASSWORD_SECRET + ' 2>/dev/null)}")"; '
     'exec "$@"'
 )
 

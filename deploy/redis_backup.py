@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from backup.snapshot import (
     INSTALL_SCRIPT,
     BackupError,
     Contents,
+    RedisHost,
     read_backup,
     restore_backup,
     take_backup,
@@ -86,6 +88,10 @@ class VmRedis:
         if writers:
             self.vm.docker("start", *[c.id for c in writers])
             self.vm.wait_healthy([c.id for c in writers], HEALTHY_WITHIN_S)
+        # nginx resolved web's names when it last loaded its upstream; a started container may
+        # have come back on another address.
+        for nginx in self._running("nginx"):
+            self.vm.docker("exec", nginx.id, "nginx", "-s", "reload")
 
     def release(self) -> str:
         return self.remote.run(["cat", self.layout.current], check=False).stdout.strip()
@@ -100,16 +106,22 @@ class VmRedis:
         return answer[0], answer[1]
 
 
-def backup(remote: Remote, layout: Layout, directory: Path) -> Path:
-    """A backup of the VM's Redis in DIRECTORY on this machine."""
+# The Redis a backup reads and a restore replaces: the VM's compose project, or a Swarm stack's.
+HostFactory = Callable[[Remote, Layout], RedisHost]
+
+
+def backup(remote: Remote, layout: Layout, directory: Path, host: HostFactory = VmRedis) -> Path:
+    """A backup of the VM's (or the HOST's) Redis in DIRECTORY on this machine."""
     try:
         with remote:
-            return take_backup(VmRedis(remote, layout), directory, datetime.now(UTC))
+            return take_backup(host(remote, layout), directory, datetime.now(UTC))
     except BackupError as error:
         raise DeployError(f"backup: {error}") from error
 
 
-def restore(remote: Remote, layout: Layout, path: Path, *, force: bool) -> Contents:
+def restore(
+    remote: Remote, layout: Layout, path: Path, *, force: bool, host: HostFactory = VmRedis
+) -> Contents:
     """The VM's Redis replaced by the backup in PATH (checked before the VM is reached), under
     the deploy lock: a deploy meanwhile would start web against a Redis being replaced."""
     try:
@@ -118,7 +130,7 @@ def restore(remote: Remote, layout: Layout, path: Path, *, force: bool) -> Conte
             lock = DeployLock(remote, layout.root)
             lock.acquire(LockInfo.new(actor(), "restore", datetime.now(UTC), LOCK_TTL))
             try:
-                return restore_backup(VmRedis(remote, layout), rdb, force=force)
+                return restore_backup(host(remote, layout), rdb, force=force)
             finally:
                 lock.release()
     except BackupError as error:

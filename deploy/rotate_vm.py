@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from deploy.deployer import Deployer
 from deploy.errors import DeployError
+from deploy.host import Host
 from deploy.rotation import (
     OLD_REDIS,
     PERSIST_REDIS_PASSWORD,
@@ -19,6 +20,27 @@ from deploy.rotation import (
     unknown_secret,
 )
 from deploy.ssh import command_line
+
+
+def make_pending(host: Host, pending: str) -> None:
+    """The new value in the file PENDING (quoted) on the host, unless a stopped run left one."""
+    host.shell(
+        f"umask 077 && {{ test -s {pending} || "
+        f"head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \\n' >{pending}; }}"
+    )
+
+
+def in_redis(host: Host, redis: str, script: str, stdin: str) -> str:
+    """SCRIPT inside the redis container, fed STDIN (a shell pipeline on the host, the new value
+    from its file: it never crosses the SSH connection)."""
+    inside = command_line(["docker", "exec", "-i", redis, "sh", "-c", script])
+    return host.shell(f"{stdin} | {inside}").stdout
+
+
+def set_acl(host: Host, redis: str, pending: str, rules: str) -> None:
+    """ACL SETUSER default RULES followed by the new value from PENDING."""
+    commands = f"{{ printf '%s' 'ACL SETUSER default {rules}'; cat {pending}; echo; }}"
+    check_acl_answer(in_redis(host, redis, REDIS_CLI, commands))
 
 
 def check_rotatable(name: str) -> None:
@@ -44,16 +66,6 @@ class VmRotation:
             raise DeployError(OLD_REDIS)
         return running[0].id
 
-    def in_redis(self, redis: str, script: str, stdin: str) -> str:
-        """SCRIPT inside redis, fed STDIN (a shell pipeline on the VM, the new value from its
-        file: it never crosses the SSH connection)."""
-        inside = command_line(["docker", "exec", "-i", redis, "sh", "-c", script])
-        return self.remote.shell(f"{stdin} | {inside}").stdout
-
-    def acl(self, redis: str, rules: str) -> None:
-        commands = f"{{ printf '%s' 'ACL SETUSER default {rules}'; cat {self.pending}; echo; }}"
-        check_acl_answer(self.in_redis(redis, REDIS_CLI, commands))
-
     def write_env(self) -> None:
         env = command_line([self.deployer.layout.secrets_env])
         if self.remote.shell(f"grep -c '^{self.name}=' {env}", check=False).stdout.strip() != "1":
@@ -68,13 +80,10 @@ class VmRotation:
         stages, rollout = self.deployer.stages, self.deployer.rollout
         with self.deployer.locked(f"rotate-secret {self.name}"):
             stages.note(f"{self.name}: cost: {ROTATIONS[self.name].cost}")
-            self.remote.shell(
-                f"umask 077 && {{ test -s {self.pending} || "
-                f"head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \\n' >{self.pending}; }}"
-            )
+            make_pending(self.remote, self.pending)
             if redis:
-                self.acl(redis, ">")
-                self.in_redis(redis, PERSIST_REDIS_PASSWORD, f"cat {self.pending}")
+                set_acl(self.remote, redis, self.pending, ">")
+                in_redis(self.remote, redis, PERSIST_REDIS_PASSWORD, f"cat {self.pending}")
                 stages.note("redis accepts the old and the new password")
             self.write_env()
             stages.note(f"{self.deployer.layout.secrets_env} holds the new {self.name}")
@@ -86,6 +95,6 @@ class VmRotation:
                 else:
                     self.deployer.vm.compose(sha, "up", "--detach", "--no-deps", "--wait", service)
             if redis:
-                self.acl(redis, "resetpass >")
+                set_acl(self.remote, redis, self.pending, "resetpass >")
                 stages.note("redis accepts the new password only")
             self.remote.shell(f"rm -f {self.pending}")

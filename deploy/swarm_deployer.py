@@ -32,6 +32,7 @@ from deploy.host import Host
 from deploy.layout import Layout
 from deploy.plan import ServiceImage, service_images
 from deploy.stages import Stages
+from deploy.swarm_secrets import pin_secrets, running_mounts
 from deploy.swarm_stack import ServiceState, SwarmStack, image_tag, without_digest
 from swarm.render import RenderError, compose_config, stack_file
 
@@ -139,6 +140,7 @@ class SwarmDeployer(Deployer):
                     "`python -m deploy init-swarm` creates them from the VM's .env"
                 )
             self.remote.run(["mkdir", "-p", self.layout.releases, self.layout.bundles])
+            self.rendered = pin_secrets(self.rendered, running_mounts(self.remote, self.stack.name))
 
     # --- the switch ----------------------------------------------------------------------------
     def _upload(self, sha: str, files: Path, images: list[ServiceImage], absent: set[str]) -> None:

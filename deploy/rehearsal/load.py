@@ -47,6 +47,8 @@ class LoadLoop:
     phase: str = "setup"
     started: float = field(default_factory=time.monotonic)
     _stop: threading.Event = field(default_factory=threading.Event)
+    _paused: threading.Event = field(default_factory=threading.Event)
+    _in_flight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -80,7 +82,8 @@ class LoadLoop:
     def _reader(self) -> None:
         while not self._stop.is_set():
             with self._lock:
-                codes = list(self.links)
+                codes = [] if self._paused.is_set() else list(self.links)
+                self._in_flight += 1 if codes else 0
             if not codes:
                 time.sleep(0.2)
                 continue
@@ -103,11 +106,30 @@ class LoadLoop:
             self._record("redirect", ok, time.monotonic() - started, detail)
             with self._lock:
                 (self.redirects if ok else self.unconfirmed)[code] += 1
+                self._in_flight -= 1
             time.sleep(self.pause_s)
 
     def _writer(self) -> None:
         while not self._stop.wait(self.create_every_s) and len(self.links) < self.max_links:
+            with self._lock:
+                if self._paused.is_set():
+                    continue
+                self._in_flight += 1
             self.create_link()
+            with self._lock:
+                self._in_flight -= 1
+
+    def pause(self) -> None:
+        """No new request from here; returns once those in flight have been answered."""
+        self._paused.set()
+        while True:
+            with self._lock:
+                if self._in_flight == 0:
+                    return
+            time.sleep(0.05)
+
+    def resume(self) -> None:
+        self._paused.clear()
 
     def start(self, initial_links: int = 5) -> None:
         for _ in range(initial_links):

@@ -22,6 +22,7 @@ from pathlib import Path
 import requests
 
 from deploy.rehearsal import first_deploy, infra, runbook_verbs, sources
+from deploy.rehearsal.day_two import DayTwo
 from deploy.rehearsal.load import LoadLoop
 from deploy.rehearsal.swarm_part import PLANNED_OUTAGES, SwarmPart
 
@@ -239,6 +240,7 @@ class Runner:
         self.summary.check("4: A serves after the rollback", self._reports(v["A"]))
         self.summary.check("Redis was never restarted", self._redis_identity() == redis_before)
         runbook_verbs.run(self)
+        DayTwo(self, PUBLIC_URL).run()
         history = self.tool("history")
         self.log.write(history.stdout)
         self.summary.notes["history"] = history.stdout.splitlines()

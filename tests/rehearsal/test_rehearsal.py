@@ -96,3 +96,17 @@ def test_the_runbooks_vm_commands_run_against_the_vm(summary: dict[str, Any]) ->
     """Each `python -m deploy ...` line of docs/runbooks/, run as written (issue 17)."""
     assert summary["notes"]["runbook_verbs_seconds"], "no runbook command was run"
     assert summary["notes"]["runbook_verbs_failed"] == {}
+
+
+def test_backup_restore_and_rotation_run_on_the_vm(summary: dict[str, Any]) -> None:
+    """Day two (issue 17): backup, the restore drill and rotate-secret against the VM."""
+    assert _step(summary, "day 2 backup")["exit_code"] == 0
+    assert _step(summary, "day 2 restore --force")["exit_code"] == 0
+    assert summary["notes"]["day 2 drill clicks"] == 20
+    rotate = _step(summary, "day 2 rotate-secret")
+    assert rotate["exit_code"] == 0
+    assert rotate["requests"] > 0
+    assert rotate["failed_requests"] == 0
+    day_two = [name for name in summary["checks"] if name.startswith("day 2:")]
+    assert len(day_two) == 9
+    assert all(summary["checks"][name] for name in day_two)

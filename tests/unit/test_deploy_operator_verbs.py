@@ -86,8 +86,9 @@ def test_containers_are_found_by_their_labels_on_either_target() -> None:
 def test_redis_cli_takes_the_password_inside_the_container() -> None:
     line = _line(exec_argv("0123abcd", ["redis-cli", "XLEN", "lp:clicks"]))
     assert line == (
-        "docker exec 0123abcd sh -c 'export REDISCLI_AUTH=\"${REDIS_PASSWORD:-$(cat "
-        '/run/secrets/linkpulse_redis_password 2>/dev/null)}"; exec "$@"\' '
+        "docker exec 0123abcd sh -c 'export REDISCLI_AUTH=\"$(cat /data/redis-password "
+        '2>/dev/null || printf %s "${REDIS_PASSWORD:-$(cat '
+        '/run/secrets/linkpulse_redis_password 2>/dev/null)}")"; exec "$@"\' '
         "sh redis-cli XLEN lp:clicks"
     )
     # Any other command runs as given, each word quoted once for the host's shell.

@@ -20,7 +20,7 @@ from deploy.ssh import Result, command_line
 ROOT = "/srv/linkpulse"
 SHA = "0123456789abcdef0123456789abcdef01234567"
 RDB = b"REDIS0012" + bytes(20)
-CONTAINERS = {"redis": "r1", "web": "w1", "worker": "k1"}
+CONTAINERS = {"redis": "r1", "web": "w1", "worker": "k1", "nginx": "n1"}
 
 
 def _inspected(ids: Sequence[str]) -> str:
@@ -70,7 +70,7 @@ class ScriptedVm:
             return "linkpulse_redis-data 999:999"
         if words[:2] == ["docker", "inspect"]:
             return _inspected(words[2:])
-        if words[:2] == ["docker", "exec"]:
+        if words[:2] == ["docker", "exec"] and "redis-cli" in words:
             return self._redis(words[words.index("redis-cli") + 1 :])
         if words[:2] == ["cat", f"{ROOT}/current"]:
             return SHA
@@ -136,6 +136,7 @@ def test_a_restore_uploads_first_then_stops_writers_installs_and_starts_redis_fi
         < install
         < _index(log, "docker start r1")
         < _index(log, "docker start w1 k1")
+        < _index(log, "docker exec n1 nginx -s reload")
         < _index(log, f"rm -rf {ROOT}/deploy.lock")
     )
     assert VOLUME_AND_USER in " ".join(log)
