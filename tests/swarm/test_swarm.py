@@ -35,6 +35,7 @@ from tests.swarm.cluster import (
     Cluster,
     Load,
     LoadResult,
+    create_links,
     read_env,
 )
 from tests.swarm.node_host import NodeHost
