@@ -216,6 +216,9 @@ def test_ps_logs_and_exec_reach_the_swarm_tasks(cluster: Cluster) -> None:
     assert host.run(exec_argv(container, ["redis-cli", "PING"])).stdout.strip() == "PONG"
 
 
+# Slow (minutes): `make test-swarm` runs it; `make test` covers backup and rotation on the
+# local stack and the rehearsal's VM.
+@pytest.mark.slow
 def test_backup_and_restore_on_swarm_count_unprocessed_clicks_once(
     cluster: Cluster,
     tmp_path: Path,
@@ -261,6 +264,9 @@ def test_backup_and_restore_on_swarm_count_unprocessed_clicks_once(
     assert _clicks(cluster, later) == 0
 
 
+# Slow (minutes): `make test-swarm` runs it; `make test` covers backup and rotation on the
+# local stack and the rehearsal's VM.
+@pytest.mark.slow
 def test_rotating_redis_password_on_swarm_fails_no_request_and_loses_no_click(
     cluster: Cluster, codes: list[str]
 ) -> None:
