@@ -151,7 +151,7 @@ class Drills:
         return set(self.vm(f"ls -1 {ROOT}/bundles 2>/dev/null || true").split())
 
     def lock_free(self) -> bool:
-        return self.tool("lock", "status").output.strip() == "free"
+        return "free" in self.tool("lock", "status").output.splitlines()
 
     def current(self) -> str:
         return self.vm(f"cat {ROOT}/current 2>/dev/null || true").strip() or NONE
