@@ -390,5 +390,5 @@ rehearse-up: venv rehearsal-bases ## the rehearsal's registry and VM stand-in, p
 rehearse-down: venv ## remove what rehearse-up (or an interrupted rehearse) left: registry, VM, its volume and network
 	$(BIN)/python -m deploy.rehearsal down
 
-test-rehearsal: venv rehearsal-bases ## rehearsal tier: the same run, asserted by tests/rehearsal
+test-rehearsal: venv rehearsal-bases ## rehearsal tier: the same run with one drill of each kind, asserted by tests/rehearsal
 	$(call keeps_user_stack,test-rehearsal,$(PYTEST) -m rehearsal tests/rehearsal)
