@@ -400,8 +400,8 @@ rehearsal-bases: engine wheels ## the base images the rehearsal's releases build
 # The chart goes under build/, so a run leaves the checkout clean (a release refuses a dirty one);
 # CHART=docs/deploy-rehearsal.png redraws the docs' copy.
 CHART ?= build/rehearsal/rehearsal.png
-rehearse: venv rehearsal-bases ## the delivery pipeline end to end here (registry + VM container); chart into build/rehearsal/, or CHART=<file>
-	$(BIN)/python -m deploy.rehearsal --chart $(CHART)
+rehearse: venv rehearsal-bases ## the delivery pipeline end to end here (registry + VM container), every drill (REHEARSAL_DRILLS=short: one of each kind); chart into build/rehearsal/, or CHART=<file>
+	REHEARSAL_DRILLS=$${REHEARSAL_DRILLS:-all} $(BIN)/python -m deploy.rehearsal --chart $(CHART)
 
 rehearse-up: venv rehearsal-bases ## the rehearsal's registry and VM stand-in, provisioned, every release pushed; prints the deploy config and `release A <sha>` lines
 	$(BIN)/python -m deploy.rehearsal up
@@ -409,5 +409,5 @@ rehearse-up: venv rehearsal-bases ## the rehearsal's registry and VM stand-in, p
 rehearse-down: venv ## remove what rehearse-up (or an interrupted rehearse) left: registry, VM, its volume and network
 	$(BIN)/python -m deploy.rehearsal down
 
-test-rehearsal: venv rehearsal-bases ## rehearsal tier: the same run, asserted by tests/rehearsal
+test-rehearsal: venv rehearsal-bases ## rehearsal tier: the same run with one drill of each kind, asserted by tests/rehearsal
 	$(call keeps_user_stack,test-rehearsal,$(PYTEST) -m rehearsal tests/rehearsal)

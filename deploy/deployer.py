@@ -563,7 +563,7 @@ class Deployer:
 
     def _rollback_locked(self, sha: str | None) -> str:
         current = self.current()
-        target = sha or rollback_target(self.history.read(), current)
+        target = sha or self._default_rollback_target(current)
         if target is None:
             raise DeployError("no earlier release passed its checks: nothing to roll back to")
         source.check_sha(target)
@@ -595,6 +595,14 @@ class Deployer:
                 )
             self._succeeded(target, "rollback", started, started_at, current)
         return target
+
+    def _default_rollback_target(self, current: str | None) -> str | None:
+        """The last good release other than the one serving; but when web does not run what
+        `current` names, a deploy died half-way (SIGKILL, a lost runner) and never judged what it
+        started: `current` is then the last release that passed, the one to go back to."""
+        if current is not None and not self._web_is(current):
+            return current
+        return rollback_target(self.history.read(), current)
 
     def _rollback_failed(self, attempt: Attempt, error: BaseException) -> None:
         """A rollback has nothing to fall back to: record it and keep the lock with why."""

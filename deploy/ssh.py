@@ -246,7 +246,10 @@ class Remote:
             ) from error
         except Exception as error:  # transport errors, a failed reconnect
             if not self._alive():
-                raise ConnectionLostError(f"{self.label}: {error}") from error
+                # Some transport errors carry no text (EOFError): their type says what broke.
+                raise ConnectionLostError(
+                    f"{self.label}: {str(error) or type(error).__name__}"
+                ) from error
             raise DeployError(f"{self.label}: {line[:120]}: {error}") from error
         if raw.exited == NO_EXIT_STATUS and not self._alive():
             raise ConnectionLostError(f"{self.label}: the connection dropped: {line[:120]}")

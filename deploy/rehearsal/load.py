@@ -11,11 +11,13 @@ of failed requests, and the 302s per link are what the worker's click counts mus
 
 from __future__ import annotations
 
+import contextlib
 import random
 import secrets
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import requests
@@ -146,6 +148,19 @@ class LoadLoop:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=15)
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """No request in flight inside (the drills compare click counts with served redirects)."""
+        if not self._threads:  # not started yet: nothing to pause
+            yield
+            return
+        self.stop()
+        try:
+            yield
+        finally:
+            self._stop.clear()
+            self.start(initial_links=0)
 
     def failures(self, phase: str | None = None) -> list[Sample]:
         with self._lock:

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import requests
 
-from deploy.rehearsal import first_deploy, infra, runbook_verbs, sources
+from deploy.rehearsal import drill_cases, first_deploy, infra, runbook_verbs, sources
 from deploy.rehearsal.day_two import DayTwo
+from deploy.rehearsal.drills import is_drill
 from deploy.rehearsal.load import LoadLoop
 from deploy.rehearsal.swarm_part import PLANNED_OUTAGES, SwarmPart
 
@@ -65,6 +66,7 @@ class Summary:
     steps: list[Step] = field(default_factory=list)
     checks: dict[str, bool] = field(default_factory=dict)
     notes: dict[str, object] = field(default_factory=dict)
+    drills: list[dict[str, object]] = field(default_factory=list)
 
     def check(self, name: str, ok: bool) -> None:
         self.checks[name] = bool(ok)
@@ -199,6 +201,7 @@ class Runner:
         # The load loop needs a public port to create its links: it starts with A's deploy and
         # its first requests count from there (nothing served before A).
         threading.Thread(target=self._start_load_when_up, daemon=True).start()
+        drill_cases.first_deploy(self)
         a = self._first_deploy_as_documented()
         self.summary.check(
             "1: docs/deploy.md's steps take the fresh VM to a first deploy of A, as written",
@@ -239,6 +242,7 @@ class Runner:
         self._stale_lock()
         self.summary.check("4: A serves after the rollback", self._reports(v["A"]))
         self.summary.check("Redis was never restarted", self._redis_identity() == redis_before)
+        drill_cases.run(self)
         runbook_verbs.run(self)
         DayTwo(self, PUBLIC_URL).run()
         history = self.tool("history")
@@ -499,7 +503,12 @@ class Runner:
             all(exact(code, counted) for code in links),
         )
         # The move from compose to Swarm stops one stack before the next starts: not a deploy.
-        failures = [f for f in self.load.failures() if f.phase not in PLANNED_OUTAGES]
+        # A drill's failed requests are its own figure (summary.json's drills).
+        failures = [
+            f
+            for f in self.load.failures()
+            if f.phase not in PLANNED_OUTAGES and not is_drill(f.phase)
+        ]
         self.summary.notes["requests"] = len(self.load.samples)
         self.summary.notes["failed requests (all steps)"] = len(failures)
         self.summary.notes["failed request details"] = [

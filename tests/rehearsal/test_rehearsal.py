@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 # The first test to run also waits for the rehearsal itself (module fixture).
-pytestmark = [pytest.mark.rehearsal, pytest.mark.timeout(1600)]
+pytestmark = [pytest.mark.rehearsal, pytest.mark.timeout(2200)]
 
 REPO = Path(__file__).resolve().parents[2]
 WORKDIR = REPO / "build" / "rehearsal"
@@ -28,7 +28,7 @@ def summary() -> dict[str, Any]:
         [sys.executable, "-m", "deploy.rehearsal", "--workdir", str(WORKDIR)],
         cwd=REPO,
         check=False,
-        timeout=1500,
+        timeout=2100,
     )
     data: dict[str, Any] = json.loads((WORKDIR / "summary.json").read_text())
     data["exit_code"] = result.returncode
@@ -110,3 +110,30 @@ def test_backup_restore_and_rotation_run_on_the_vm(summary: dict[str, Any]) -> N
     day_two = [name for name in summary["checks"] if name.startswith("day 2:")]
     assert len(day_two) == 9
     assert all(summary["checks"][name] for name in day_two)
+
+
+# The word each kind of drill carries in its name (issue 16).
+DRILL_KINDS = (
+    "sigint",
+    "sigkill",
+    "ssh",
+    "nginx",
+    "first",
+    "rollback",
+    "ci",
+    "concurrent",
+    "watchdog",
+)
+
+
+def test_every_kind_of_drill_ran_and_ended_in_a_known_recorded_state(
+    summary: dict[str, Any],
+) -> None:
+    drills = summary["drills"]
+    missing = [kind for kind in DRILL_KINDS if not any(kind in d["name"] for d in drills)]
+    assert not missing, f"no drill of kind(s) {missing}"
+    for drill in drills:
+        assert drill["passed"], f"{drill['name']}: {drill['failed_claims']}"
+        assert drill["lost_links"] == 0, drill
+        assert drill["clicks_exact"], drill
+        assert drill["state"] != "none" or "first" in drill["name"], drill

@@ -298,3 +298,32 @@ def test_sigterm_before_anything_changed_ends_like_ctrl_c_and_frees_the_lock(
         vm.deploy(B)
     assert_back_on_a(vm)
     assert vm.host.files[f"{ROOT}/history.jsonl"] == records
+
+
+# --- found by the rehearsal's sigkill and watchdog drills ----------------------------------------
+class Killed(BaseException):
+    """The controller dying: nothing of the deploy's own failure handling runs."""
+
+
+def test_a_rollback_after_a_killed_deploy_goes_back_to_the_release_current_names(
+    serving_a: Vm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vm = serving_a
+    vm.deploy(B)
+    assert vm.deployer().rollback(None) == A  # A serves again; B passed its checks before
+    monkeypatch.setattr(
+        Deployer,
+        "_deploy_failed",
+        lambda self, attempt, switched, error: (_ for _ in ()).throw(error),
+    )
+    vm.host.fail_at("--scale worker=", Killed())
+    with pytest.raises(Killed):
+        vm.deploy(B)  # killed between web's switch and worker's
+    assert (vm.serving("web"), vm.serving("worker"), vm.current) == ({B}, {A}, A)
+
+    # The operator's `lock release` (its holder is gone), then a plain `rollback`: back to what
+    # `current` names, not to the good release before it.
+    vm.host.dirs.discard(f"{ROOT}/deploy.lock")
+    assert vm.deployer().rollback(None) == A
+    assert (vm.serving("web"), vm.serving("worker"), vm.current) == ({A}, {A}, A)
+    assert vm.last_record["outcome"] == "ok"

@@ -267,3 +267,26 @@ def test_after_a_lost_connection_the_next_command_reconnects_watched(
     assert remote.run(["true"]).ok  # e.g. the automatic rollback, once the VM answers again
     remote.close()
     assert keepalives == [5, 5]
+
+
+def test_a_lost_connection_whose_error_has_no_text_still_says_what_broke(
+    losing_sshd: tuple[int, paramiko.PKey],
+    identity: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found by the rehearsal's ssh drill: a blocked port ended the deploy with
+    `lost the VM during 'switch web (zero downtime)': deploy@127.0.0.1:2222: ` and nothing after."""
+    remote = _connected(losing_sshd, identity, tmp_path, SshConfig())
+
+    def lost(*args: object, **kwargs: object) -> None:
+        raise EOFError
+
+    monkeypatch.setattr(remote._connection, "run", lost)
+    monkeypatch.setattr(remote, "_reconnect_if_dropped", lambda: None)
+    monkeypatch.setattr(remote, "_alive", lambda: False)
+    with pytest.raises(ConnectionLostError) as caught:
+        remote.run(["docker", "ps"])
+    monkeypatch.undo()
+    remote.close()
+    assert str(caught.value).endswith(": EOFError"), str(caught.value)
