@@ -402,8 +402,11 @@ GUIDE_STACK_SETTINGS := HTTP_BIND=127.0.0.1 HTTP_PORT=17080 PROMETHEUS_PORT=1709
 	ALERTMANAGER_PORT=17093 ALERT_SINK_PORT=17095 GRAFANA_PORT=17300 EDGE_SUBNET=198.18.83.0/24 \
 	NGINX_EDGE_IP=198.18.83.10 LOADGEN_SUBNET=198.18.93.0/24 IMAGE_TAG=test \
 	RATE_LIMIT_EXEMPT=198.18.83.1/32
-.PHONY: test-guide
+.PHONY: test-guide guide-pictures
 $(eval $(call own_project,test-guide,linkpulse-guide,$(GUIDE_STACK_ENV),$(GUIDE_STACK_SETTINGS)))
 test-guide: venv deps engine rehearsal-bases ## workshop tier: every runnable block of docs/workshop/en.md in order, on its own stack (port 17080) and the VM stand-in
 	@scripts/stack-env.sh >/dev/null
 	$(call keeps_user_stack,test-guide,$(PYTEST) -m guide -s tests/guide)
+
+guide-pictures: ## test-guide, taking the workshop's pictures before its clean-up: docs/workshop/img/
+	GUIDE_PICTURES=$(CURDIR)/docs/workshop/img $(MAKE) --no-print-directory test-guide

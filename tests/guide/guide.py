@@ -22,6 +22,7 @@ SETTINGS = "guide-settings"
 EXPECT = "expect"
 MARK = "::guide block {}::"
 _FENCE = re.compile(r"^```(\w+)(?: (\S+))?\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+_STEP = re.compile(r"^## (\d+)\. ", re.MULTILINE)
 _ASSIGNMENT = re.compile(r"^([A-Z][A-Z0-9_]*)=", re.MULTILINE)
 
 
@@ -33,6 +34,7 @@ class GuideError(Exception):
 class Block:
     kind: str
     body: str
+    step: int
     expect: list[str] = field(default_factory=list)
 
 
@@ -40,9 +42,11 @@ def runnable(markdown: str) -> list[Block]:
     """The runnable blocks in order, each with the expect block that follows it."""
     found: list[Block] = []
     previous = ""
-    for language, kind, body in _FENCE.findall(markdown):
+    for fence in _FENCE.finditer(markdown):
+        language, kind, body = fence.groups(default="")
         if language == "sh" and kind in RUNNABLE:
-            found.append(Block(kind, textwrap.dedent(body)))
+            step = len(_STEP.findall(markdown, 0, fence.start()))
+            found.append(Block(kind, textwrap.dedent(body), step))
         elif language == "text" and kind == EXPECT:
             if previous not in RUNNABLE:
                 raise GuideError(f"an expect block follows no runnable block: {body!r}")
@@ -72,16 +76,23 @@ def _asserting_failures(body: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def script(markdown: str, values: Mapping[str, str], scratch: Path) -> str:
+def script(
+    markdown: str, values: Mapping[str, str], scratch: Path, before_step: tuple[int, str] = (0, "")
+) -> str:
     """The guide as one bash script with VALUES as its settings; each block's output follows a
-    MARK line with its number, so that its expect lines are looked for in its own output."""
+    MARK line with its number, so that its expect lines are looked for in its own output.
+    BEFORE_STEP (N, COMMAND) runs COMMAND once, before step N's first block."""
     names = setting_names(markdown)
     if sorted(names) != sorted(values):
         raise GuideError(
             f"the guide's settings are {sorted(names)}, the runner gives {sorted(values)}"
         )
     parts = ["set -eu", *(f"{name}={shlex.quote(values[name])}" for name in names)]
+    hook_step, hook = before_step
     for number, block in enumerate(runnable(markdown)):
+        if hook and block.step >= hook_step:
+            parts.append(hook)
+            hook = ""
         parts.append(f"echo {shlex.quote(MARK.format(number))}")
         body = _asserting_failures(block.body)
         if block.kind == "guide-scratch":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -62,7 +63,10 @@ def test_the_workshop_runs_as_written(scratch: Path) -> None:
     }
     markdown = (REPO_ROOT / guide.GUIDES / "en.md").read_text()
     blocks = guide.runnable(markdown)
-    script = guide.script(markdown, values, scratch)
+    pictures = os.environ.get("GUIDE_PICTURES", "")
+    # `make guide-pictures`: taken while the stack and VM still answer, before the clean-up.
+    hook = f'.venv/bin/python -m tests.guide.pictures {shlex.quote(pictures)} "$LINKPULSE"'
+    script = guide.script(markdown, values, scratch, (10, hook) if pictures else (0, ""))
     WORKDIR.mkdir(parents=True, exist_ok=True)
     (WORKDIR / "guide.sh").write_text(script)
     env = {

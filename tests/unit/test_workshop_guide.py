@@ -93,3 +93,17 @@ def test_the_script_runs_with_the_runners_settings_and_edits_only_the_scratch(
 def test_the_runner_gives_exactly_the_guides_settings(tmp_path: Path) -> None:
     with pytest.raises(guide.GuideError, match="SITE"):
         guide.script(SAMPLE, {"URL": "http://127.0.0.1:1"}, tmp_path)
+
+
+def test_a_hook_runs_once_before_the_steps_first_block(tmp_path: Path) -> None:
+    text = "## 1. A\n```sh guide\necho one\n```\n## 2. B\n```sh guide\necho two\n```\n" + (
+        "```sh guide\necho three\n```\n```sh guide-settings\nX=1\n```\n"
+    )
+    script = guide.script(text, {"X": "1"}, tmp_path, (2, "echo hook"))
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=False)
+    assert [line for line in result.stdout.splitlines() if not line.startswith("::")] == [
+        "one",
+        "hook",
+        "two",
+        "three",
+    ]
