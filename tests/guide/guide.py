@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import shlex
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,11 +77,16 @@ def _asserting_failures(body: str) -> str:
 
 
 def script(
-    markdown: str, values: Mapping[str, str], scratch: Path, before_step: tuple[int, str] = (0, "")
+    markdown: str,
+    values: Mapping[str, str],
+    scratch: Path,
+    before_step: tuple[int, str] = (0, ""),
+    steps: Collection[int] | None = None,
 ) -> str:
     """The guide as one bash script with VALUES as its settings; each block's output follows a
     MARK line with its number, so that its expect lines are looked for in its own output.
-    BEFORE_STEP (N, COMMAND) runs COMMAND once, before step N's first block."""
+    BEFORE_STEP (N, COMMAND) runs COMMAND once, before step N's first block. STEPS (all when
+    None) are the steps whose blocks run (0: those before step 1)."""
     names = setting_names(markdown)
     if sorted(names) != sorted(values):
         raise GuideError(
@@ -90,6 +95,8 @@ def script(
     parts = ["set -eu", *(f"{name}={shlex.quote(values[name])}" for name in names)]
     hook_step, hook = before_step
     for number, block in enumerate(runnable(markdown)):
+        if steps is not None and block.step not in steps:
+            continue
         if hook and block.step >= hook_step:
             parts.append(hook)
             hook = ""
@@ -112,12 +119,14 @@ def outputs(log: str) -> dict[int, str]:
     }
 
 
-def missing(blocks: list[Block], log: str) -> list[str]:
-    """The expect lines that their block's output lacks (a block that never ran lacks all)."""
+def missing(blocks: list[Block], log: str, steps: Collection[int] | None = None) -> list[str]:
+    """The expect lines of STEPS' blocks that their block's output lacks (a block that never ran
+    lacks all)."""
     seen = outputs(log)
     return [
         f"block {number}: {line!r}"
         for number, block in enumerate(blocks)
+        if steps is None or block.step in steps
         for line in block.expect
         if line.strip() not in seen.get(number, "")
     ]

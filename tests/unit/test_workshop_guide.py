@@ -107,3 +107,16 @@ def test_a_hook_runs_once_before_the_steps_first_block(tmp_path: Path) -> None:
         "two",
         "three",
     ]
+
+
+def test_only_the_chosen_steps_run_and_are_judged(tmp_path: Path) -> None:
+    text = "## 1. A\n```sh guide\necho one\n```\n```text expect\none\n```\n" + (
+        "## 2. B\n```sh guide\necho two\n```\n```text expect\ntwo\n```\n"
+        "```sh guide-settings\nX=1\n```\n"
+    )
+    script = guide.script(text, {"X": "1"}, tmp_path, steps={2})
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=False)
+    assert "one" not in result.stdout
+    blocks = guide.runnable(text)
+    assert guide.missing(blocks, result.stdout, {2}) == []
+    assert guide.missing(blocks, result.stdout) == ["block 0: 'one'"]
