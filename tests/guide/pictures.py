@@ -86,12 +86,13 @@ def draw_by_revision(series: list[dict[str, Any]], out: Path) -> None:
             [float(v) for _, v in one["values"]],
             label=f"revision {str(one['metric'].get('revision', '?'))[:12]}",
         )
-    axes.set_title("VM's Prometheus: requests/s by the revision that served them")
-    axes.set_xlabel("seconds")
-    axes.set_ylabel("requests/s")
+    axes.set(
+        title="VM's Prometheus: requests/s by the revision that served them",
+        xlabel="seconds",
+        ylabel="requests/s",
+    )
     axes.legend(loc="upper left")
-    figure.tight_layout()
-    figure.savefig(out, dpi=80)
+    figure.savefig(out, dpi=80, bbox_inches="tight")
     plt.close(figure)
 
 
