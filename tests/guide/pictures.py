@@ -31,6 +31,7 @@ from linkpulse.build_info import BUILD_INFO
 from loadtest.__main__ import RESULTS
 
 STEP_6_LOAD = Path("build") / "workshop-load.txt"
+RELEASES = Path("build") / "rehearsal" / "releases.env"
 WINDOW_S = 600
 # Requests/s per serving revision: each web's request rate, labelled by its build info.
 BY_REVISION = (
@@ -77,14 +78,25 @@ def vm_query_range(query: str, prometheus_port: int) -> list[dict[str, Any]]:
     return result
 
 
+def release_names() -> dict[str, str]:
+    """Each release's sha to its letter, from step 5's releases.env (RELEASE_A=<sha>)."""
+    lines = RELEASES.read_text().splitlines() if RELEASES.exists() else []
+    return {
+        sha: name.removeprefix("RELEASE_")
+        for name, _, sha in (line.partition("=") for line in lines)
+    }
+
+
 def draw_by_revision(series: list[dict[str, Any]], out: Path) -> None:
+    names = release_names()
     figure, axes = plt.subplots(figsize=(10, 4))
     start = min((float(t) for one in series for t, _ in one["values"]), default=0.0)
     for one in series:
+        revision = str(one["metric"].get("revision", "?"))
         axes.plot(
             [float(t) - start for t, _ in one["values"]],
             [float(v) for _, v in one["values"]],
-            label=f"revision {str(one['metric'].get('revision', '?'))[:12]}",
+            label=f"{names.get(revision, 'revision')} {revision[:12]}",
         )
     axes.set(
         title="VM's Prometheus: requests/s by the revision that served them",
