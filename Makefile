@@ -404,7 +404,8 @@ GUIDE_STACK_SETTINGS := HTTP_BIND=127.0.0.1 HTTP_PORT=17080 PROMETHEUS_PORT=1709
 	RATE_LIMIT_EXEMPT=198.18.83.1/32
 # `make test` runs the steps on the local stack: the VM's (5, 6, 8) deploy A, B and D as the
 # rehearsal tier just did, and would cost a second rehearse-up; `make test-guide` runs them all
-# (GUIDE_STEPS unset).
+# (GUIDE_STEPS unset). Step 10 removes the rehearsal's VM either way: run the tier where the
+# rehearsal's names are yours (as `make test`, which runs test-rehearsal too).
 GUIDE_TEST_STEPS := 0 2 3 9 10
 .PHONY: test-guide guide-pictures
 $(eval $(call own_project,test-guide,linkpulse-guide,$(GUIDE_STACK_ENV),$(GUIDE_STACK_SETTINGS)))
