@@ -61,7 +61,7 @@ test-fast: venv deps ## lint + unit + integration, without the slow chaos runs
 	$(MAKE) --no-print-directory lint
 	$(PYTEST) -m "not slow" tests/unit tests/integration
 
-test: venv deps ## every test tier: lint, dependency audit, unit, integration, e2e, config, container stack, swarm (one node, then three), delivery rehearsal
+test: venv deps ## every test tier: lint, dependency audit, unit, integration, e2e, config, container stack, swarm (one node, then three), delivery rehearsal, workshop guide
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory audit
 	$(PYTEST) tests/unit tests/integration tests/e2e tests/config
@@ -69,6 +69,7 @@ test: venv deps ## every test tier: lint, dependency audit, unit, integration, e
 	$(MAKE) --no-print-directory test-swarm SWARM_MARK="swarm and not slow"
 	$(MAKE) --no-print-directory test-swarm-nodes SWARM_NODES_MARK="swarm_nodes and not slow"
 	$(MAKE) --no-print-directory test-rehearsal
+	GUIDE_STEPS="$(GUIDE_TEST_STEPS)" $(MAKE) --no-print-directory test-guide
 
 monitoring: venv ## regenerate the generated alert rules (slo/objectives.toml, monitoring/thresholds.toml) and the Grafana dashboards
 	$(BIN)/python -m monitoring
@@ -166,7 +167,7 @@ up: images ## start the stack and wait until every service is healthy; prints th
 	@scripts/stack-urls.sh
 
 down: ## stop and remove the stack's containers (volumes are kept)
-	@test -f .env || { echo "down: no .env, so no stack was started from this checkout"; exit 0; }; \
+	@test -f .env || test -n "$${COMPOSE_ENV_FILES:-}" || { echo "down: no .env, so no stack was started from this checkout"; exit 0; }; \
 	$(COMPOSE) down --remove-orphans
 
 logs: ## follow the stack's logs
@@ -411,3 +412,25 @@ rehearse-down: venv ## remove what rehearse-up (or an interrupted rehearse) left
 
 test-rehearsal: venv rehearsal-bases ## rehearsal tier: the same run with one drill of each kind, asserted by tests/rehearsal
 	$(call keeps_user_stack,test-rehearsal,$(PYTEST) -m rehearsal tests/rehearsal)
+
+# The workshop (docs/workshop/) as a learner runs it: `make up` gives a project of its own
+# (linkpulse-guide, its own ports and subnets) on the stack tier's images (tag test, so nothing
+# is built again after that tier), and `make rehearse-up` the rehearsal's VM stand-in.
+GUIDE_STACK_ENV := $(CURDIR)/build/guide-stack.env
+GUIDE_STACK_SETTINGS := HTTP_BIND=127.0.0.1 HTTP_PORT=17080 PROMETHEUS_PORT=17090 \
+	ALERTMANAGER_PORT=17093 ALERT_SINK_PORT=17095 GRAFANA_PORT=17300 EDGE_SUBNET=198.18.83.0/24 \
+	NGINX_EDGE_IP=198.18.83.10 LOADGEN_SUBNET=198.18.93.0/24 IMAGE_TAG=test \
+	RATE_LIMIT_EXEMPT=198.18.83.1/32
+# `make test` runs the steps on the local stack: the VM's (5, 6, 8) deploy A, B and D as the
+# rehearsal tier just did, and would cost a second rehearse-up; `make test-guide` runs them all
+# (GUIDE_STEPS unset). Step 10 removes the rehearsal's VM either way: run the tier where the
+# rehearsal's names are yours (as `make test`, which runs test-rehearsal too).
+GUIDE_TEST_STEPS := 0 2 3 9 10
+.PHONY: test-guide guide-pictures
+$(eval $(call own_project,test-guide,linkpulse-guide,$(GUIDE_STACK_ENV),$(GUIDE_STACK_SETTINGS)))
+test-guide: venv deps engine rehearsal-bases ## workshop tier: every runnable block of docs/workshop/en.md in order, on its own stack (port 17080) and the VM stand-in
+	@scripts/stack-env.sh >/dev/null
+	$(call keeps_user_stack,test-guide,$(PYTEST) -m guide -s tests/guide)
+
+guide-pictures: ## test-guide, taking the workshop's pictures before its clean-up: docs/workshop/img/
+	GUIDE_PICTURES=$(CURDIR)/docs/workshop/img $(MAKE) --no-print-directory test-guide
