@@ -50,6 +50,20 @@ class WebMetrics:
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
+        # The deploy tool's probe requests (linkpulse.probe): the same measures, kept apart.
+        self.probe_requests = Counter(
+            "linkpulse_probe_requests_total",
+            "The deploy tool's probe requests answered, by route template, method and status.",
+            ["route", "method", "status"],
+            registry=registry,
+        )
+        self.probe_latency = Histogram(
+            "linkpulse_probe_request_duration_seconds",
+            "Time from a probe request's start to its response, by route, method and status.",
+            ["route", "method", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
         self.links_created = Counter(
             "linkpulse_links_created_total", "Short links created.", registry=registry
         )
@@ -89,10 +103,15 @@ class WebMetrics:
         for reason in ("quota_exceeded", "storage_full"):
             self.creates_refused.labels(reason=reason)
 
-    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+    def observe_request(
+        self, route: str, method: str, status: int, seconds: float, *, probe: bool = False
+    ) -> None:
         labels = {"route": route, "method": method, "status": str(status)}
-        self.requests.labels(**labels).inc()
-        self.latency.labels(**labels).observe(seconds)
+        requests, latency = (
+            (self.probe_requests, self.probe_latency) if probe else (self.requests, self.latency)
+        )
+        requests.labels(**labels).inc()
+        latency.labels(**labels).observe(seconds)
 
     def exposition(self) -> bytes:
         if self._registry is not None:
