@@ -96,3 +96,18 @@ def test_the_runbooks_vm_commands_run_against_the_vm(summary: dict[str, Any]) ->
     """Each `python -m deploy ...` line of docs/runbooks/, run as written (issue 17)."""
     assert summary["notes"]["runbook_verbs_seconds"], "no runbook command was run"
     assert summary["notes"]["runbook_verbs_failed"] == {}
+
+
+def test_a_quiet_vm_is_judged_on_probes_in_minutes(summary: dict[str, Any]) -> None:
+    """The first deploy, with no visitor yet, gets a real verdict on probe evidence in under 4
+    minutes; D, slow, deployed to the still quiet VM, is caught by probes alone."""
+    first, slow = summary["quiet_first_deploy"], summary["quiet_slow_release"]
+    assert first["exit_code"] == 0
+    assert first["verdict"].startswith("SLO check passed (on probe requests")
+    assert first["users_requests"] == 0
+    assert first["probe_requests"] > 0
+    assert first["seconds"] < 240
+    assert slow["exit_code"] != 0
+    assert slow["verdict"].startswith("SLO check failed: p99")
+    assert "on probe requests" in slow["verdict"]
+    assert slow["users_requests"] == 0

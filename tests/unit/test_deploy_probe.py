@@ -9,6 +9,7 @@ import pytest
 
 from deploy.gate import PROBES, USERS, Figures, Limits, queries, run_gate
 from deploy.probe import MAX_RATE, decide, probe_rate, probed_reading
+from deploy.rehearsal import quiet
 from linkpulse.probe import is_probe
 
 SHA = "a" * 40
@@ -129,3 +130,22 @@ def test_a_quiet_first_deploy_is_judged_by_probes_within_a_window() -> None:
 )  # fmt: skip
 def test_only_a_token_shaped_header_marks_a_probe(value: str | None, probe: bool) -> None:
     assert is_probe(value) is probe
+
+
+def test_the_rehearsal_reads_a_quiet_deploys_verdict_and_probe_count() -> None:
+    failed = quiet.read(
+        "==> SLO check of the new version\n"
+        "    gate   45s/45s: 0 requests (need 150) | probes 212 requests, sending 6.7/s\n"
+        "    probes: 301 sent (0 failed) in 47s on 4 probe links, all deleted\n"
+        "    FAILED in 'SLO check of the new version': SLO check failed: p99 495 ms > 100 ms"
+        " (on probe requests: users brought 0)\n"
+        "deploy: error: SLO check failed: p99 495 ms > 100 ms (on probe requests: users brought 0)",
+        61.2,
+        0,
+    )
+    assert failed.probe_requests == 301
+    assert failed.verdict == (
+        "SLO check failed: p99 495 ms > 100 ms (on probe requests: users brought 0)"
+    )
+    assert failed.judged_on_probes
+    assert not quiet.read("    SLO check passed: 812 requests judged", 50, 900).judged_on_probes
