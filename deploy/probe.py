@@ -153,16 +153,19 @@ class ProbeLoad:
 
     def _send(self) -> None:
         aliases = list(self.links)
-        with ThreadPoolExecutor(SENDERS, thread_name_prefix="probe") as pool:
-            number = 0
-            while not self._stop.is_set():
-                rate = self._rate
-                if rate <= 0:
-                    self._stop.wait(0.2)
-                    continue
-                pool.submit(self._follow, aliases[number % len(aliases)])
-                number += 1
-                self._stop.wait(1.0 / rate)
+        pool = ThreadPoolExecutor(SENDERS, thread_name_prefix="probe")
+        number = 0
+        while not self._stop.is_set():
+            rate = self._rate
+            if rate <= 0:
+                self._stop.wait(0.2)
+                continue
+            pool.submit(self._follow, aliases[number % len(aliases)])
+            number += 1
+            self._stop.wait(1.0 / rate)
+        # A release that hangs queues probes faster than they are answered: what has not
+        # started by the end of the check is not sent at all.
+        pool.shutdown(wait=True, cancel_futures=True)
 
     def _follow(self, alias: str) -> None:
         try:
