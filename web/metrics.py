@@ -31,38 +31,37 @@ def multiprocess_enabled() -> bool:
     return bool(os.environ.get(MULTIPROC_ENV))
 
 
+def _request_families(
+    name: str, what: str, registry: CollectorRegistry | None
+) -> tuple[Counter, Histogram]:
+    """linkpulse_<name>_requests_total and its latency histogram, by route, method, status."""
+    labels = ["route", "method", "status"]
+    requests = Counter(
+        f"linkpulse_{name}_requests_total",
+        f"{what} answered, by route template, method and status.",
+        labels,
+        registry=registry,
+    )
+    latency = Histogram(
+        f"linkpulse_{name}_request_duration_seconds",
+        "Time from request start to response, by route template, method and status.",
+        labels,
+        buckets=LATENCY_BUCKETS,
+        registry=registry,
+    )
+    return requests, latency
+
+
 class WebMetrics:
     def __init__(self, version: str, revision: str, *, click_stream_maxlen: int) -> None:
         self.multiprocess = multiprocess_enabled()
         # In multiprocess mode samples go to files, so the metrics need no registry at all.
         self._registry = None if self.multiprocess else CollectorRegistry()
         registry = self._registry
-        self.requests = Counter(
-            "linkpulse_http_requests_total",
-            "HTTP requests answered, by route template, method and status.",
-            ["route", "method", "status"],
-            registry=registry,
-        )
-        self.latency = Histogram(
-            "linkpulse_http_request_duration_seconds",
-            "Time from request start to response, by route template, method and status.",
-            ["route", "method", "status"],
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
-        )
+        self.requests, self.latency = _request_families("http", "HTTP requests", registry)
         # The deploy tool's probe requests (linkpulse.probe): the same measures, kept apart.
-        self.probe_requests = Counter(
-            "linkpulse_probe_requests_total",
-            "The deploy tool's probe requests answered, by route template, method and status.",
-            ["route", "method", "status"],
-            registry=registry,
-        )
-        self.probe_latency = Histogram(
-            "linkpulse_probe_request_duration_seconds",
-            "Time from a probe request's start to its response, by route, method and status.",
-            ["route", "method", "status"],
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
+        self.probe_requests, self.probe_latency = _request_families(
+            "probe", "The deploy tool's probe requests", registry
         )
         self.links_created = Counter(
             "linkpulse_links_created_total", "Short links created.", registry=registry
