@@ -11,12 +11,15 @@ import re
 from dataclasses import dataclass
 
 _VERDICT = re.compile(r"SLO check (?:passed|failed|undecided)[^\n]*")
-_PROBES = re.compile(r"^\s*probes: (\d+) sent \((\d+) failed\)", re.MULTILINE)
+_PROBES = re.compile(r"^\s*probes: (\d+) sent \(\d+ failed\) in (\d+)s", re.MULTILINE)
+_DONE = re.compile(r"deploy of [0-9a-f]{12} done in (?:(\d+)m)?([\d.]+)s")
 
 
 @dataclass(frozen=True)
 class QuietDeploy:
-    seconds: float
+    seconds: float  # the whole step (the first deploy's: provision and release too)
+    deploy_seconds: float | None  # the deploy command, when it succeeded
+    check_seconds: int  # the SLO check, from its first reading to its verdict
     probe_requests: int
     users_requests: int  # the load loop's requests during the step: none
     verdict: str
@@ -31,8 +34,11 @@ def read(output: str, seconds: float, users_requests: int) -> QuietDeploy:
     ones repeat it) and the probes it sent."""
     verdicts = _VERDICT.findall(output)
     probes = _PROBES.findall(output)
+    done = _DONE.search(output)
     return QuietDeploy(
         seconds=seconds,
+        deploy_seconds=60 * int(done[1] or 0) + float(done[2]) if done else None,
+        check_seconds=int(probes[-1][1]) if probes else 0,
         probe_requests=int(probes[-1][0]) if probes else 0,
         users_requests=users_requests,
         verdict=verdicts[0] if verdicts else "",

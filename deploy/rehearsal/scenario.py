@@ -271,7 +271,8 @@ class Runner:
             first.judged_on_probes
             and first.verdict.startswith("SLO check passed")
             and first.users_requests == 0
-            and first.seconds < 240,
+            and first.deploy_seconds is not None
+            and first.deploy_seconds < 240,
         )
         d = self.step("1 deploy D on the quiet VM", "deploy", self.summary.versions["D"],
                       "--source", str(self.src))  # fmt: skip

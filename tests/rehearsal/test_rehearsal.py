@@ -106,7 +106,7 @@ def test_a_quiet_vm_is_judged_on_probes_in_minutes(summary: dict[str, Any]) -> N
     assert first["verdict"].startswith("SLO check passed (on probe requests")
     assert first["users_requests"] == 0
     assert first["probe_requests"] > 0
-    assert first["seconds"] < 240
+    assert first["deploy_seconds"] < 240  # the deploy command; the step adds provision + release
     assert slow["exit_code"] != 0
     assert slow["verdict"].startswith("SLO check failed: p99")
     assert "on probe requests" in slow["verdict"]

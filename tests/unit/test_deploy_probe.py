@@ -143,9 +143,15 @@ def test_the_rehearsal_reads_a_quiet_deploys_verdict_and_probe_count() -> None:
         61.2,
         0,
     )
-    assert failed.probe_requests == 301
+    assert (failed.probe_requests, failed.check_seconds, failed.deploy_seconds) == (301, 47, None)
     assert failed.verdict == (
         "SLO check failed: p99 495 ms > 100 ms (on probe requests: users brought 0)"
     )
     assert failed.judged_on_probes
-    assert not quiet.read("    SLO check passed: 812 requests judged", 50, 900).judged_on_probes
+    passed = quiet.read(
+        "    SLO check passed: 812 requests judged\n    deploy of 0123456789ab done in 1m12.5s",
+        90,
+        9,
+    )
+    assert not passed.judged_on_probes
+    assert passed.deploy_seconds == 72.5
