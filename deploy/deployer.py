@@ -16,7 +16,7 @@ import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,6 +50,7 @@ from deploy.plan import (
     render_release_env,
     service_images,
 )
+from deploy.probe import probing
 from deploy.rollout import Rollout
 from deploy.smoke import smoke
 from deploy.ssh import Remote
@@ -463,9 +464,15 @@ class Deployer:
             self.lock.renew_judging()
             self.stages.note(text)
 
-        with self.prometheus() as query:
+        gate = self.config.gate
+        evidence = (
+            probing(self.config.app.public_url, sha, gate.route, limits, note_and_renew)
+            if gate.probes
+            else nullcontext(None)
+        )
+        with self.prometheus() as query, evidence as reading:
             verdict, figures, readings = run_gate(
-                query, sha, self.config.gate.route, limits, note_and_renew
+                query, sha, gate.route, limits, note_and_renew, reading=reading
             )
         self.lock.judged()
         if self.bundle is not None:

@@ -25,6 +25,18 @@ BUILD_INFO = '{__name__=~"linkpulse_(web_)?build_info", job="web", revision="%s"
 LATENCY_BUCKETS = "linkpulse_http_request_duration_seconds_bucket"
 
 
+@dataclass(frozen=True)
+class Family:
+    """Which of web's request metric families a check reads: users' or probes' (deploy/probe.py)."""
+
+    counter: str
+    buckets: str
+
+
+USERS = Family("linkpulse_http_requests_total", LATENCY_BUCKETS)
+PROBES = Family("linkpulse_probe_requests_total", "linkpulse_probe_request_duration_seconds_bucket")
+
+
 def route_selector(route: str) -> str:
     """The label matchers of web's series for ROUTE."""
     return f'job="web", route="{route}"'
@@ -34,19 +46,21 @@ def of_revision(sha: str) -> str:
     return f"on (instance) group_left (revision) group by (instance, revision) ({BUILD_INFO % sha})"
 
 
-def queries(sha: str, route: str, window_s: int, quantile: float) -> dict[str, str]:
+def queries(
+    sha: str, route: str, window_s: int, quantile: float, family: Family = USERS
+) -> dict[str, str]:
     """PromQL for the new revision's request count, 5xx count and latency quantile."""
     selector = route_selector(route)
     errors = f'{selector}, status=~"5.."'
     revision_join = of_revision(sha)
     window = f"[{window_s}s]"
-    counter = "linkpulse_http_requests_total"
+    counter = family.counter
     return {
         "requests": f"sum(increase({counter}{{{selector}}}{window}) * {revision_join})",
         "errors": f"sum(increase({counter}{{{errors}}}{window}) * {revision_join})",
         "latency": (
             f"histogram_quantile({quantile}, sum by (le) "
-            f"(rate({LATENCY_BUCKETS}{{{selector}}}{window}) * {revision_join}))"
+            f"(rate({family.buckets}{{{selector}}}{window}) * {revision_join}))"
         ),
     }
 
@@ -168,8 +182,8 @@ def _scalar(prometheus_url: str, query: str) -> float:
     return first_value(result)
 
 
-def measure(query: Query, sha: str, route: str, limits: Limits) -> Figures:
-    q = queries(sha, route, limits.window_s, limits.quantile)
+def measure(query: Query, sha: str, route: str, limits: Limits, family: Family = USERS) -> Figures:
+    q = queries(sha, route, limits.window_s, limits.quantile, family)
     requests_n = query(q["requests"])
     errors_n = query(q["errors"])
     return Figures(
@@ -177,6 +191,20 @@ def measure(query: Query, sha: str, route: str, limits: Limits) -> Figures:
         errors=0.0 if math.isnan(errors_n) else errors_n,
         latency_s=query(q["latency"]),
     )
+
+
+# One reading at ELAPSED seconds: its verdict, the figures that decided it, what to record and
+# the line to print. The users' requests alone, unless deploy/probe.py adds the probes'.
+Reading = Callable[[Query, float], tuple[Verdict, Figures, dict[str, object], str]]
+
+
+def users_reading(sha: str, route: str, limits: Limits) -> Reading:
+    def read(query: Query, elapsed: float) -> tuple[Verdict, Figures, dict[str, object], str]:
+        figures = measure(query, sha, route, limits)
+        verdict = judge(figures, limits, elapsed)
+        return verdict, figures, asdict(figures), describe(figures, limits, elapsed)
+
+    return read
 
 
 def run_gate(
@@ -187,17 +215,19 @@ def run_gate(
     echo: Callable[[str], None],
     *,
     poll_s: float = 5.0,
+    reading: Reading | None = None,
 ) -> tuple[Verdict, Figures, list[dict[str, object]]]:
     """Poll until decided; returns the verdict, the last figures and every reading. A reading
     Prometheus cannot give is skipped, and the check keeps waiting up to max_wait: a Prometheus
     that restarts during a release judges nothing about the release."""
+    read = reading or users_reading(sha, route, limits)
     started = time.monotonic()
     readings: list[dict[str, object]] = []
     figures = Figures(0.0, 0.0, math.nan)
     while True:
         elapsed = time.monotonic() - started
         try:
-            figures = measure(query, sha, route, limits)
+            verdict, figures, record, line = read(query, elapsed)
         except PrometheusUnavailableError as error:
             readings.append({"elapsed_s": round(elapsed, 1), "unavailable": str(error)})
             echo(f"gate {elapsed:4.0f}s/{limits.window_s}s: no reading: {error}")
@@ -206,9 +236,8 @@ def run_gate(
                 return Verdict(True, False, reason), figures, readings
             time.sleep(poll_s)
             continue
-        readings.append({"elapsed_s": round(elapsed, 1), **asdict(figures)})
-        echo(describe(figures, limits, elapsed))
-        verdict = judge(figures, limits, elapsed)
+        readings.append({"elapsed_s": round(elapsed, 1), **record})
+        echo(line)
         if verdict.decided:
             return verdict, figures, readings
         time.sleep(poll_s)

@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from linkpulse.probe import PROBE_ENVIRON, is_probe
 from linkpulse.routes import REDIRECT_ROUTE
 from web import codes, use_cases
 from web.extensions import Services
@@ -75,7 +76,8 @@ class FastRedirect:
         use_cases.count_redirect(metrics)
         start_response(FOUND_STATUS, found_headers(url, request_id))
         seconds = time.perf_counter() - started
-        metrics.observe_request(REDIRECT_ROUTE, "GET", 302, seconds)
+        probe = is_probe(environ.get(PROBE_ENVIRON))
+        metrics.observe_request(REDIRECT_ROUTE, "GET", 302, seconds, probe=probe)
         log_access(
             self.services.settings.access_log_sample,
             request_id=request_id,

@@ -31,24 +31,37 @@ def multiprocess_enabled() -> bool:
     return bool(os.environ.get(MULTIPROC_ENV))
 
 
+def _request_families(
+    name: str, what: str, registry: CollectorRegistry | None
+) -> tuple[Counter, Histogram]:
+    """linkpulse_<name>_requests_total and its latency histogram, by route, method, status."""
+    labels = ["route", "method", "status"]
+    requests = Counter(
+        f"linkpulse_{name}_requests_total",
+        f"{what} answered, by route template, method and status.",
+        labels,
+        registry=registry,
+    )
+    latency = Histogram(
+        f"linkpulse_{name}_request_duration_seconds",
+        "Time from request start to response, by route template, method and status.",
+        labels,
+        buckets=LATENCY_BUCKETS,
+        registry=registry,
+    )
+    return requests, latency
+
+
 class WebMetrics:
     def __init__(self, version: str, revision: str, *, click_stream_maxlen: int) -> None:
         self.multiprocess = multiprocess_enabled()
         # In multiprocess mode samples go to files, so the metrics need no registry at all.
         self._registry = None if self.multiprocess else CollectorRegistry()
         registry = self._registry
-        self.requests = Counter(
-            "linkpulse_http_requests_total",
-            "HTTP requests answered, by route template, method and status.",
-            ["route", "method", "status"],
-            registry=registry,
-        )
-        self.latency = Histogram(
-            "linkpulse_http_request_duration_seconds",
-            "Time from request start to response, by route template, method and status.",
-            ["route", "method", "status"],
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
+        self.requests, self.latency = _request_families("http", "HTTP requests", registry)
+        # The deploy tool's probe requests (linkpulse.probe): the same measures, kept apart.
+        self.probe_requests, self.probe_latency = _request_families(
+            "probe", "The deploy tool's probe requests", registry
         )
         self.links_created = Counter(
             "linkpulse_links_created_total", "Short links created.", registry=registry
@@ -89,10 +102,15 @@ class WebMetrics:
         for reason in ("quota_exceeded", "storage_full"):
             self.creates_refused.labels(reason=reason)
 
-    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+    def observe_request(
+        self, route: str, method: str, status: int, seconds: float, *, probe: bool = False
+    ) -> None:
         labels = {"route": route, "method": method, "status": str(status)}
-        self.requests.labels(**labels).inc()
-        self.latency.labels(**labels).observe(seconds)
+        requests, latency = (
+            (self.probe_requests, self.probe_latency) if probe else (self.requests, self.latency)
+        )
+        requests.labels(**labels).inc()
+        latency.labels(**labels).observe(seconds)
 
     def exposition(self) -> bytes:
         if self._registry is not None:

@@ -10,6 +10,7 @@ import time
 
 from flask import Flask, Response, g, request
 
+from linkpulse.probe import PROBE_HEADER, is_probe
 from web.extensions import services
 from web.request_id import REQUEST_ID_HEADER, request_id_from
 from web.security_headers import SECURITY_HEADERS
@@ -63,7 +64,13 @@ def _finish(response: Response) -> Response:
     seconds = time.perf_counter() - g.get("started", time.perf_counter())
     route = request.url_rule.rule if request.url_rule is not None else "unmatched"
     app_services = services()
-    app_services.metrics.observe_request(route, request.method, response.status_code, seconds)
+    app_services.metrics.observe_request(
+        route,
+        request.method,
+        response.status_code,
+        seconds,
+        probe=is_probe(request.headers.get(PROBE_HEADER)),
+    )
     response.headers[REQUEST_ID_HEADER] = current_request_id()
     # On every response, JSON included: the headers cost nothing there, and a rule that
     # depends on the content type is one more way for a page to go out without them.

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import requests
 
-from deploy.rehearsal import drill_cases, first_deploy, infra, runbook_verbs, sources
+from deploy.rehearsal import drill_cases, first_deploy, infra, quiet, runbook_verbs, sources
 from deploy.rehearsal.day_two import DayTwo
 from deploy.rehearsal.drills import is_drill
 from deploy.rehearsal.load import LoadLoop
@@ -67,6 +67,9 @@ class Summary:
     checks: dict[str, bool] = field(default_factory=dict)
     notes: dict[str, object] = field(default_factory=dict)
     drills: list[dict[str, object]] = field(default_factory=list)
+    # Deploys with no load running, judged on probes (deploy/rehearsal/quiet.py).
+    quiet_first_deploy: dict[str, object] = field(default_factory=dict)
+    quiet_slow_release: dict[str, object] = field(default_factory=dict)
 
     def check(self, name: str, ok: bool) -> None:
         self.checks[name] = bool(ok)
@@ -89,6 +92,7 @@ class Runner:
         self.summary = Summary()
         self.load = LoadLoop(PUBLIC_URL)
         self.log = (workdir / "rehearsal.log").open("w")
+        self.last_output = ""  # the last step's stdout and stderr
         self.env = {
             **os.environ,
             "DOCKER_CONFIG": str(self.rehearsal.docker_config),
@@ -127,7 +131,8 @@ class Runner:
             result = self._logged(["bash", "-c", script], f"$ bash -c <{name}>", self.src)
         else:
             result = self.tool(*args, config=config)
-        output = (result.stdout + result.stderr).strip().splitlines()
+        self.last_output = (result.stdout + result.stderr).strip()
+        output = self.last_output.splitlines()
         record = Step(
             name=name,
             command=" ".join(args),
@@ -198,9 +203,8 @@ class Runner:
     def run(self) -> Summary:
         v = self.summary.versions
         src = ["--source", str(self.src)]
-        # The load loop needs a public port to create its links: it starts with A's deploy and
-        # its first requests count from there (nothing served before A).
-        threading.Thread(target=self._start_load_when_up, daemon=True).start()
+        # A fresh VM has no visitors: the first-deploy drill, A's first deploy and D's after it
+        # run before the load loop starts (A's and D's are judged on probes).
         drill_cases.first_deploy(self)
         a = self._first_deploy_as_documented()
         self.summary.check(
@@ -209,6 +213,9 @@ class Runner:
         )
         if a.exit_code != 0:  # every later step builds on it: stop here, with its output logged
             raise RuntimeError(f"the documented first deploy failed: {a.last_line}")
+        self._quiet_steps(a)
+        # The load loop needs a public port to create its links: it starts once A serves.
+        threading.Thread(target=self._start_load_when_up, daemon=True).start()
         # From here on the rehearsal's own configuration and key, which provision (idempotent)
         # authorizes for the deploy user.
         provision = self.step("provision", "provision", "--source", str(self.repo))
@@ -262,6 +269,29 @@ class Runner:
         script = first_deploy.script(first_deploy.read(self.repo), values, infra.STAND_IN_CONFIG)
         with build_lock():  # its release builds A's images again (from the build cache)
             return self.step("1 deploy A (docs/deploy.md, fresh VM to first deploy)", script=script)
+
+    def _quiet_steps(self, a: Step) -> None:
+        first = quiet.read(self.last_output, a.duration_s, a.requests)
+        self.summary.quiet_first_deploy = {**asdict(first), "exit_code": a.exit_code}
+        self.summary.check(
+            "1: the quiet first deploy gets a real verdict, on probes alone, in under 4 minutes",
+            first.judged_on_probes
+            and first.verdict.startswith("SLO check passed")
+            and first.users_requests == 0
+            and first.deploy_seconds is not None
+            and first.deploy_seconds < 240,
+        )
+        d = self.step("1 deploy D on the quiet VM", "deploy", self.summary.versions["D"],
+                      "--source", str(self.src))  # fmt: skip
+        slow = quiet.read(self.last_output, d.duration_s, d.requests)
+        self.summary.quiet_slow_release = {**asdict(slow), "exit_code": d.exit_code}
+        self.summary.check(
+            "1: D, slow, fails its SLO check on the quiet VM on probe evidence and is rolled back",
+            d.exit_code != 0
+            and slow.judged_on_probes
+            and slow.verdict.startswith("SLO check failed: p99")
+            and slow.users_requests == 0,
+        )
 
     def _start_load_when_up(self) -> None:
         deadline = time.monotonic() + 600

@@ -137,3 +137,18 @@ def test_every_kind_of_drill_ran_and_ended_in_a_known_recorded_state(
         assert drill["lost_links"] == 0, drill
         assert drill["clicks_exact"], drill
         assert drill["state"] != "none" or "first" in drill["name"], drill
+
+
+def test_a_quiet_vm_is_judged_on_probes_in_minutes(summary: dict[str, Any]) -> None:
+    """The first deploy, with no visitor yet, gets a real verdict on probe evidence in under 4
+    minutes; D, slow, deployed to the still quiet VM, is caught by probes alone."""
+    first, slow = summary["quiet_first_deploy"], summary["quiet_slow_release"]
+    assert first["exit_code"] == 0
+    assert first["verdict"].startswith("SLO check passed (on probe requests")
+    assert first["users_requests"] == 0
+    assert first["probe_requests"] > 0
+    assert first["deploy_seconds"] < 240  # the deploy command; the step adds provision + release
+    assert slow["exit_code"] != 0
+    assert slow["verdict"].startswith("SLO check failed: p99")
+    assert "on probe requests" in slow["verdict"]
+    assert slow["users_requests"] == 0

@@ -150,12 +150,19 @@ def _gate_with(
         yield lambda _query: math.nan
 
     def run_gate(
-        _query: Any, _sha: str, _route: str, _limits: Any, echo: Callable[[str], None]
+        _query: Any,
+        _sha: str,
+        _route: str,
+        _limits: Any,
+        echo: Callable[[str], None],
+        reading: Any = None,
     ) -> Any:
         return verdict_from(echo), Figures(500, 0, 0.02), []
 
     monkeypatch.setattr(deployer, "prometheus", prometheus)
     monkeypatch.setattr(deployer_module, "run_gate", run_gate)
+    # No public port here to send probes to (deploy/probe.py has tests of its own).
+    monkeypatch.setattr(deployer_module, "probing", lambda *_args: contextlib.nullcontext())
     deployer._gate(SHA)
 
 
