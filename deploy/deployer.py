@@ -17,13 +17,14 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from deploy import source
 from deploy.annotations import Annotations
 from deploy.bundle import Bundle
+from deploy.canary import CanaryFailedError, Measure, StepReport, WebCanary, prometheus_measure
 from deploy.config import Config
 from deploy.errors import DeployError
 from deploy.gate import Limits, Query, http_query, run_gate
@@ -55,7 +56,7 @@ from deploy.smoke import smoke
 from deploy.ssh import Remote
 from deploy.stages import Stages, format_duration
 from deploy.vm import Container, Vm
-from slo import load_spec
+from slo import load_spec, load_tolerances
 
 LOCK_TTL = timedelta(minutes=30)
 IMAGES_FILE = "images.json"
@@ -112,6 +113,8 @@ class Deployer:
         self.lock = DeployLock(remote, self.layout.root)
         self.bundle_dir = bundle_dir
         self.bundle: Bundle | None = None
+        # Set when this deploy releases web by canary: its steps, judged, for history.
+        self.canary: WebCanary | None = None
         self.interrupts = Interrupts(stages.note)
         self.annotations = Annotations.from_config(config.grafana, stages.echo)
         self.rollout = Rollout(
@@ -221,14 +224,16 @@ class Deployer:
         with self.stages.stage("upload the compose file and non-secret config"):
             self._upload(sha, files, images, absent)
         self.bundle = Bundle(self.remote, self.layout, sha)
+        self.canary = self._canary_for(previous)
         switched: list[str] = []
         try:
             self._switch(sha, images, absent, switched)
             with self.stages.stage("smoke checks through the public port"):
                 for line in smoke(self.config.app.public_url):
                     self.stages.note(f"ok: {line}")
-            with self.stages.stage("SLO check of the new version"):
-                self._gate(sha)
+            if self.canary is None:  # a canary was judged at every step instead
+                with self.stages.stage("SLO check of the new version"):
+                    self._gate(sha)
         except BaseException as error:
             # Anything, Ctrl-C and SIGTERM included: after the first change the VM must not be
             # left half-switched and unrecorded.
@@ -273,7 +278,7 @@ class Deployer:
                     f"failed: {undo}"
                 )
             message = f"{kept}; the deploy lock stays held until someone looks"
-        record = attempt.record(outcome, reason, stage)
+        record = replace(attempt.record(outcome, reason, stage), canary=self._canary_steps())
         with self.interrupts.shielded():
             message += self._record_failure(record, kept)
         raise (LockKeptError if kept else DeployError)(message) from error
@@ -417,9 +422,12 @@ class Deployer:
         with self.stages.stage("monitoring services"):
             switched.append("support")
             self.rollout.ensure_support(sha, images, absent)
-        with self.stages.stage("switch web (zero downtime)"):
-            switched.append("web")
-            self.rollout.switch_web(sha)
+        switched.append("web")
+        if self.canary is not None:
+            self._run_canary(self.canary, sha)
+        else:
+            with self.stages.stage("switch web (zero downtime)"):
+                self.rollout.switch_web(sha)
         with self.stages.stage("nginx config"):
             switched.append("nginx")
             self.rollout.apply_nginx(sha, nginx_image)
@@ -428,11 +436,55 @@ class Deployer:
             self.rollout.switch_worker(sha)
 
     @contextmanager
-    def prometheus(self) -> Iterator[Query]:
+    def prometheus_url(self) -> Iterator[str]:
         """Prometheus on the VM's loopback, through an SSH port forward."""
         port = free_port()
         with self.remote.forward(port, self.config.gate.prometheus_port):
-            yield http_query(f"http://127.0.0.1:{port}")
+            yield f"http://127.0.0.1:{port}"
+
+    @contextmanager
+    def prometheus(self) -> Iterator[Query]:
+        with self.prometheus_url() as url:
+            yield http_query(url)
+
+    # --- canary (deploy/canary.py) -----------------------------------------------------------
+    def _canary_for(self, previous: str | None) -> WebCanary | None:
+        """A canary needs an old version serving beside it; a first deploy goes all at once."""
+        if self.config.deploy.strategy != "canary" or previous is None:
+            return None
+        if not self.vm.containers("web"):
+            self.stages.note("no web serves to judge a canary against: all at once")
+            return None
+        tolerances = replace(load_tolerances(), min_requests=self.config.deploy.min_requests)
+        return WebCanary(
+            self.rollout,
+            self.stages,
+            self.config.deploy,
+            Limits.from_spec(load_spec(), self.config.gate),
+            tolerances,
+            on_step=lambda sha, report: self._annotate(
+                "canary", sha, f"{report.weight} %: {report.verdict}\n{report.table}"
+            ),
+        )
+
+    @contextmanager
+    def canary_measure(self, baseline: str, sha: str) -> Iterator[Measure]:
+        with self.prometheus_url() as url:
+            yield prometheus_measure(url, self.config.gate.route, baseline, sha)
+
+    def _run_canary(self, canary: WebCanary, sha: str) -> None:
+        baseline = self.current() or ""
+        try:
+            with self.canary_measure(baseline, sha) as measure:
+                canary.run(sha, measure)
+        except CanaryFailedError:
+            if self.bundle is not None:
+                self.bundle.write("canary.txt", _tables(canary.steps))
+                self.bundle.write("canary.json", json.dumps(self._canary_steps(), indent=2) + "\n")
+            raise
+
+    def _canary_steps(self) -> list[dict[str, object]]:
+        return [step.to_json() for step in self.canary.steps] if self.canary else []
 
     def _gate(self, sha: str) -> None:
         limits = Limits.from_spec(load_spec(), self.config.gate)
@@ -519,7 +571,17 @@ class Deployer:
         with self.interrupts.shielded():
             self.remote.write_file(self.layout.current, sha + "\n")
             self.history.append(
-                Record(sha, action, actor(), started_at, round(duration, 1), OK, "", previous or "")
+                Record(
+                    sha,
+                    action,
+                    actor(),
+                    started_at,
+                    round(duration, 1),
+                    OK,
+                    "",
+                    previous or "",
+                    canary=self._canary_steps(),
+                )
             )
         self._annotate(
             "finish" if action == "deploy" else action,
@@ -641,3 +703,9 @@ class Deployer:
                         item.image,
                         check=False,
                     )
+
+
+def _tables(steps: list[StepReport]) -> str:
+    return "".join(
+        f"step {s.weight} %: {s.verdict} in {s.duration_s}s\n{s.table}\n\n" for s in steps
+    )
