@@ -47,6 +47,8 @@ class StepReport:
     verdict: str
     duration_s: float
     window_s: int
+    baseline_requests: float = 0.0
+    canary_requests: float = 0.0
     rows: list[Row] = field(default_factory=list)
 
     @property
@@ -59,6 +61,8 @@ class StepReport:
             "verdict": self.verdict,
             "duration_s": self.duration_s,
             "window_s": self.window_s,
+            "baseline_requests": round(self.baseline_requests),
+            "canary_requests": round(self.canary_requests),
             "rows": [vars(row) for row in self.rows],
         }
 
@@ -144,6 +148,7 @@ class WebCanary:
         need = self.settings.min_requests
         rows: list[Row] = []
         window_s = MIN_WINDOW_S
+        baseline = canary = Side(0.0, 0.0, [])
         while True:
             time.sleep(POLL_S)
             elapsed = time.monotonic() - started
@@ -163,8 +168,9 @@ class WebCanary:
                     break
             if elapsed >= wait_s:
                 break
+        duration_s = round(time.monotonic() - started, 1)
         return StepReport(
-            weight, verdict(rows), round(time.monotonic() - started, 1), window_s, list(rows)
+            weight, verdict(rows), duration_s, window_s, baseline.requests, canary.requests, rows
         )
 
     def _decide(self, report: StepReport) -> None:

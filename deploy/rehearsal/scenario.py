@@ -21,7 +21,7 @@ from pathlib import Path
 
 import requests
 
-from deploy.rehearsal import first_deploy, infra, runbook_verbs, sources
+from deploy.rehearsal import canary_part, first_deploy, infra, runbook_verbs, sources
 from deploy.rehearsal.load import LoadLoop
 from deploy.rehearsal.swarm_part import PLANNED_OUTAGES, SwarmPart
 
@@ -64,6 +64,7 @@ class Summary:
     steps: list[Step] = field(default_factory=list)
     checks: dict[str, bool] = field(default_factory=dict)
     notes: dict[str, object] = field(default_factory=dict)
+    canary: list[dict[str, object]] = field(default_factory=list)  # deploy/rehearsal/canary_part.py
 
     def check(self, name: str, ok: bool) -> None:
         self.checks[name] = bool(ok)
@@ -179,7 +180,7 @@ class Runner:
 
     def _release_all(self) -> None:
         left_out: set[str] = set()
-        for letter in "ABCD":
+        for letter in "ABCDFG":
             sources.checkout(self.src, letter)
             started = time.monotonic()
             result = self.tool("release", "--source", str(self.src))
@@ -219,6 +220,7 @@ class Runner:
             "2: B deploys with zero failed requests", b.exit_code == 0 and b.failed_requests == 0
         )
         self.summary.check("2: traffic ends on B", self._reports(v["B"]))
+        b_canary = canary_part.record(self, "B", b)
 
         c = self.step("3 deploy C (fails health check)", "deploy", v["C"], *src)
         self.summary.check(
@@ -226,12 +228,14 @@ class Runner:
             c.exit_code != 0 and "health check" in c.last_line and c.failed_requests == 0,
         )
         self.summary.check("3: B still serves after C", self._reports(v["B"]))
-        d = self.step("3 deploy D (fails SLO check)", "deploy", v["D"], *src)
+        d = self.step("3 deploy D (canary: 300 ms slower)", "deploy", v["D"], *src)
         self.summary.check(
-            "3: D is rolled back by the SLO check, zero failed requests",
-            d.exit_code != 0 and "SLO check failed" in d.last_line and d.failed_requests == 0,
+            "3: D is rolled back by its canary's judge, zero failed requests",
+            d.exit_code != 0 and "canary FAIL" in d.last_line and d.failed_requests == 0,
         )
         self.summary.check("3: B still serves after D", self._reports(v["B"]))
+        canary_part.check_b_and_d(self, b_canary, canary_part.record(self, "D", d))
+        canary_part.run(self)
 
         self._bad_inputs()
         self._rollback_with_concurrent_deploy()
@@ -491,13 +495,18 @@ class Runner:
         self.summary.notes["redirects failed from the client's side"] = sum(unconfirmed.values())
         self.summary.notes["clicks counted"] = sum(counted.values())
         self.summary.check("5: no link is lost", not lost and len(links) > 0)
+        canary_part.set_lost_clicks(self, expected, counted)
         self.summary.check(
             "5: every served redirect counted exactly once, link by link (a failed one at most "
             "once)",
             all(exact(code, counted) for code in links),
         )
         # The move from compose to Swarm stops one stack before the next starts: not a deploy.
-        failures = [f for f in self.load.failures() if f.phase not in PLANNED_OUTAGES]
+        failures = [
+            f
+            for f in self.load.failures()
+            if f.phase not in PLANNED_OUTAGES and not canary_part.deliberate(f)
+        ]
         self.summary.notes["requests"] = len(self.load.samples)
         self.summary.notes["failed requests (all steps)"] = len(failures)
         self.summary.notes["failed request details"] = [
