@@ -152,7 +152,9 @@ class WebCanary:
         while True:
             time.sleep(POLL_S)
             elapsed = time.monotonic() - started
-            window_s = max(math.ceil(elapsed), MIN_WINDOW_S)
+            if elapsed < MIN_WINDOW_S:
+                continue  # the window is the step's own: none of the step before
+            window_s = math.ceil(elapsed)
             try:
                 baseline, canary = measure(window_s)
             except PrometheusUnavailableError as error:

@@ -60,7 +60,14 @@ def record(runner: Runner, letter: str, step: Step) -> dict[str, Any]:
         "duration_s": step.duration_s,
         "steps": [
             {k: s[k] for k in ("weight", "verdict", "duration_s", "window_s")}
-            | {"baseline_requests": s["baseline_requests"], "canary_requests": s["canary_requests"]}
+            | {
+                "baseline_requests": s["baseline_requests"],
+                "canary_requests": s["canary_requests"],
+                # The share of the step's redirects the canary answered, as web counted them.
+                "share": round(
+                    s["canary_requests"] / max(1, s["canary_requests"] + s["baseline_requests"]), 3
+                ),
+            }
             for s in steps
         ],
         "slo_verdict": _verdict(last["rows"], "slo"),
@@ -103,6 +110,10 @@ def check_b_and_d(runner: Runner, b: dict[str, Any], d: dict[str, Any]) -> None:
         "canary: B is promoted through every step (10 %, 50 % PASS, then 100 %)",
         b["outcome"] == "promoted"
         and [(s["weight"], s["verdict"]) for s in b["steps"]] == [(10, "PASS"), (50, "PASS")],
+    )
+    runner.summary.check(
+        "canary: B's share of requests at each step is its weight within 5 points (nginx weights)",
+        all(abs(s["share"] * 100 - s["weight"]) <= 5 for s in b["steps"]),
     )
     runner.summary.check(
         "canary: D is aborted at the first step with no failed request",
