@@ -16,10 +16,11 @@ import pytest
 from deploy import canary as canary_module
 from deploy.canary import Measure
 from deploy.canary_judge import Side
-from deploy.config import DeploySettings
+from deploy.config import DeploySettings, parse_config
 from deploy.deployer import Deployer
+from deploy.errors import DeployError
 from deploy.nginx_weights import render_split, weights
-from tests.unit.test_deploy_failures import ROOT, A, B, Vm
+from tests.unit.test_deploy_failures import CONFIG, ROOT, A, B, Vm
 
 UPSTREAM = f"{ROOT}/nginx/upstream.d/web.conf"
 BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.1, float("inf"))
@@ -146,3 +147,18 @@ def test_the_all_at_once_strategy_switches_then_runs_the_slo_check(vm: CanaryVm)
     assert vm.upstreams
     assert all(_weights(u) == [] for u in vm.upstreams)
     assert vm.last_record["canary"] == []
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('strategy = "blue-green"', "strategy must be one of canary, all-at-once"),
+        ("steps = [10, 50]", "steps must rise from 1 to 100"),
+        ("steps = [50, 10, 100]", "steps must rise from 1 to 100"),
+        ("min_requests = 0", "min_requests must be at least 1"),
+        ('step_max_wait = "soon"', "[deploy]"),
+    ],
+)
+def test_a_bad_deploy_table_is_one_clear_error(tmp_path: Path, table: str, message: str) -> None:
+    with pytest.raises(DeployError, match=re.escape(message)):
+        parse_config(f"{CONFIG}\n{table}\n".replace('strategy = "all-at-once"\n', ""), tmp_path)
