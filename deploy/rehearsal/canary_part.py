@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from deploy.canary_judge import INFORMATION
 from deploy.config import DeploySettings
 from deploy.rehearsal import infra
 from deploy.rehearsal.load import Sample
+from slo.judgement import Row, verdict
 
 if TYPE_CHECKING:
     from deploy.rehearsal.scenario import Runner, Step
@@ -35,8 +37,10 @@ def _last_history_record() -> dict[str, Any]:
 
 
 def _verdict(rows: list[dict[str, Any]], subject: str) -> str:
-    verdicts = {row["verdict"] for row in rows if row["subject"] == subject}
-    return "FAIL" if "FAIL" in verdicts else "PASS" if verdicts == {"PASS"} else "-"
+    """What SUBJECT's rows alone would have decided (information-only rows aside)."""
+    return verdict(
+        [Row(**row) for row in rows if row["subject"] == subject and row["verdict"] != INFORMATION]
+    )
 
 
 def record(runner: Runner, letter: str, step: Step) -> dict[str, Any]:
