@@ -139,7 +139,9 @@ class WebCanary:
                     self.on_step(sha, report)
                     self._decide(report)
         except BaseException:
+            failed = self.stages.failed  # the step that failed, not the abort, names the failure
             self._abort(old, new)
+            self.stages.failed = failed
             raise
 
     def _judge(self, weight: int, measure: Measure) -> StepReport:
