@@ -68,7 +68,7 @@ test: venv deps ## every test tier: lint, dependency audit, unit, integration, e
 	$(MAKE) --no-print-directory test-stack
 	$(MAKE) --no-print-directory test-swarm SWARM_MARK="swarm and not slow"
 	$(MAKE) --no-print-directory test-swarm-nodes SWARM_NODES_MARK="swarm_nodes and not slow"
-	$(MAKE) --no-print-directory test-rehearsal
+	REHEARSAL_CANARIES=F $(MAKE) --no-print-directory test-rehearsal
 	GUIDE_STEPS="$(GUIDE_TEST_STEPS)" $(MAKE) --no-print-directory test-guide
 
 monitoring: venv ## regenerate the generated alert rules (slo/objectives.toml, monitoring/thresholds.toml) and the Grafana dashboards

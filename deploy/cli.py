@@ -15,7 +15,7 @@ import click
 from deploy import exec_in, logs, ps, redis_backup, redis_upgrade, swarm_rotation, tunnel
 from deploy import status as status_module
 from deploy.alert_route import alert_route
-from deploy.config import Config, load_config
+from deploy.config import STRATEGIES, Config, load_config
 from deploy.deployer import Deployer, remote_for
 from deploy.errors import DeployError
 from deploy.history import History, format_table
@@ -158,8 +158,10 @@ def join(context: Context, address: str, role: str) -> None:
     click.echo(f"{address} is in the swarm: docs/scaling.md says how replicas reach it")
 
 
-def _deployer(context: Context, bundle_dir: Path) -> Deployer:
+def _deployer(context: Context, bundle_dir: Path, strategy: str | None = None) -> Deployer:
     config = context.config()
+    if strategy is not None:
+        config = replace(config, deploy=replace(config.deploy, strategy=strategy))
     return TARGETS[context.target](config, remote_for(config), context.stages, bundle_dir)
 
 
@@ -167,11 +169,20 @@ def _deployer(context: Context, bundle_dir: Path) -> Deployer:
 @click.argument("sha")
 @source_option
 @bundle_dir_option
+@click.option(
+    "--strategy",
+    type=click.Choice(STRATEGIES),
+    default=None,
+    help="canary: a share of requests in steps, judged against the old version; "
+    "all-at-once: switch, then the SLO check.  [default: the config's [deploy] strategy]",
+)
 @pass_context
-def deploy(context: Context, sha: str, source: Path, bundle_dir: Path) -> None:
+def deploy(
+    context: Context, sha: str, source: Path, bundle_dir: Path, strategy: str | None
+) -> None:
     """Ship release SHA; roll back automatically if it fails its checks."""
     started = datetime.now(UTC)
-    deployer = _deployer(context, bundle_dir)
+    deployer = _deployer(context, bundle_dir, strategy)
     try:
         deployer.deploy(source.resolve(), sha)
     finally:

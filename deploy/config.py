@@ -97,6 +97,27 @@ class GateConfig:
         return duration_seconds(self.max_wait)
 
 
+STRATEGIES = ("canary", "all-at-once")
+
+
+@dataclass(frozen=True)
+class DeploySettings:
+    """How a release meets its users (docs/deploy.md, "Canary releases")."""
+
+    strategy: str = "canary"
+    # The canary's share of requests at each step, in %; the last is 100 (the switch).
+    steps: list[int] = field(default_factory=lambda: [10, 50, 100])
+    # A step decides once each side has this many redirects in its window: a p99 of fewer than
+    # 100 samples is their maximum, so fewer cannot judge the SLO's quantile.
+    min_requests: int = 100
+    # A step without min_requests on each side by then is inconclusive, and aborts.
+    step_max_wait: str = "3m"
+
+    @property
+    def step_max_wait_s(self) -> int:
+        return duration_seconds(self.step_max_wait)
+
+
 @dataclass(frozen=True)
 class ProvisionConfig:
     # Extra environment for the VM's dockerd (e.g. what a nested engine needs).
@@ -134,6 +155,7 @@ class Config:
     grafana: GrafanaConfig | None = None
     swarm: SwarmConfig = field(default_factory=SwarmConfig)
     ssh: SshConfig = field(default_factory=SshConfig)
+    deploy: DeploySettings = field(default_factory=DeploySettings)
 
 
 def _section(raw: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
@@ -171,10 +193,12 @@ def parse_config(text: str, path: Path) -> Config:
     grafana = _grafana(raw["grafana"], path) if "grafana" in raw else None
     swarm = _swarm(raw.get("swarm", {}), path)
     ssh = _ssh(raw.get("ssh", {}), path)
-    unknown = set(raw) - {"host", "registry", "app", "gate", "provision", "grafana", "swarm", "ssh"}
+    deploy = _deploy(raw.get("deploy", {}), path)
+    known = {"host", "registry", "app", "gate", "provision", "grafana", "swarm", "ssh", "deploy"}
+    unknown = set(raw) - known
     if unknown:
         raise DeployError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}")
-    return Config(path, host, registry, app, gate, provision, grafana, swarm, ssh)
+    return Config(path, host, registry, app, gate, provision, grafana, swarm, ssh, deploy)
 
 
 def _host(raw: dict[str, Any], path: Path) -> HostConfig:
@@ -256,6 +280,27 @@ def _ssh(raw: dict[str, Any], path: Path) -> SshConfig:
     if ssh.keepalive_s >= ssh.lost_after_s:
         raise DeployError(f"{path}: [ssh] keepalive_s must be shorter than lost_after_s")
     return ssh
+
+
+def _deploy(raw: dict[str, Any], path: Path) -> DeploySettings:
+    settings: DeploySettings = _build(DeploySettings, dict(raw), "deploy", path)
+    if settings.strategy not in STRATEGIES:
+        raise DeployError(f"{path}: [deploy] strategy must be one of {', '.join(STRATEGIES)}")
+    steps = settings.steps
+    if (
+        not steps
+        or steps[-1] != 100
+        or any(not isinstance(s, int) or s < 1 for s in steps)
+        or sorted(set(steps)) != steps
+    ):
+        raise DeployError(f"{path}: [deploy] steps must rise from 1 to 100 (%), like [10, 50, 100]")
+    if settings.min_requests < 1:
+        raise DeployError(f"{path}: [deploy] min_requests must be at least 1")
+    try:
+        settings.step_max_wait_s  # noqa: B018 # checked now, not mid-deploy
+    except SpecError as error:
+        raise DeployError(f"{path}: [deploy] {error}") from error
+    return settings
 
 
 def _gate(raw: dict[str, Any], path: Path) -> GateConfig:

@@ -24,6 +24,7 @@ from pathlib import Path
 from deploy import release_settings, source
 from deploy.annotations import Annotations
 from deploy.bundle import Bundle
+from deploy.canary import CanaryFailedError, Measure, StepReport, WebCanary, prometheus_measure
 from deploy.config import Config
 from deploy.errors import DeployError
 from deploy.gate import Limits, Query, http_query, run_gate
@@ -56,7 +57,7 @@ from deploy.smoke import smoke
 from deploy.ssh import Remote
 from deploy.stages import Stages, format_duration
 from deploy.vm import Container, Vm
-from slo import load_spec
+from slo import load_spec, load_tolerances
 
 LOCK_TTL = timedelta(minutes=30)
 IMAGES_FILE = "images.json"
@@ -118,6 +119,8 @@ class Deployer:
         self.bundle: Bundle | None = None
         self.settings: release_settings.ReleaseSettings | None = None
         self.settings_note = ""  # history's record of them (release_settings.summary)
+        # Set when this deploy releases web by canary: its steps, judged, for history.
+        self.canary: WebCanary | None = None
         self.interrupts = Interrupts(stages.note)
         self.annotations = Annotations.from_config(config.grafana, stages.echo)
         self.rollout = Rollout(
@@ -235,14 +238,16 @@ class Deployer:
         with self.stages.stage("upload the compose file and non-secret config"):
             self._upload(sha, files, images, absent)
         self.bundle = Bundle(self.remote, self.layout, sha)
+        self.canary = self._canary_for(previous)
         switched: list[str] = []
         try:
             self._switch(sha, images, absent, switched)
             with self.stages.stage("smoke checks through the public port"):
                 for line in smoke(self.config.app.public_url):
                     self.stages.note(f"ok: {line}")
-            with self.stages.stage("SLO check of the new version"):
-                self._gate(sha)
+            if self.canary is None:  # a canary was judged at every step instead
+                with self.stages.stage("SLO check of the new version"):
+                    self._gate(sha)
         except BaseException as error:
             # Anything, Ctrl-C and SIGTERM included: after the first change the VM must not be
             # left half-switched and unrecorded.
@@ -287,7 +292,7 @@ class Deployer:
                     f"failed: {undo}"
                 )
             message = f"{kept}; the deploy lock stays held until someone looks"
-        record = attempt.record(outcome, reason, stage)
+        record = replace(attempt.record(outcome, reason, stage), canary=self._canary_steps())
         with self.interrupts.shielded():
             message += self._record_failure(record, kept)
         raise (LockKeptError if kept else DeployError)(message) from error
@@ -438,9 +443,12 @@ class Deployer:
         with self.stages.stage("monitoring services"):
             switched.append("support")
             self.rollout.ensure_support(sha, images, absent)
-        with self.stages.stage("switch web (zero downtime)"):
-            switched.append("web")
-            self.rollout.switch_web(sha)
+        switched.append("web")
+        if self.canary is not None:
+            self._run_canary(self.canary, sha)
+        else:
+            with self.stages.stage("switch web (zero downtime)"):
+                self.rollout.switch_web(sha)
         with self.stages.stage("nginx config"):
             switched.append("nginx")
             self.rollout.apply_nginx(sha, nginx_image)
@@ -449,11 +457,55 @@ class Deployer:
             self.rollout.switch_worker(sha)
 
     @contextmanager
-    def prometheus(self) -> Iterator[Query]:
+    def prometheus_url(self) -> Iterator[str]:
         """Prometheus on the VM's loopback, through an SSH port forward."""
         port = free_port()
         with self.remote.forward(port, self.config.gate.prometheus_port):
-            yield http_query(f"http://127.0.0.1:{port}")
+            yield f"http://127.0.0.1:{port}"
+
+    @contextmanager
+    def prometheus(self) -> Iterator[Query]:
+        with self.prometheus_url() as url:
+            yield http_query(url)
+
+    # --- canary (deploy/canary.py) -----------------------------------------------------------
+    def _canary_for(self, previous: str | None) -> WebCanary | None:
+        """A canary needs an old version serving beside it; a first deploy goes all at once."""
+        if self.config.deploy.strategy != "canary" or previous is None:
+            return None
+        if not self.vm.containers("web"):
+            self.stages.note("no web serves to judge a canary against: all at once")
+            return None
+        tolerances = replace(load_tolerances(), min_requests=self.config.deploy.min_requests)
+        return WebCanary(
+            self.rollout,
+            self.stages,
+            self.config.deploy,
+            Limits.from_spec(load_spec(), self.config.gate),
+            tolerances,
+            on_step=lambda sha, report: self._annotate(
+                "canary", sha, f"{report.weight} %: {report.verdict}\n{report.table}"
+            ),
+        )
+
+    @contextmanager
+    def canary_measure(self, baseline: str, sha: str) -> Iterator[Measure]:
+        with self.prometheus_url() as url:
+            yield prometheus_measure(url, self.config.gate.route, baseline, sha)
+
+    def _run_canary(self, canary: WebCanary, sha: str) -> None:
+        baseline = self.current() or ""
+        try:
+            with self.canary_measure(baseline, sha) as measure:
+                canary.run(sha, measure)
+        except CanaryFailedError:
+            if self.bundle is not None:
+                self.bundle.write("canary.txt", _tables(canary.steps))
+                self.bundle.write("canary.json", json.dumps(self._canary_steps(), indent=2) + "\n")
+            raise
+
+    def _canary_steps(self) -> list[dict[str, object]]:
+        return [step.to_json() for step in self.canary.steps] if self.canary else []
 
     def _gate(self, sha: str) -> None:
         limits = Limits.from_spec(load_spec(), self.config.gate)
@@ -547,7 +599,15 @@ class Deployer:
         with self.interrupts.shielded():
             self.remote.write_file(self.layout.current, sha + "\n")
             record = Record(
-                sha, action, actor(), started_at, round(duration, 1), OK, "", previous or ""
+                sha,
+                action,
+                actor(),
+                started_at,
+                round(duration, 1),
+                OK,
+                "",
+                previous or "",
+                canary=self._canary_steps(),
             )
             self.history.append(replace(record, settings=self.settings_note))
         self._annotate(
@@ -711,3 +771,9 @@ class Deployer:
                         item.image,
                         check=False,
                     )
+
+
+def _tables(steps: list[StepReport]) -> str:
+    return "".join(
+        f"step {s.weight} %: {s.verdict} in {s.duration_s}s\n{s.table}\n\n" for s in steps
+    )

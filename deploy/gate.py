@@ -164,6 +164,11 @@ def http_query(prometheus_url: str) -> Query:
 
 
 def _scalar(prometheus_url: str, query: str) -> float:
+    return first_value(instant_vector(prometheus_url, query))
+
+
+def instant_vector(prometheus_url: str, query: str) -> list[dict[str, object]]:
+    """The samples of QUERY's answer, each with its labels ("metric") and "value"."""
     try:
         response = requests.get(
             f"{prometheus_url}/api/v1/query", params={"query": query}, timeout=10
@@ -172,14 +177,14 @@ def _scalar(prometheus_url: str, query: str) -> float:
             detail = response.json().get("error", response.text[:200])
             raise DeployError(f"Prometheus refused a query: {detail}")
         response.raise_for_status()
-        result = response.json()["data"]["result"]
+        result: list[dict[str, object]] = response.json()["data"]["result"]
     except requests.RequestException as error:
         raise PrometheusUnavailableError(
             f"Prometheus on the VM did not answer ({type(error).__name__})"
         ) from error
     except (ValueError, KeyError) as error:
         raise DeployError(f"Prometheus answered something unexpected: {error}") from error
-    return first_value(result)
+    return result
 
 
 def measure(query: Query, sha: str, route: str, limits: Limits, family: Family = USERS) -> Figures:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from deploy.host import Host
 from deploy.ssh import command_line
@@ -28,6 +28,8 @@ class Record:
     previous: str = ""
     stage: str = ""  # where a failed one failed
     settings: str = ""  # environment, digest and changes (deploy/release_settings.py)
+    # A canary deploy's judged steps, each with its table (deploy/canary.py).
+    canary: list[dict[str, object]] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

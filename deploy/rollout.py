@@ -95,7 +95,7 @@ class Rollout:
                 self.stages.note(f"{container.service}: not in {sha[:12]}, stopped")
 
     # --- web ---------------------------------------------------------------------------------
-    def _start_beside(self, sha: str, service: str) -> tuple[list[Container], list[Container]]:
+    def start_beside(self, sha: str, service: str) -> tuple[list[Container], list[Container]]:
         # A stopped container of the service would be restarted by compose instead of a new one.
         stale = [
             c for c in self.vm.containers(service, include_stopped=True) if c.status != "running"
@@ -123,19 +123,19 @@ class Rollout:
         return old, healthy
 
     def switch_web(self, sha: str) -> None:
-        old, new = self._start_beside(sha, "web")
-        nginx = self.vm.containers(EDGE_SERVICE)
-        self._write_upstream([c.name for c in new])
-        if nginx:
-            self.reload_nginx(nginx[0])
+        old, new = self.start_beside(sha, "web")
+        self.hand_over_web(old, new)
+
+    def hand_over_web(self, old: list[Container], new: list[Container]) -> None:
+        """All traffic to NEW; OLD drained and stopped."""
+        if self.route_web(render_upstream([c.name for c in new])):
             self.stages.note(f"nginx: traffic now goes to {', '.join(c.name for c in new)}")
-            self._wait_nginx_drained(nginx[0])
         if old:
             self.vm.stop(old, grace_s=int(self.drain_timeout_s))
             self.stages.note(f"web: {', '.join(c.name for c in old)} drained and stopped")
 
     def switch_worker(self, sha: str) -> None:
-        old, _ = self._start_beside(sha, "worker")
+        old, _ = self.start_beside(sha, "worker")
         if old:
             # SIGTERM: the old consumer finishes its batch; compose's stop_grace_period covers it.
             self.vm.stop(old, grace_s=30)
@@ -144,10 +144,17 @@ class Rollout:
             )
 
     # --- nginx -------------------------------------------------------------------------------
-    def _write_upstream(self, names: list[str]) -> None:
-        self.vm.remote.write_file(
-            f"{self.layout.nginx_upstream_d}/web.conf", render_upstream(names)
-        )
+    def route_web(self, upstream: str) -> bool:
+        """nginx's web servers become UPSTREAM (rendered by deploy/plan.py or nginx_weights.py),
+        reloaded gracefully; returns once the old workers have finished their requests. False:
+        no nginx runs yet (it starts with the file)."""
+        self.vm.remote.write_file(f"{self.layout.nginx_upstream_d}/web.conf", upstream)
+        nginx = self.vm.containers(EDGE_SERVICE)
+        if not nginx:
+            return False
+        self.reload_nginx(nginx[0])
+        self._wait_nginx_drained(nginx[0])
+        return True
 
     def reload_nginx(self, nginx: Container) -> None:
         check = self.vm.remote.run(["docker", "exec", nginx.id, "nginx", "-t", "-q"], check=False)

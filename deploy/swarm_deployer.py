@@ -165,6 +165,11 @@ class SwarmDeployer(Deployer):
                 keep[name] = now.image
         return keep
 
+    def _canary_for(self, previous: str | None) -> None:
+        """Swarm's canary is not built yet: its rolling update, then the SLO check."""
+        if self.config.deploy.strategy == "canary" and previous is not None:
+            self.stages.note("--target swarm releases all at once (canary: --target vm only)")
+
     def _switch(
         self, sha: str, images: list[ServiceImage], absent: set[str], switched: list[str]
     ) -> None:

@@ -46,7 +46,7 @@ def sigint_at(trigger: str) -> Callable[[Drills], Expect]:
 
     def drill(d: Drills) -> Expect:
         before = d.serving()
-        run = d.interrupted(["deploy", other(d, before), *d.src], trigger, signal.SIGINT)
+        run = d.interrupted(["deploy", other(d, before), *d.deploy_src], trigger, signal.SIGINT)
         return Expect(
             before,
             bundle=True,
@@ -67,10 +67,10 @@ def sigkill_at(trigger: str, *, by_deploy: bool = False) -> Callable[[Drills], E
     def drill(d: Drills) -> Expect:
         before = d.serving()
         target = other(d, before)
-        killed = d.interrupted(["deploy", target, *d.src], trigger, signal.SIGKILL)
+        killed = d.interrupted(["deploy", target, *d.deploy_src], trigger, signal.SIGKILL)
         claims = {"killed there": killed.exit_code == -signal.SIGKILL}
         claims.update(stale_and_refused(d, target))
-        command = ["deploy", before, *d.src] if by_deploy else ["rollback"]
+        command = ["deploy", before, *d.deploy_src] if by_deploy else ["rollback"]
         back = d.converge(*command)
         claims[f"`lock release`, `{command[0]}` converge"] = back.exit_code == 0
         return Expect(before, claims=claims)
@@ -80,7 +80,7 @@ def sigkill_at(trigger: str, *, by_deploy: bool = False) -> Callable[[Drills], E
 
 def stale_and_refused(d: Drills, target: str) -> dict[str, bool]:
     status = d.tool("lock", "status").output
-    refused = d.tool("deploy", target, *d.src)
+    refused = d.tool("deploy", target, *d.deploy_src)
     return {
         "lock status: STALE at once, its process gone": "STALE" in status and "is gone" in status,
         "the next deploy is refused, naming the stale lock": refused.exit_code == 1
@@ -93,7 +93,7 @@ def watchdog(d: Drills) -> Expect:
     say at once which release serves unverified; `lock release` + `rollback` end it."""
     before = d.serving()
     target = other(d, before)
-    killed = d.interrupted(["deploy", target, *d.src], JUDGING, signal.SIGKILL)
+    killed = d.interrupted(["deploy", target, *d.deploy_src], JUDGING, signal.SIGKILL)
     said = f"release {target[:12]} is serving unverified since"
     status, lock = d.tool("status").output, d.tool("lock", "status").output
     back = d.converge("rollback")
@@ -124,7 +124,7 @@ def ssh(d: Drills) -> Expect:
         d.vm(BLOCK_SSH.format("I"))
 
     try:
-        run = d.watched(["deploy", other(d, before), *d.src], SWITCH_WEB, cut, config=config)
+        run = d.watched(["deploy", other(d, before), *d.deploy_src], SWITCH_WEB, cut, config=config)
     finally:
         d.vm(BLOCK_SSH.format("D"), check=False)
     back = d.converge("rollback", before)  # explicit: the cut may have come before any switch
@@ -172,7 +172,7 @@ def nginx(d: Drills) -> Expect:
     """A release whose conf.d nginx -t refuses: refused before anything running changes."""
     release = broken_nginx_release(d)
     before, snapshot = d.serving(), vm_snapshot(d)
-    run = d.tool("deploy", release, *d.src)
+    run = d.tool("deploy", release, *d.deploy_src)
     return Expect(
         before,
         history=False,
@@ -195,7 +195,7 @@ def concurrent(d: Drills) -> Expect:
 
     def one() -> None:
         start.wait()
-        runs.append(d.tool("deploy", release, *d.src))
+        runs.append(d.tool("deploy", release, *d.deploy_src))
 
     threads = [threading.Thread(target=one) for _ in range(2)]
     for thread in threads:
@@ -216,7 +216,7 @@ def first(d: Drills) -> Expect:
     """A first deploy (nothing earlier on the VM) that fails its health check: what it started
     is stopped, history says "failed", the VM serves nothing (the next deploy is a first one)."""
     provisioned = d.tool("provision", "--source", str(d.runner.repo))
-    run = d.tool("deploy", d.versions["C"], *d.src)
+    run = d.tool("deploy", d.versions["C"], *d.deploy_src)
     history = d.history()
     return Expect(
         NONE,
@@ -242,13 +242,13 @@ def rollback(d: Drills) -> Expect:
     d.vm(f"docker image rm --force {app}")
     delete_from_registry(d.runner.workdir, before)
     target = other(d, before)
-    run = d.interrupted(["deploy", target, *d.src], WEB_SWITCHED, signal.SIGINT)
+    run = d.interrupted(["deploy", target, *d.deploy_src], WEB_SWITCHED, signal.SIGINT)
     lock = d.tool("lock", "status").output
     history = d.history()
     pushed = subprocess.run(["docker", "push", "--quiet", app], env=d.runner.env,
                             capture_output=True, check=False)  # fmt: skip
     # A rollback needs its images on the VM already; a deploy pulls them.
-    back = d.converge("deploy", before, *d.src)
+    back = d.converge("deploy", before, *d.deploy_src)
     return Expect(
         before,
         bundle=True,

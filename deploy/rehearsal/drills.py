@@ -81,6 +81,10 @@ class Drills:
         self.runner = runner
         self.versions = runner.summary.versions
         self.src = ["--source", str(runner.src)]
+        # The drills act on an all-at-once deploy's stage lines (web switched, worker switched, the
+        # SLO check's readings); a canary's steps switch web by weights and judge it in their own
+        # way, and have no drills yet.
+        self.deploy_src = [*self.src, "--strategy", "all-at-once"]
 
     # --- what a drill runs ---------------------------------------------------------------------
     def tool(self, *args: str, config: Path | None = None) -> Run:

@@ -21,7 +21,15 @@ from pathlib import Path
 
 import requests
 
-from deploy.rehearsal import drill_cases, first_deploy, infra, quiet, runbook_verbs, sources
+from deploy.rehearsal import (
+    canary_part,
+    drill_cases,
+    first_deploy,
+    infra,
+    quiet,
+    runbook_verbs,
+    sources,
+)
 from deploy.rehearsal.day_two import DayTwo
 from deploy.rehearsal.drills import is_drill
 from deploy.rehearsal.load import LoadLoop
@@ -70,6 +78,7 @@ class Summary:
     # Deploys with no load running, judged on probes (deploy/rehearsal/quiet.py).
     quiet_first_deploy: dict[str, object] = field(default_factory=dict)
     quiet_slow_release: dict[str, object] = field(default_factory=dict)
+    canary: list[dict[str, object]] = field(default_factory=list)  # deploy/rehearsal/canary_part.py
 
     def check(self, name: str, ok: bool) -> None:
         self.checks[name] = bool(ok)
@@ -187,7 +196,7 @@ class Runner:
 
     def _release_all(self) -> None:
         left_out: set[str] = set()
-        for letter in "ABCD":
+        for letter in "ABCD" + canary_part.EXTRA:
             sources.checkout(self.src, letter)
             started = time.monotonic()
             result = self.tool("release", "--source", str(self.src))
@@ -230,6 +239,7 @@ class Runner:
             "2: B deploys with zero failed requests", b.exit_code == 0 and b.failed_requests == 0
         )
         self.summary.check("2: traffic ends on B", self._reports(v["B"]))
+        b_canary = canary_part.record(self, "B", b)
 
         c = self.step("3 deploy C (fails health check)", "deploy", v["C"], *src)
         self.summary.check(
@@ -237,12 +247,14 @@ class Runner:
             c.exit_code != 0 and "health check" in c.last_line and c.failed_requests == 0,
         )
         self.summary.check("3: B still serves after C", self._reports(v["B"]))
-        d = self.step("3 deploy D (fails SLO check)", "deploy", v["D"], *src)
+        d = self.step("3 deploy D (canary: 300 ms slower)", "deploy", v["D"], *src)
         self.summary.check(
-            "3: D is rolled back by the SLO check, zero failed requests",
-            d.exit_code != 0 and "SLO check failed" in d.last_line and d.failed_requests == 0,
+            "3: D is rolled back by its canary's judge, zero failed requests",
+            d.exit_code != 0 and "canary FAIL" in d.last_line and d.failed_requests == 0,
         )
         self.summary.check("3: B still serves after D", self._reports(v["B"]))
+        canary_part.check_b_and_d(self, b_canary, canary_part.record(self, "D", d))
+        canary_part.run(self)
 
         self._bad_inputs()
         self._rollback_with_concurrent_deploy()
@@ -281,8 +293,10 @@ class Runner:
             and first.deploy_seconds is not None
             and first.deploy_seconds < 240,
         )
+        # All at once: a canary's steps judge users' redirects only (no probes yet), so on a quiet
+        # VM they would end inconclusive.
         d = self.step("1 deploy D on the quiet VM", "deploy", self.summary.versions["D"],
-                      "--source", str(self.src))  # fmt: skip
+                      "--source", str(self.src), "--strategy", "all-at-once")  # fmt: skip
         slow = quiet.read(self.last_output, d.duration_s, d.requests)
         self.summary.quiet_slow_release = {**asdict(slow), "exit_code": d.exit_code}
         self.summary.check(
@@ -527,17 +541,21 @@ class Runner:
         self.summary.notes["redirects failed from the client's side"] = sum(unconfirmed.values())
         self.summary.notes["clicks counted"] = sum(counted.values())
         self.summary.check("5: no link is lost", not lost and len(links) > 0)
+        canary_part.set_lost_clicks(self, expected, counted)
         self.summary.check(
             "5: every served redirect counted exactly once, link by link (a failed one at most "
             "once)",
             all(exact(code, counted) for code in links),
         )
         # The move from compose to Swarm stops one stack before the next starts: not a deploy.
-        # A drill's failed requests are its own figure (summary.json's drills).
+        # A drill's failed requests are its own figure (summary.json's drills); a canary's own
+        # deliberate failures are its (summary.json's canary).
         failures = [
             f
             for f in self.load.failures()
-            if f.phase not in PLANNED_OUTAGES and not is_drill(f.phase)
+            if f.phase not in PLANNED_OUTAGES
+            and not is_drill(f.phase)
+            and not canary_part.deliberate(f)
         ]
         self.summary.notes["requests"] = len(self.load.samples)
         self.summary.notes["failed requests (all steps)"] = len(failures)

@@ -1,9 +1,12 @@
-"""The rehearsal's four versions, as commits of a scratch repository made from this checkout:
+"""The rehearsal's versions, as commits of a scratch repository made from this checkout:
 
 A  this checkout's HEAD, as committed
 B  A plus a harmless change to web (a new app image)
 C  B with a readiness check that always answers 503: fails its health check
 D  B with redirects slowed to 300 ms: healthy, but over the p99 objective
+F  B with redirects slowed by 40 ms: inside the p99 objective (100 ms), several times slower
+   than B: only a comparison with the old version catches it (issue 18)
+G  B with 2 % of redirects answering 500
 """
 
 from __future__ import annotations
@@ -20,6 +23,20 @@ GIT_IDENTITY = ["-c", "user.name=rehearsal", "-c", "user.email=rehearsal@localho
 _RESOLVE = (
     "        `attempt_id` names this redirect attempt: a retry of it appends no second event.\n"
     '        """\n'
+)
+# G's failures by count, not by chance: every 50th redirect of each web process, its first one
+# included, so the first step's 100 redirects hold some however many processes share them (from
+# the 10th on, a run with many processes saw none at 10 % and failed G only at 50 %). A failed
+# attempt fails again when the lean path hands it to Flask's (web/fast_redirect.py), so it is
+# answered 500, and counted as one.
+_EVERY_50TH_FAILS = (
+    "        g = globals().setdefault('_rehearsal_g', {'n': 0, 'failing': set()})\n"
+    "        if attempt_id not in g['failing']:\n"
+    "            g['n'] += 1\n"
+    "            if g['n'] % 50 == 1:\n"
+    "                g['failing'].add(attempt_id)\n"
+    "        if attempt_id in g['failing']:  # rehearsal release G: 2 % of redirects fail\n"
+    "            raise RuntimeError('rehearsal release G')\n"
 )
 # (version, made from, file, exact text, replacement, commit message)
 PATCHES = (
@@ -50,6 +67,22 @@ PATCHES = (
         _RESOLVE
         + "        __import__('time').sleep(0.3)  # rehearsal release D: healthy but slow\n",
         "D: healthy, fails the SLO check",
+    ),
+    (
+        "F",
+        "B",
+        "web/store.py",
+        _RESOLVE,
+        _RESOLVE + "        __import__('time').sleep(0.04)  # rehearsal release F: 40 ms slower\n",
+        "F: redirects 40 ms slower, inside the SLO",
+    ),
+    (
+        "G",
+        "B",
+        "web/store.py",
+        _RESOLVE,
+        _RESOLVE + _EVERY_50TH_FAILS,
+        "G: 2 % of redirects answer 500",
     ),
 )
 

@@ -35,6 +35,7 @@ class _EchoHandler(BaseHTTPRequestHandler):
             "path": self.path,
             "headers": dict(self.headers.items()),
             "connection_id": self.connection_id,
+            "server_port": self.server.server_address[1],
             "body_bytes": len(body_received),
         }
         body = json.dumps(payload).encode()

@@ -152,3 +152,30 @@ def test_a_quiet_vm_is_judged_on_probes_in_minutes(summary: dict[str, Any]) -> N
     assert slow["verdict"].startswith("SLO check failed: p99")
     assert "on probe requests" in slow["verdict"]
     assert slow["users_requests"] == 0
+
+
+def _canary(summary: dict[str, Any], release: str) -> dict[str, Any]:
+    return next(c for c in summary["canary"] if c["release"] == release)
+
+
+def test_canaries_are_promoted_or_aborted_at_the_first_step_by_the_judge(
+    summary: dict[str, Any],
+) -> None:
+    b, d, f = (_canary(summary, r) for r in "BDF")
+    # G (2 % errors) only where every canary runs: `make test-rehearsal`, `make rehearse`.
+    g = next((c for c in summary["canary"] if c["release"] == "G"), None)
+    canaries = [b, d, f] + ([g] if g else [])
+    assert all(c["target"] == "vm" for c in canaries)
+    assert (b["outcome"], b["decided_at_weight"], b["failed_requests"]) == ("promoted", 100, 0)
+    assert [s["verdict"] for s in b["steps"]] == ["PASS", "PASS"]
+    for c in canaries[1:]:
+        assert (c["outcome"], c["decided_at_weight"]) == ("aborted", 10), c["last_line"]
+    assert d["failed_requests"] == f["failed_requests"] == 0
+    # F: only the comparison with the old version catches it; the SLO alone would pass it.
+    assert (f["slo_verdict"], f["vs_baseline_verdict"]) == ("PASS", "FAIL")
+    assert g is None or g["slo_verdict"] == "FAIL"
+    assert d["blast_radius"] <= 0.15
+    for c in canaries:
+        assert c["requests_to_new"] > 0
+        assert c["lost_clicks"] == 0
+        assert c["table"], "the judge's table of every step"

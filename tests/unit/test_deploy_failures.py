@@ -40,6 +40,10 @@ image_prefix = "{PREFIX}"
 [app]
 public_url = "http://links.invalid"
 remote_dir = "{ROOT}"
+
+# These paths are the switch's (a canary's steps: tests/unit/test_deploy_canary.py).
+[deploy]
+strategy = "all-at-once"
 """
 BUILT = ("web", "worker", "nginx", "prometheus", "alertmanager")
 

@@ -1,0 +1,206 @@
+"""`deploy --strategy canary` on one VM: the new web beside the old one, nginx sending it a share
+of the requests in steps (deploy/nginx_weights.py), each step judged against the old version in
+the same window (deploy/canary_judge.py), the last step the switch itself.
+
+A step decides as soon as both sides have [deploy] min_requests redirects in its window, so a
+busy service moves on in seconds and a quiet one waits for evidence (up to step_max_wait, then
+the step is inconclusive, which aborts). At 100 % no baseline is left to compare with: the switch
+follows a step that judged the new version on its share of the requests, so there is nothing a
+further SLO check would learn sooner. A failed or inconclusive step routes every request back to
+the old web, then removes the new one; the worker is switched only after the last step.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from deploy.canary_judge import Side, bucket_query, judge_step
+from deploy.config import DeploySettings
+from deploy.errors import DeployError, PrometheusUnavailableError
+from deploy.gate import Limits, first_value, instant_vector, queries
+from deploy.nginx_weights import render_split
+from deploy.plan import render_upstream
+from deploy.rollout import Rollout
+from deploy.stages import Stages
+from deploy.vm import Container
+from slo import Tolerances
+from slo.histograms import Histogram
+from slo.judgement import FAIL, INCONCLUSIVE, PASS, Row, table, verdict
+
+POLL_S = 5.0
+# The shortest window asked of Prometheus: two of its scrapes (10 s apart, monitoring/prometheus),
+# the least increase() needs to see a counter rise.
+MIN_WINDOW_S = 20
+
+# Window in seconds -> (baseline, canary) in that window.
+Measure = Callable[[int], tuple[Side, Side]]
+
+
+@dataclass
+class StepReport:
+    """One judged step: what history, the failure bundle and the rehearsal keep."""
+
+    weight: int
+    verdict: str
+    duration_s: float
+    window_s: int
+    baseline_requests: float = 0.0
+    canary_requests: float = 0.0
+    rows: list[Row] = field(default_factory=list)
+
+    @property
+    def table(self) -> str:
+        return table(self.rows, new="canary")
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "weight": self.weight,
+            "verdict": self.verdict,
+            "duration_s": self.duration_s,
+            "window_s": self.window_s,
+            "baseline_requests": round(self.baseline_requests),
+            "canary_requests": round(self.canary_requests),
+            "rows": [vars(row) for row in self.rows],
+        }
+
+
+class CanaryFailedError(DeployError):
+    """A step failed or stayed inconclusive: the old web serves everything again."""
+
+
+def histogram(samples: list[dict[str, object]]) -> Histogram:
+    """A `sum by (le)` answer as (bound, cumulative count), ascending."""
+    points = []
+    for sample in samples:
+        labels = sample.get("metric")
+        if not isinstance(labels, dict) or "le" not in labels:
+            raise DeployError(f"a bucket sample has no `le` label: {sample!r:.200}")
+        points.append((float(labels["le"]), first_value([sample])))
+    return sorted(points)
+
+
+def prometheus_measure(url: str, route: str, baseline_sha: str, canary_sha: str) -> Measure:
+    """Both revisions' redirects from Prometheus at URL, the old one's and the new one's series
+    told apart by web's build info (deploy/gate.py)."""
+
+    def side(sha: str, window_s: int) -> Side:
+        # The quantile is unused here: the judge takes its quantiles from the histogram.
+        q = queries(sha, route, window_s, 0.99)
+        requests_n = first_value(instant_vector(url, q["requests"]))
+        errors_n = first_value(instant_vector(url, q["errors"]))
+        return Side(
+            requests=0.0 if math.isnan(requests_n) else requests_n,
+            errors=0.0 if math.isnan(errors_n) else errors_n,
+            latency=histogram(instant_vector(url, bucket_query(sha, route, window_s))),
+        )
+
+    return lambda window_s: (side(baseline_sha, window_s), side(canary_sha, window_s))
+
+
+class WebCanary:
+    def __init__(
+        self,
+        rollout: Rollout,
+        stages: Stages,
+        settings: DeploySettings,
+        limits: Limits,
+        tolerances: Tolerances,
+        *,
+        on_step: Callable[[str, StepReport], None] = lambda sha, report: None,
+    ) -> None:
+        self.rollout = rollout
+        self.stages = stages
+        self.settings = settings
+        self.limits = limits
+        self.tolerances = tolerances
+        self.on_step = on_step
+        self.steps: list[StepReport] = []
+
+    def run(self, sha: str, measure: Measure) -> None:
+        """The new web SHA through every step; raises CanaryFailedError after routing every
+        request back to the old web and removing the new one."""
+        with self.stages.stage("start the new web beside the old one"):
+            old, new = self.rollout.start_beside(sha, "web")
+        if not old:
+            raise DeployError("no old web runs to judge the canary against")
+        try:
+            for weight in self.settings.steps:
+                if weight >= 100:
+                    with self.stages.stage(f"canary promoted: every request to {sha[:12]}"):
+                        self.rollout.hand_over_web(old, new)
+                    return
+                with self.stages.stage(f"canary step: {weight} % of requests to {sha[:12]}"):
+                    self.rollout.route_web(render_split(_names(old), _names(new), weight))
+                    report = self._judge(weight, measure)
+                    self.steps.append(report)
+                    self.on_step(sha, report)
+                    self._decide(report)
+        except BaseException:
+            failed = self.stages.failed  # the step that failed, not the abort, names the failure
+            self._abort(old, new)
+            self.stages.failed = failed
+            raise
+
+    def _judge(self, weight: int, measure: Measure) -> StepReport:
+        started = time.monotonic()
+        wait_s = self.settings.step_max_wait_s
+        need = self.settings.min_requests
+        rows: list[Row] = []
+        window_s = MIN_WINDOW_S
+        baseline = canary = Side(0.0, 0.0, [])
+        while True:
+            time.sleep(POLL_S)
+            elapsed = time.monotonic() - started
+            if elapsed < MIN_WINDOW_S:
+                continue  # the window is the step's own: none of the step before
+            window_s = math.ceil(elapsed)
+            try:
+                baseline, canary = measure(window_s)
+            except PrometheusUnavailableError as error:
+                self.stages.note(f"canary {weight} % {elapsed:3.0f}s: no reading: {error}")
+            else:
+                rows = judge_step(baseline, canary, self.limits, self.tolerances)
+                self.stages.note(
+                    f"canary {weight} % {elapsed:3.0f}s/{wait_s}s: baseline "
+                    f"{baseline.requests:.0f}, canary {canary.requests:.0f} redirects "
+                    f"(need {need} each)"
+                )
+                if verdict(rows) != INCONCLUSIVE:
+                    break
+            if elapsed >= wait_s:
+                break
+        duration_s = round(time.monotonic() - started, 1)
+        return StepReport(
+            weight, verdict(rows), duration_s, window_s, baseline.requests, canary.requests, rows
+        )
+
+    def _decide(self, report: StepReport) -> None:
+        for line in report.table.splitlines():
+            self.stages.note(line)
+        if report.verdict == PASS:
+            self.stages.note(f"canary {report.weight} %: PASS in {report.duration_s:.0f}s")
+            return
+        failed = [
+            f"{row.subject} {row.metric}"
+            for row in report.rows
+            if row.verdict in (FAIL, INCONCLUSIVE)
+        ]
+        reason = ", ".join(failed) if failed else f"no reading for {report.duration_s:.0f}s"
+        raise CanaryFailedError(
+            f"canary {report.verdict} at {report.weight} %: {reason} (judged on "
+            f"{report.window_s}s; the step's table is above and in the bundle)"
+        )
+
+    def _abort(self, old: list[Container], new: list[Container]) -> None:
+        with self.stages.stage("canary aborted: every request back to the old web"):
+            self.rollout.route_web(render_upstream(_names(old)))
+            self.rollout.on_failed_containers(self.rollout.vm.inspect([c.id for c in new]))
+            self.rollout.vm.stop(new, grace_s=int(self.rollout.drain_timeout_s))
+            self.stages.note(f"web: {', '.join(_names(new))} drained and removed")
+
+
+def _names(containers: list[Container]) -> list[str]:
+    return [c.name for c in containers]
