@@ -61,14 +61,13 @@ test-fast: venv deps ## lint + unit + integration, without the slow chaos runs
 	$(MAKE) --no-print-directory lint
 	$(PYTEST) -m "not slow" tests/unit tests/integration
 
-test: venv deps ## every test tier: lint, dependency audit, unit, integration, e2e, config, container stack, swarm (one node, then three), delivery rehearsal, workshop guide
+test: venv deps ## every test tier: lint, dependency audit, unit, integration, e2e, config, container stack, three-node swarm, delivery rehearsal, workshop guide (long tiers: a profile of each)
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory audit
 	$(PYTEST) tests/unit tests/integration tests/e2e tests/config
 	$(MAKE) --no-print-directory test-stack
-	$(MAKE) --no-print-directory test-swarm SWARM_MARK="swarm and not slow"
 	$(MAKE) --no-print-directory test-swarm-nodes SWARM_NODES_MARK="swarm_nodes and not slow"
-	REHEARSAL_CANARIES=F $(MAKE) --no-print-directory test-rehearsal
+	REHEARSAL_DRILLS=short REHEARSAL_CANARIES=F $(MAKE) --no-print-directory test-rehearsal
 	GUIDE_STEPS="$(GUIDE_TEST_STEPS)" $(MAKE) --no-print-directory test-guide
 
 monitoring: venv ## regenerate the generated alert rules (slo/objectives.toml, monitoring/thresholds.toml) and the Grafana dashboards
@@ -401,7 +400,7 @@ rehearsal-bases: engine wheels ## the base images the rehearsal's releases build
 # The chart goes under build/, so a run leaves the checkout clean (a release refuses a dirty one);
 # CHART=docs/deploy-rehearsal.png redraws the docs' copy.
 CHART ?= build/rehearsal/rehearsal.png
-rehearse: venv rehearsal-bases ## the delivery pipeline end to end here (registry + VM container), every drill (REHEARSAL_DRILLS=short: one of each kind); chart into build/rehearsal/, or CHART=<file>
+rehearse: venv rehearsal-bases ## the delivery pipeline end to end here (registry + VM container), every drill (REHEARSAL_DRILLS=short: the cheap ones); chart into build/rehearsal/, or CHART=<file>
 	REHEARSAL_DRILLS=$${REHEARSAL_DRILLS:-all} $(BIN)/python -m deploy.rehearsal --chart $(CHART)
 
 rehearse-up: venv rehearsal-bases ## the rehearsal's registry and VM stand-in, provisioned, every release pushed; prints the deploy config and `release A <sha>` lines
@@ -410,8 +409,8 @@ rehearse-up: venv rehearsal-bases ## the rehearsal's registry and VM stand-in, p
 rehearse-down: venv ## remove what rehearse-up (or an interrupted rehearse) left: registry, VM, its volume and network
 	$(BIN)/python -m deploy.rehearsal down
 
-test-rehearsal: venv rehearsal-bases ## rehearsal tier: the same run with one drill of each kind, asserted by tests/rehearsal
-	$(call keeps_user_stack,test-rehearsal,$(PYTEST) -m rehearsal tests/rehearsal)
+test-rehearsal: venv rehearsal-bases ## rehearsal tier: the same run with every drill and canary, asserted by tests/rehearsal (make test: a profile)
+	$(call keeps_user_stack,test-rehearsal,REHEARSAL_DRILLS=$${REHEARSAL_DRILLS:-all} $(PYTEST) -m rehearsal tests/rehearsal)
 
 # The workshop (docs/workshop/) as a learner runs it: `make up` gives a project of its own
 # (linkpulse-guide, its own ports and subnets) on the stack tier's images (tag test, so nothing
@@ -425,7 +424,7 @@ GUIDE_STACK_SETTINGS := HTTP_BIND=127.0.0.1 HTTP_PORT=17080 PROMETHEUS_PORT=1709
 # rehearsal tier just did, and would cost a second rehearse-up; `make test-guide` runs them all
 # (GUIDE_STEPS unset). Step 10 removes the rehearsal's VM either way: run the tier where the
 # rehearsal's names are yours (as `make test`, which runs test-rehearsal too).
-GUIDE_TEST_STEPS := 0 2 3 9 10
+GUIDE_TEST_STEPS := 0 2 10
 .PHONY: test-guide guide-pictures
 $(eval $(call own_project,test-guide,linkpulse-guide,$(GUIDE_STACK_ENV),$(GUIDE_STACK_SETTINGS)))
 test-guide: venv deps engine rehearsal-bases ## workshop tier: every runnable block of docs/workshop/en.md in order, on its own stack (port 17080) and the VM stand-in

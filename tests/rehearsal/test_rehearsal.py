@@ -124,13 +124,17 @@ DRILL_KINDS = (
     "concurrent",
     "watchdog",
 )
+# `make test`'s profile (REHEARSAL_DRILLS=short) leaves out the lost SSH connection, the failed
+# rollback and the failed first deploy: minutes each (deploy/rehearsal/drill_cases.py).
+SHORT_DRILL_KINDS = ("sigint", "sigkill", "nginx", "ci", "concurrent", "watchdog")
 
 
 def test_every_kind_of_drill_ran_and_ended_in_a_known_recorded_state(
     summary: dict[str, Any],
 ) -> None:
     drills = summary["drills"]
-    missing = [kind for kind in DRILL_KINDS if not any(kind in d["name"] for d in drills)]
+    kinds = DRILL_KINDS if summary["notes"]["drill profile"] == "all" else SHORT_DRILL_KINDS
+    missing = [kind for kind in kinds if not any(kind in d["name"] for d in drills)]
     assert not missing, f"no drill of kind(s) {missing}"
     for drill in drills:
         assert drill["passed"], f"{drill['name']}: {drill['failed_claims']}"
