@@ -28,6 +28,7 @@ from deploy.rehearsal import (
     infra,
     quiet,
     runbook_verbs,
+    settings_part,
     sources,
 )
 from deploy.rehearsal.day_two import DayTwo
@@ -196,7 +197,7 @@ class Runner:
 
     def _release_all(self) -> None:
         left_out: set[str] = set()
-        for letter in "ABCD" + canary_part.EXTRA:
+        for letter in "ABCDH" + canary_part.EXTRA:
             sources.checkout(self.src, letter)
             started = time.monotonic()
             result = self.tool("release", "--source", str(self.src))
@@ -264,6 +265,7 @@ class Runner:
         drill_cases.run(self)
         runbook_verbs.run(self)
         DayTwo(self, PUBLIC_URL).run()
+        settings_part.run(self)
         history = self.tool("history")
         self.log.write(history.stdout)
         self.summary.notes["history"] = history.stdout.splitlines()

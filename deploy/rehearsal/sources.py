@@ -7,6 +7,7 @@ D  B with redirects slowed to 300 ms: healthy, but over the p99 objective
 F  B with redirects slowed by 40 ms: inside the p99 objective (100 ms), several times slower
    than B: only a comparison with the old version catches it (issue 18)
 G  B with 2 % of redirects answering 500
+H  B with one operator setting changed (deploy/environments/production.toml): a settings release
 """
 
 from __future__ import annotations
@@ -83,6 +84,14 @@ PATCHES = (
         _RESOLVE,
         _RESOLVE + _EVERY_50TH_FAILS,
         "G: 2 % of redirects answer 500",
+    ),
+    (
+        "H",
+        "B",
+        "deploy/environments/production.toml",
+        '# REDIS_MAXMEMORY = "200mb"         # CONFIG SET on the running Redis: no restart\n',
+        'REDIS_MAXMEMORY = "300mb"  # rehearsal release H: a settings change\n',
+        "H: an operator setting changed (REDIS_MAXMEMORY)",
     ),
 )
 

@@ -112,6 +112,19 @@ def test_backup_restore_and_rotation_run_on_the_vm(summary: dict[str, Any]) -> N
     assert all(summary["checks"][name] for name in day_two)
 
 
+def test_a_settings_change_is_a_release_and_a_test_page_is_delivered_on_the_vm(
+    summary: dict[str, Any],
+) -> None:
+    """Day two (issue 17): H changes REDIS_MAXMEMORY in the committed settings file; the deploy
+    applies and records it, the rollback undoes it; test-alert goes through the VM's route."""
+    assert _step(summary, "settings deploy H")["exit_code"] == 0
+    assert _step(summary, "settings rollback")["exit_code"] == 0
+    assert summary["notes"]["settings release REDIS_MAXMEMORY"]["H"] == 300 * 1024**2
+    names = [n for n in summary["checks"] if n.startswith(("settings release:", "test-alert:"))]
+    assert len(names) == 4
+    assert all(summary["checks"][name] for name in names), summary["notes"]["test-alert"]
+
+
 # The word each kind of drill carries in its name (issue 16).
 DRILL_KINDS = (
     "sigint",
