@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 pytestmark = pytest.mark.e2e
@@ -26,10 +27,28 @@ def _wait_for_text(driver: webdriver.Chrome, url: str, selector: str, expected: 
     raise AssertionError(f"{selector} on {url} showed {seen!r}, expected {expected!r}")
 
 
+def _replaced(element: WebElement) -> Callable[[webdriver.Chrome], bool]:
+    """staleness_of, and also what Chromium answers when the check lands mid-navigation: "Node
+    with given id does not belong to the document" (an unknown error, not a stale element)."""
+
+    def check(_driver: webdriver.Chrome) -> bool:
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" not in str(error):
+                raise
+            return True
+        return False
+
+    return check
+
+
 def _submit(driver: webdriver.Chrome, form: WebElement) -> None:
     """Click submit and wait until the answer page replaced the form's page."""
     form.find_element(By.CSS_SELECTOR, "[type=submit]").click()
-    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(form))
+    WebDriverWait(driver, 20).until(_replaced(form))
 
 
 # --accent in web/static/style.css, as the browser computes it (rgb() or rgba()).
