@@ -67,7 +67,7 @@ test: venv deps ## every test tier: lint, dependency audit, unit, integration, e
 	$(PYTEST) tests/unit tests/integration tests/e2e tests/config
 	$(MAKE) --no-print-directory test-stack
 	$(MAKE) --no-print-directory test-swarm-nodes SWARM_NODES_MARK="swarm_nodes and not slow"
-	REHEARSAL_DRILLS=short REHEARSAL_CANARIES=F $(MAKE) --no-print-directory test-rehearsal
+	REHEARSAL_PROFILE=test REHEARSAL_DRILLS=short REHEARSAL_CANARIES=F $(MAKE) --no-print-directory test-rehearsal
 	GUIDE_STEPS="$(GUIDE_TEST_STEPS)" $(MAKE) --no-print-directory test-guide
 
 monitoring: venv ## regenerate the generated alert rules (slo/objectives.toml, monitoring/thresholds.toml) and the Grafana dashboards

@@ -35,6 +35,11 @@ def summary() -> dict[str, Any]:
     return data
 
 
+def _full(summary: dict[str, Any]) -> bool:
+    """Whether the whole rehearsal ran (deploy/rehearsal/profile.py), not `make test`'s profile."""
+    return bool(summary["notes"]["profile"] == "full")
+
+
 def _step(summary: dict[str, Any], prefix: str) -> dict[str, Any]:
     return next(s for s in summary["steps"] if s["name"].startswith(prefix))
 
@@ -66,14 +71,17 @@ def test_the_swarm_target_deploys_refuses_and_rolls_back_like_the_vm(
     assert _step(summary, "6 init-swarm")["exit_code"] == 0
     assert _step(summary, "6 move to swarm")["exit_code"] == 0
     assert _step(summary, "7 swarm deploy B")["exit_code"] == 0
-    c = _step(summary, "8 swarm deploy C")
-    assert c["exit_code"] != 0
-    assert "Swarm rolled web back" in c["last_line"]
-    d = _step(summary, "8 swarm deploy D")
-    assert d["exit_code"] != 0
-    assert "SLO check failed" in d["last_line"]
+    steps = ["7 swarm deploy B", "9 swarm rollback"]
+    if _full(summary):  # `make test`'s profile leaves C and D on Swarm out
+        c = _step(summary, "8 swarm deploy C")
+        assert c["exit_code"] != 0
+        assert "Swarm rolled web back" in c["last_line"]
+        d = _step(summary, "8 swarm deploy D")
+        assert d["exit_code"] != 0
+        assert "SLO check failed" in d["last_line"]
+        steps += ["8 swarm deploy C", "8 swarm deploy D"]
     assert _step(summary, "9 swarm rollback")["exit_code"] == 0
-    for prefix in ("7 swarm deploy B", "8 swarm deploy C", "8 swarm deploy D", "9 swarm rollback"):
+    for prefix in steps:
         step = _step(summary, prefix)
         assert step["requests"] > 0, f"{prefix}: no load during the step"
         assert step["failed_requests"] == 0, f"{prefix}: {step}"
@@ -165,6 +173,8 @@ def test_a_quiet_vm_is_judged_on_probes_in_minutes(summary: dict[str, Any]) -> N
     assert first["users_requests"] == 0
     assert first["probe_requests"] > 0
     assert first["deploy_seconds"] < 240  # the deploy command; the step adds provision + release
+    if not _full(summary):  # `make test`'s profile leaves the quiet deploy of D out
+        return
     assert slow["exit_code"] != 0
     assert slow["verdict"].startswith("SLO check failed: p99")
     assert "on probe requests" in slow["verdict"]
