@@ -20,6 +20,7 @@ import requests
 
 from backup.snapshot import write_backup
 from deploy.rehearsal import infra
+from deploy.rehearsal.drills import ROOT
 
 if TYPE_CHECKING:
     from deploy.rehearsal.scenario import Runner
@@ -111,7 +112,7 @@ class DayTwo:
             backup.exit_code == 0
             and path.is_file()
             and Path(f"{path}.sha256").is_file()
-            and self.summary.versions["A"][:12] in path.name,
+            and on_vm(f"cat {ROOT}/current").strip()[:12] in path.name,
         )
         self.summary.notes["day 2 backup bytes"] = path.stat().st_size if path.is_file() else 0
         wanted = {**before, drill: DRILL_CLICKS}

@@ -225,15 +225,16 @@ class Runner:
         )
         if a.exit_code != 0:  # every later step builds on it: stop here, with its output logged
             raise RuntimeError(f"the documented first deploy failed: {a.last_line}")
-        self._quiet_steps(a)
-        # The load loop needs a public port to create its links: it starts once A serves.
-        threading.Thread(target=self._start_load_when_up, daemon=True).start()
+        a_output = self.last_output
         # From here on the rehearsal's own configuration and key, which provision (idempotent)
         # authorizes for the deploy user.
         provision = self.step("provision", "provision", "--source", str(self.repo))
         self.summary.check(
             "provision, run again on the provisioned VM, succeeds", provision.exit_code == 0
         )
+        self._quiet_steps(a, a_output)
+        # The load loop needs a public port to create its links: it starts once A serves.
+        threading.Thread(target=self._start_load_when_up, daemon=True).start()
         self.summary.check("1: the app reports A's version", self._reports(v["A"]))
         redis_before = self._redis_identity()
 
@@ -286,8 +287,8 @@ class Runner:
         with build_lock():  # its release builds A's images again (from the build cache)
             return self.step("1 deploy A (docs/deploy.md, fresh VM to first deploy)", script=script)
 
-    def _quiet_steps(self, a: Step) -> None:
-        first = quiet.read(self.last_output, a.duration_s, a.requests)
+    def _quiet_steps(self, a: Step, a_output: str) -> None:
+        first = quiet.read(a_output, a.duration_s, a.requests)
         self.summary.quiet_first_deploy = {**asdict(first), "exit_code": a.exit_code}
         self.summary.check(
             "1: the quiet first deploy gets a real verdict, on probes alone, in under 4 minutes",

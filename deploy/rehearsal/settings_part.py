@@ -10,10 +10,12 @@ and a canary of an unchanged app would only add minutes.
 
 from __future__ import annotations
 
+import json
 import shlex
 from typing import TYPE_CHECKING
 
 from deploy.rehearsal.day_two import on_vm
+from deploy.rehearsal.drills import ROOT
 from deploy.release_settings import redis_cli
 
 if TYPE_CHECKING:
@@ -41,11 +43,14 @@ def run(runner: Runner) -> None:
     before, redis_before = redis_maxmemory(), redis_container()
     h = runner.step("settings deploy H", "deploy", v["H"], *src,
                     "--strategy", "all-at-once")  # fmt: skip
+    shown = runner.last_output
     applied = redis_maxmemory()
-    history = runner.tool("history").stdout
+    records = [json.loads(line) for line in on_vm(f"cat {ROOT}/history.jsonl").splitlines() if line]
+    recorded = next((r.get("settings", "") for r in reversed(records) if r["sha"] == v["H"]), "")
+    summary.notes["settings release recorded"] = recorded
     summary.check(
         "settings release: H's change deploys, shown and recorded",
-        h.exit_code == 0 and SETTING in runner.last_output and SETTING in history,
+        h.exit_code == 0 and f"{SETTING}: " in shown and f"{SETTING}=300mb" in recorded,
     )
     summary.check(
         f"settings release: Redis takes H's {SETTING} without a restart",
