@@ -1,10 +1,6 @@
 """`exec SERVICE -- CMD`: run a command in one running container of a service, on the SSH host.
 
-`redis-cli` gets Redis's password inside the container, never on a command line here or on the
-host, as REDISCLI_AUTH, which redis-cli reads: in the redis container from /data/redis-password,
-the one Redis requires now (after a rotate-secret, REDIS_PASSWORD and the Swarm secret the task
-started with hold the old one); elsewhere from the environment on a VM (compose sets
-REDIS_PASSWORD), or from the secret file on Swarm (docker-compose.swarm.yml removes the variable).
+`redis-cli` gets Redis's password inside the container (deploy/redis_auth.py).
 """
 
 from __future__ import annotations
@@ -17,18 +13,10 @@ import click
 from deploy.containers import SWARM, check_service, echo_chunk, running_container_argv
 from deploy.deployer import remote_for
 from deploy.errors import DeployError
-from deploy.rotation import REDIS_PASSWORD_FILE
+from deploy.redis_auth import redis_cli
 
 if TYPE_CHECKING:
     from deploy.cli import Context
-
-REDIS_PASSWORD_SECRET = "/run/secrets/linkpulse_redis_password"  # noqa: S105 # a path
-# sh -c's script: "$@" is the command, after REDISCLI_AUTH is exported from where it lives.
-_WITH_REDIS_AUTH = (
-    f'export REDISCLI_AUTH="$(cat {REDIS_PASSWORD_FILE} 2>/dev/null || '
-    'printf %s "${REDIS_PASSWORD:-$(cat ' + REDIS_PASSWORD_SECRET + ' 2>/dev/null)}")"; '
-    'exec "$@"'
-)
 
 
 def in_container(command: Sequence[str]) -> list[str]:
@@ -36,7 +24,7 @@ def in_container(command: Sequence[str]) -> list[str]:
     if not command:
         raise DeployError("exec needs a command after --, e.g. exec redis -- redis-cli PING")
     if command[0] == "redis-cli":
-        return ["sh", "-c", _WITH_REDIS_AUTH, "sh", *command]
+        return redis_cli(*command[1:])
     return list(command)
 
 

@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING, Protocol
 
 import click
 
+from deploy import redis_auth
 from deploy.deployer import Deployer, actor, remote_for
 from deploy.errors import DeployError
 from deploy.history import OK, Record
-from deploy.release_settings import REDIS_CLI_SCRIPT, redis_cli
+from deploy.release_settings import redis_cli
 from deploy.vm import Container
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ class ComposeSide:
 
     def cli(self, *args: str) -> str:
         return _run(
-            ["docker", "compose", "exec", "-T", "redis", "sh", "-c", REDIS_CLI_SCRIPT, "sh", *args],
+            ["docker", "compose", "exec", "-T", "redis", *redis_auth.redis_cli(*args)],
             check=False,
         )
 

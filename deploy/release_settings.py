@@ -32,7 +32,7 @@ from typing import Any, overload
 import yaml
 from pydantic import BaseModel
 
-from deploy import shell_values
+from deploy import redis_auth, shell_values
 from deploy.errors import DeployError
 from deploy.host import Host
 from deploy.layout import Layout
@@ -335,17 +335,9 @@ def redis_bytes(size: str) -> int:
     return int(match.group(1)) * _UNITS[match.group(2).lower()]
 
 
-# redis-cli inside the Redis container with the password the server requires: the one its start
-# command keeps on the volume, or, for a server started before that file existed, its
-# environment's. The arguments follow as "$@", never as text of the script.
-REDIS_CLI_SCRIPT = (
-    'REDISCLI_AUTH="$(cat /data/redis-password 2>/dev/null || printf %s "$REDIS_PASSWORD")" '
-    'exec redis-cli "$@"'
-)
-
-
 def redis_cli(container: str, *args: str) -> list[str]:
-    return ["docker", "exec", container, "sh", "-c", REDIS_CLI_SCRIPT, "sh", *args]
+    """redis-cli in the Redis container, with the password the server requires."""
+    return ["docker", "exec", container, *redis_auth.redis_cli(*args)]
 
 
 def apply_live(
