@@ -10,12 +10,11 @@ and a canary of an unchanged app would only add minutes.
 
 from __future__ import annotations
 
-import json
 import shlex
 from typing import TYPE_CHECKING
 
 from deploy.rehearsal.day_two import on_vm
-from deploy.rehearsal.drills import ROOT
+from deploy.rehearsal.drills import Drills
 from deploy.release_settings import redis_cli
 
 if TYPE_CHECKING:
@@ -45,7 +44,7 @@ def run(runner: Runner) -> None:
                     "--strategy", "all-at-once")  # fmt: skip
     shown = runner.last_output
     applied = redis_maxmemory()
-    records = [json.loads(line) for line in on_vm(f"cat {ROOT}/history.jsonl").splitlines() if line]
+    records = Drills(runner).history()
     recorded = next((r.get("settings", "") for r in reversed(records) if r["sha"] == v["H"]), "")
     summary.notes["settings release recorded"] = recorded
     summary.check(
