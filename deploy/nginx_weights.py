@@ -31,7 +31,4 @@ def render_split(old: list[str], new: list[str], percent: int) -> str:
         return render_upstream(new)
     old_weight, new_weight = weights(percent, len(old), len(new))
     weighted = dict.fromkeys(old, old_weight) | dict.fromkeys(new, new_weight)
-    return "".join(
-        render_upstream([name]).rstrip().removesuffix(";") + f" weight={weight};\n"
-        for name, weight in sorted(weighted.items())
-    )
+    return render_upstream(list(weighted), weighted)

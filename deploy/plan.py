@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,12 +106,20 @@ def render_release_env(
     return "".join(f"{key}={value}\n" for key, value in values.items())
 
 
-def render_upstream(container_names: list[str]) -> str:
+def render_upstream(container_names: list[str], weights: Mapping[str, int] | None = None) -> str:
     """nginx's web servers: exactly the containers in rotation, by their unique DNS names, each
-    with the port and parameters of the stack's own server line, which alone holds them."""
+    with the port and parameters of the stack's own server line, which alone holds them, and its
+    weight where WEIGHTS names one (a canary's split, deploy/nginx_weights.py)."""
     if not container_names:
         raise DeployError("refusing to render an nginx upstream with no web server")
     server = _SERVER_LINE.search(STACK_UPSTREAM.read_text())
     if server is None:
         raise DeployError(f"{STACK_UPSTREAM} has no `server web:<port> <parameters>;` line")
-    return "".join(f"server {name}{server.group(1)}\n" for name in sorted(container_names))
+    parameters = server.group(1).removesuffix(";")
+    weighted = weights or {}
+    return "".join(
+        f"server {name}{parameters}"
+        + (f" weight={weighted[name]}" if name in weighted else "")
+        + ";\n"
+        for name in sorted(container_names)
+    )
