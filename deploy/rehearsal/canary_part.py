@@ -5,13 +5,12 @@ them, and what the load loop itself saw during the deploy."""
 
 from __future__ import annotations
 
-import json
 import os
 from typing import TYPE_CHECKING, Any
 
 from deploy.canary_judge import INFORMATION
 from deploy.config import DeploySettings
-from deploy.rehearsal import infra
+from deploy.rehearsal.drills import vm_history
 from deploy.rehearsal.load import Sample
 from slo.judgement import Row, verdict
 
@@ -34,12 +33,6 @@ def deliberate(sample: Sample) -> bool:
     return sample.phase == G_STEP and sample.detail == "500"
 
 
-def _last_history_record() -> dict[str, Any]:
-    lines = infra.docker("exec", infra.VM, "cat", "/srv/linkpulse/history.jsonl").splitlines()
-    record: dict[str, Any] = json.loads(lines[-1])
-    return record
-
-
 def _verdict(rows: list[dict[str, Any]], subject: str) -> str:
     """What SUBJECT's rows alone would have decided (information-only rows aside)."""
     return verdict(
@@ -49,7 +42,7 @@ def _verdict(rows: list[dict[str, Any]], subject: str) -> str:
 
 def record(runner: Runner, letter: str, step: Step) -> dict[str, Any]:
     """The summary's entry for the canary deploy STEP just ran (release LETTER)."""
-    history = _last_history_record()
+    history = vm_history()[-1]
     steps: list[dict[str, Any]] = history.get("canary", [])
     redirects = [s for s in runner.load.samples if s.phase == step.name and s.kind == "redirect"]
     promoted = step.exit_code == 0

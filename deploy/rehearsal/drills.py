@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import requests
 
@@ -147,9 +147,8 @@ class Drills:
             return next(iter(web))
         return f"mixed: web {sorted(web)}, worker {sorted(worker)}, nginx {'nginx' in tags}"
 
-    def history(self) -> list[dict[str, str]]:
-        text = self.vm(f"cat {ROOT}/history.jsonl 2>/dev/null || true")
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    def history(self) -> list[dict[str, Any]]:
+        return vm_history()
 
     def bundles(self) -> set[str]:
         return set(self.vm(f"ls -1 {ROOT}/bundles 2>/dev/null || true").split())
@@ -251,6 +250,14 @@ class Drills:
                     break
                 time.sleep(2)
         return len(lost), exact
+
+
+def vm_history() -> list[dict[str, Any]]:
+    """The VM's history records, oldest first (none before the first deploy)."""
+    text = infra.docker(
+        "exec", infra.VM, "sh", "-c", f"cat {ROOT}/history.jsonl 2>/dev/null || true"
+    )
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def is_drill(phase: str) -> bool:

@@ -14,7 +14,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from deploy.rehearsal.day_two import on_vm
-from deploy.rehearsal.drills import Drills
+from deploy.rehearsal.drills import vm_history
 from deploy.release_settings import redis_cli
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def run(runner: Runner) -> None:
                     "--strategy", "all-at-once")  # fmt: skip
     shown = runner.last_output
     applied = redis_maxmemory()
-    records = Drills(runner).history()
+    records = vm_history()
     recorded = next((r.get("settings", "") for r in reversed(records) if r["sha"] == v["H"]), "")
     summary.notes["settings release recorded"] = recorded
     summary.check(
