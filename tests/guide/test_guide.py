@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.rehearsal import infra
+from rehearsal import infra
 from tests.guide import guide
 from tests.support.commands import REPO_ROOT
 

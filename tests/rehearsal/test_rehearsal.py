@@ -25,7 +25,7 @@ WORKDIR = REPO / "build" / "rehearsal"
 @pytest.fixture(scope="module")
 def summary() -> dict[str, Any]:
     result = subprocess.run(
-        [sys.executable, "-m", "deploy.rehearsal", "--workdir", str(WORKDIR)],
+        [sys.executable, "-m", "rehearsal", "--workdir", str(WORKDIR)],
         cwd=REPO,
         check=False,
         timeout=2100,
@@ -36,7 +36,7 @@ def summary() -> dict[str, Any]:
 
 
 def _full(summary: dict[str, Any]) -> bool:
-    """Whether the whole rehearsal ran (deploy/rehearsal/profile.py), not `make test`'s profile."""
+    """Whether the whole rehearsal ran (rehearsal/profile.py), not `make test`'s profile."""
     return bool(summary["notes"]["profile"] == "full")
 
 
@@ -146,7 +146,7 @@ DRILL_KINDS = (
     "watchdog",
 )
 # `make test`'s profile (REHEARSAL_DRILLS=short) leaves out the lost SSH connection, the failed
-# rollback and the failed first deploy: minutes each (deploy/rehearsal/drill_cases.py).
+# rollback and the failed first deploy: minutes each (rehearsal/drill_cases.py).
 SHORT_DRILL_KINDS = ("sigint", "sigkill", "nginx", "ci", "concurrent", "watchdog")
 
 

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import paramiko
 
-from deploy.rehearsal.infra import new_ed25519
+from rehearsal.infra import new_ed25519
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from deploy.rehearsal import infra
+from rehearsal import infra
 from tests.stack.stack import wait_until
 
 PREFIX = "linkpulse-swarm"

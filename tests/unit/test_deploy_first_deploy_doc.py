@@ -1,4 +1,4 @@
-"""docs/deploy.md's first-deploy section is what the rehearsal runs (deploy/rehearsal/
+"""docs/deploy.md's first-deploy section is what the rehearsal runs (rehearsal/
 first_deploy.py); here, cheaply, its settings match the rehearsal's and the blocks before the
 first `python -m deploy` write a key pin and a configuration the tool accepts."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from deploy.config import load_config
-from deploy.rehearsal import first_deploy
+from rehearsal import first_deploy
 
 REPO = Path(__file__).resolve().parents[2]
 MARKDOWN = first_deploy.read(REPO)

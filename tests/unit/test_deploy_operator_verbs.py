@@ -19,9 +19,9 @@ from deploy.errors import DeployError
 from deploy.exec_in import exec_argv, pick_container
 from deploy.logs import LineFilter, LogOptions, logs_argv
 from deploy.ps import ps_argv
-from deploy.rehearsal.runbook_verbs import vm_commands
 from deploy.ssh import command_line
 from deploy.tunnel import plan_forwards
+from rehearsal.runbook_verbs import vm_commands
 from tests.stack.test_runbooks import RUNBOOKS, _first_stage, read_only_commands
 
 REPO = Path(__file__).resolve().parents[2]

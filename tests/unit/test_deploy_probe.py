@@ -9,8 +9,8 @@ import pytest
 
 from deploy.gate import PROBES, USERS, Figures, Limits, queries, run_gate
 from deploy.probe import MAX_RATE, decide, probe_rate, probed_reading
-from deploy.rehearsal import quiet
 from linkpulse.probe import is_probe
+from rehearsal import quiet
 
 SHA = "a" * 40
 LIMITS = Limits(

@@ -16,8 +16,8 @@ import paramiko
 import pytest
 
 from deploy.config import SshConfig
-from deploy.rehearsal.infra import new_ed25519
 from deploy.ssh import Remote
+from rehearsal.infra import new_ed25519
 from tests.support.ssh_server import ssh_server
 
 

@@ -19,9 +19,9 @@ from paramiko.ssh_exception import NoValidConnectionsError
 
 from deploy.config import SshConfig
 from deploy.errors import ConnectionLostError, DeployError
-from deploy.rehearsal.infra import new_ed25519
 from deploy.ssh import Remote, connect_error
 from deploy.stages import Stages
+from rehearsal.infra import new_ed25519
 from tests.support.ssh_server import ssh_server
 
 

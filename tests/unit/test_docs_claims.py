@@ -26,6 +26,7 @@ SETTING_SOURCES = (
     "worker",
     "linkpulse",
     "deploy",
+    "rehearsal",
     "loadtest",
     "bench",
     "monitoring",

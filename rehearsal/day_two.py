@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 import requests
 
 from backup.snapshot import write_backup
-from deploy.rehearsal import infra
-from deploy.rehearsal.drills import ROOT
+from rehearsal import infra
+from rehearsal.drills import ROOT
 
 if TYPE_CHECKING:
-    from deploy.rehearsal.scenario import Runner
+    from rehearsal.scenario import Runner
 
 DRILL_CLICKS = 20
 CAUGHT_UP_S = 120.0

@@ -2,7 +2,7 @@
 each under the load loop, each ended by the command an operator would run, then judged by what
 the VM shows.
 
-A drill (deploy/rehearsal/drill_cases.py) does its damage and its converging commands and says
+A drill (rehearsal/drill_cases.py) does its damage and its converging commands and says
 what it expects: the release serving after it, whether history and a bundle record it, and its
 own claims. The harness then reads the VM itself (its containers, `status`, `history`, the lock,
 the bundles) and, with the load paused, every link the load made: each must still resolve and
@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from deploy.rehearsal import infra
+from rehearsal import infra
 
 if TYPE_CHECKING:
-    from deploy.rehearsal.scenario import Runner
+    from rehearsal.scenario import Runner
 
 ROOT = "/srv/linkpulse"
 NONE = "none"

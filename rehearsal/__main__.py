@@ -1,4 +1,4 @@
-"""`python -m deploy.rehearsal [run|up|down]`: stand up registry + VM and run every step, writing
+"""`python -m rehearsal [run|up|down]`: stand up registry + VM and run every step, writing
 the summary and chart (run); or only stand them up, provisioned, with every release pushed, for
 deploys by hand (up), and remove them (down)."""
 
@@ -9,10 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from deploy.rehearsal.chart import draw
-from deploy.rehearsal.infra import Rehearsal
-from deploy.rehearsal.scenario import PUBLIC_URL, Runner
-from deploy.rehearsal.swarm_part import PLANNED_OUTAGES
+from rehearsal.chart import draw
+from rehearsal.infra import Rehearsal
+from rehearsal.scenario import PUBLIC_URL, Runner
+from rehearsal.swarm_part import PLANNED_OUTAGES
 
 
 def up(runner: Runner) -> int:
@@ -45,7 +45,7 @@ def up(runner: Runner) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m deploy.rehearsal")
+    parser = argparse.ArgumentParser(prog="python -m rehearsal")
     parser.add_argument("action", nargs="?", choices=("run", "up", "down"), default="run")
     parser.add_argument("--workdir", type=Path, default=Path("build/rehearsal"))
     parser.add_argument("--chart", type=Path, default=None, help="default: <workdir>/rehearsal.png")

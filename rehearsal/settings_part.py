@@ -13,12 +13,12 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING
 
-from deploy.rehearsal.day_two import on_vm
-from deploy.rehearsal.drills import vm_history
 from deploy.release_settings import redis_cli
+from rehearsal.day_two import on_vm
+from rehearsal.drills import vm_history
 
 if TYPE_CHECKING:
-    from deploy.rehearsal.scenario import Runner
+    from rehearsal.scenario import Runner
 
 SETTING = "REDIS_MAXMEMORY"
 NEW_BYTES = 300 * 1024**2  # sources.py's release H: "300mb"

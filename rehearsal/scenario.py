@@ -21,7 +21,7 @@ from pathlib import Path
 
 import requests
 
-from deploy.rehearsal import (
+from rehearsal import (
     canary_part,
     drill_cases,
     first_deploy,
@@ -32,10 +32,10 @@ from deploy.rehearsal import (
     settings_part,
     sources,
 )
-from deploy.rehearsal.day_two import DayTwo
-from deploy.rehearsal.drills import is_drill
-from deploy.rehearsal.load import LoadLoop
-from deploy.rehearsal.swarm_part import PLANNED_OUTAGES, SwarmPart
+from rehearsal.day_two import DayTwo
+from rehearsal.drills import is_drill
+from rehearsal.load import LoadLoop
+from rehearsal.swarm_part import PLANNED_OUTAGES, SwarmPart
 
 PUBLIC_URL = f"http://127.0.0.1:{infra.HTTP_PORT}"
 
@@ -77,10 +77,10 @@ class Summary:
     checks: dict[str, bool] = field(default_factory=dict)
     notes: dict[str, object] = field(default_factory=dict)
     drills: list[dict[str, object]] = field(default_factory=list)
-    # Deploys with no load running, judged on probes (deploy/rehearsal/quiet.py).
+    # Deploys with no load running, judged on probes (rehearsal/quiet.py).
     quiet_first_deploy: dict[str, object] = field(default_factory=dict)
     quiet_slow_release: dict[str, object] = field(default_factory=dict)
-    canary: list[dict[str, object]] = field(default_factory=list)  # deploy/rehearsal/canary_part.py
+    canary: list[dict[str, object]] = field(default_factory=list)  # rehearsal/canary_part.py
 
     def check(self, name: str, ok: bool) -> None:
         self.checks[name] = bool(ok)

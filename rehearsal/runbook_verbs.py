@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from deploy.rehearsal.scenario import Runner
+    from rehearsal.scenario import Runner
 
 PREFIX = "python -m deploy "
 # A runbook's placeholder, and the service that stands for it here.

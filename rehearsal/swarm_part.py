@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from deploy.rehearsal import infra, profile
+from rehearsal import infra, profile
 
 if TYPE_CHECKING:
-    from deploy.rehearsal.scenario import Runner
+    from rehearsal.scenario import Runner
 
 STOP = "stop the compose stack"
 INIT = "6 init-swarm"

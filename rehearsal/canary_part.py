@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from deploy.canary_judge import INFORMATION
 from deploy.config import DeploySettings
-from deploy.rehearsal.drills import vm_history
-from deploy.rehearsal.load import Sample
+from rehearsal.drills import vm_history
+from rehearsal.load import Sample
 from slo.judgement import Row, verdict
 
 if TYPE_CHECKING:
-    from deploy.rehearsal.scenario import Runner, Step
+    from rehearsal.scenario import Runner, Step
 
 SLO_LATENCY_S = 0.1  # slo/objectives.toml's redirect latency threshold
 D_DELAY_S = 0.3  # release D's added delay: every redirect D served took at least this

@@ -3,7 +3,7 @@
 already covers, to keep it within its time budget: Swarm's C and D (a broken image rolled back by
 Swarm, an SLO rollback: the VM part and the swarm tiers have both) and the quiet deploy of D (the
 quiet first deploy of A stays). REHEARSAL_DRILLS and REHEARSAL_CANARIES choose the drills and
-canaries apart (deploy/rehearsal/drills.py, canary_part.py)."""
+canaries apart (rehearsal/drills.py, canary_part.py)."""
 
 from __future__ import annotations
 

@@ -12,8 +12,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 
-from deploy.rehearsal.load import Sample
-from deploy.rehearsal.scenario import Step
+from rehearsal.load import Sample
+from rehearsal.scenario import Step
 
 
 def per_second(

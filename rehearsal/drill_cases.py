@@ -1,5 +1,5 @@
 """The drills (issue 16), one function each: the damage, the commands that end it, and what the
-VM must show after (deploy/rehearsal/drills.py judges it). Each drill starts and ends with one
+VM must show after (rehearsal/drills.py judges it). Each drill starts and ends with one
 release serving; an interrupted deploy goes for the other of A and B.
 """
 
@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from deploy.rehearsal import infra, sources
-from deploy.rehearsal.drills import NONE, ROOT, Drills, Expect, Run, profile
+from rehearsal import infra, sources
+from rehearsal.drills import NONE, ROOT, Drills, Expect, Run, profile
 
 if TYPE_CHECKING:
-    from deploy.rehearsal.scenario import Runner
+    from rehearsal.scenario import Runner
 
 # The deploy's own lines, as it prints them: the moments a drill strikes.
 WEB_SWITCHED = "nginx: traffic now goes to"
@@ -142,7 +142,7 @@ def ssh(d: Drills) -> Expect:
 def broken_nginx_release(d: Drills) -> str:
     """E: B with a conf.d nginx -t refuses, released like A-D (once per run)."""
     if "E" not in d.versions:
-        from deploy.rehearsal.scenario import build_lock  # noqa: PLC0415 (it imports this module)
+        from rehearsal.scenario import build_lock  # noqa: PLC0415 (it imports this module)
 
         repo = d.runner.src
         subprocess.run(["git", "checkout", "-q", "-B", "rehearsal-e", d.versions["B"]], cwd=repo,

@@ -38,7 +38,7 @@ IMAGE_PREFIX = f"127.0.0.1:{REGISTRY_PORT}/linkpulse"
 PUSH_USER = "ci-push"
 PULL_USER = "vm-pull"
 # What the stand-in and the rehearsal need beyond a real VM's configuration; docs/deploy.md's
-# first-deploy steps get it appended too (deploy/rehearsal/first_deploy.py).
+# first-deploy steps get it appended too (rehearsal/first_deploy.py).
 STAND_IN_CONFIG = """
 # Shorter than slo/objectives.toml's deploy_gate so the rehearsal fits in `make test`; the
 # thresholds (error ratio, p99) still come from the spec.
@@ -190,7 +190,7 @@ class Rehearsal:
 
     def _write_config(self) -> None:
         self.config_file.write_text(
-            f"""# Written by deploy/rehearsal/infra.py; deploy/example.toml explains every key.
+            f"""# Written by rehearsal/infra.py; deploy/example.toml explains every key.
 [host]
 address = "127.0.0.1"
 port = {SSH_PORT}

@@ -16,7 +16,7 @@ import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
-from deploy.rehearsal import infra
+from rehearsal import infra
 
 DOC = Path("docs") / "deploy.md"
 SECTION = "## From a fresh VM to a first deploy"
