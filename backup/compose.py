@@ -10,12 +10,9 @@ from __future__ import annotations
 import subprocess
 
 from backup.snapshot import INSTALL_SCRIPT, BackupError
+from deploy.redis_auth import redis_cli
 
 REVISION_LABEL = "org.opencontainers.image.revision"
-# redis-cli with the password Redis requires now, which its start command keeps in its volume on
-# every target (REDIS_PASSWORD in the environment is stale after a rotate-secret until compose
-# recreates Redis; a Swarm task has none); the arguments follow as "$@".
-CLI = 'REDISCLI_AUTH="$(cat /data/redis-password)" exec redis-cli "$@"'
 WAIT_TIMEOUT_S = "180"
 
 
@@ -46,7 +43,7 @@ class ComposeRedis:
             raise BackupError("the stack's redis is not running (make up starts it)")
 
     def cli(self, *args: str) -> str:
-        return _compose("exec", "-T", "redis", "sh", "-c", CLI, "redis-cli", *args).decode()
+        return _compose("exec", "-T", "redis", *redis_cli(*args)).decode()
 
     def read_dump(self) -> bytes:
         return _compose("exec", "-T", "redis", "cat", "/data/dump.rdb")

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from backup.compose import CLI
 from backup.snapshot import (
     INSTALL_SCRIPT,
     BackupError,
@@ -27,6 +26,7 @@ from deploy.deployer import LOCK_TTL, actor
 from deploy.errors import DeployError
 from deploy.layout import Layout
 from deploy.lock import DeployLock, LockInfo
+from deploy.redis_auth import redis_cli
 from deploy.ssh import Remote, command_line
 from deploy.vm import Container, Vm
 
@@ -52,7 +52,7 @@ class VmRedis:
         self.redis = running[0]
 
     def cli(self, *args: str) -> str:
-        return self.vm.docker("exec", self.redis.id, "sh", "-c", CLI, "redis-cli", *args)
+        return self.vm.docker("exec", self.redis.id, *redis_cli(*args))
 
     def read_dump(self) -> bytes:
         copy = f"{self.layout.root}/backup.rdb.partial"

@@ -12,11 +12,11 @@ from __future__ import annotations
 import base64
 import binascii
 
-from backup.compose import CLI
 from backup.snapshot import INSTALL_SCRIPT
 from deploy.containers import SWARM, running_container_argv, swarm_service
 from deploy.errors import DeployError
 from deploy.host import Host
+from deploy.redis_auth import redis_cli
 from deploy.swarm_stack import image_tag
 
 # The install, fed base64 on stdin: decoded, then INSTALL_SCRIPT (passed as $0) reads the RDB.
@@ -46,7 +46,7 @@ class SwarmRedis:
         return self.host.run(["docker", *args], stdin=stdin).stdout
 
     def cli(self, *args: str) -> str:
-        return self.docker("exec", self.container, "sh", "-c", CLI, "redis-cli", *args)
+        return self.docker("exec", self.container, *redis_cli(*args))
 
     def read_dump(self) -> bytes:
         text = self.docker("exec", self.container, "base64", "/data/dump.rdb")
