@@ -32,11 +32,6 @@ WORKERS = "docker ps --quiet --filter label=com.docker.compose.service=worker"
 REDIS = "$(docker ps --quiet --filter label=com.docker.compose.service=redis)"
 
 
-def on_vm(script: str, env: dict[str, str] | None = None) -> str:
-    flags = [arg for name, value in (env or {}).items() for arg in ("--env", f"{name}={value}")]
-    return infra.docker("exec", *flags, infra.VM, "sh", "-c", script)
-
-
 def clicks(base_url: str, code: str) -> int | None:
     """The link's click count, None when it does not resolve."""
     response = requests.get(f"{base_url}/api/links/{code}/stats", timeout=10)
@@ -101,18 +96,18 @@ class DayTwo:
         )
         drill = f"d{int(time.time())}"
         self._link(drill)
-        workers = on_vm(WORKERS).split()
-        on_vm(f"docker stop {' '.join(workers)}")
+        workers = infra.on_vm(WORKERS).split()
+        infra.on_vm(f"docker stop {' '.join(workers)}")
         self._redirect(drill, DRILL_CLICKS)
         backup = r.step("day 2 backup", "backup", "--dir", str(self.backups))
-        on_vm(f"docker start {' '.join(workers)}")
+        infra.on_vm(f"docker start {' '.join(workers)}")
         path = Path(backup.last_line)
         self.summary.check(
             "day 2: backup writes an RDB and its sha256 here, the release in its name",
             backup.exit_code == 0
             and path.is_file()
             and Path(f"{path}.sha256").is_file()
-            and on_vm(f"cat {ROOT}/current").strip()[:12] in path.name,
+            and infra.on_vm(f"cat {ROOT}/current").strip()[:12] in path.name,
         )
         self.summary.notes["day 2 backup bytes"] = path.stat().st_size if path.is_file() else 0
         wanted = {**before, drill: DRILL_CLICKS}
@@ -151,7 +146,7 @@ class DayTwo:
         )
 
     def _rotate(self) -> None:
-        old = on_vm("sed -n 's/^REDIS_PASSWORD=//p' /srv/linkpulse/.env").strip()
+        old = infra.on_vm("sed -n 's/^REDIS_PASSWORD=//p' /srv/linkpulse/.env").strip()
         rotate = self.runner.step(
             "day 2 rotate-secret REDIS_PASSWORD", "rotate-secret", "REDIS_PASSWORD"
         )
@@ -159,9 +154,9 @@ class DayTwo:
             "day 2: rotate-secret REDIS_PASSWORD under load: zero failed requests",
             rotate.exit_code == 0 and rotate.requests > 0 and rotate.failed_requests == 0,
         )
-        answer = on_vm(
+        answer = infra.on_vm(
             f"docker exec --env REDISCLI_AUTH {REDIS} redis-cli PING 2>&1; true",
-            {"REDISCLI_AUTH": old},
+            env={"REDISCLI_AUTH": old},
         )
         self.summary.notes["day 2 old password answer"] = answer.strip()
         new = self.runner.tool("exec", "redis", "--", "redis-cli", "PING").stdout.strip()

@@ -131,7 +131,7 @@ class Drills:
         return self.runner.rehearsal.config_file
 
     def vm(self, script: str, *, check: bool = True) -> str:
-        return infra.docker("exec", infra.VM, "sh", "-c", script, check=check)
+        return infra.on_vm(script, check=check)
 
     # --- what the VM shows ---------------------------------------------------------------------
     def serving(self) -> str:

@@ -75,6 +75,13 @@ def docker(*args: str, check: bool = True, input_text: str | None = None) -> str
     return result.stdout
 
 
+def on_vm(script: str, *, env: dict[str, str] | None = None, check: bool = True) -> str:
+    """A shell script run as root on the VM stand-in, beside the deploy tool: what a person with a
+    console on the VM would see."""
+    flags = [arg for name, value in (env or {}).items() for arg in ("--env", f"{name}={value}")]
+    return docker("exec", *flags, VM, "sh", "-c", script, check=check)
+
+
 def exists(kind: str, name: str) -> bool:
     return (
         subprocess.run(

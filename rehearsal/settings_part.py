@@ -14,7 +14,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from deploy.release_settings import redis_cli
-from rehearsal.day_two import on_vm
+from rehearsal import infra
 from rehearsal.drills import vm_history
 
 if TYPE_CHECKING:
@@ -28,12 +28,14 @@ def redis_maxmemory() -> int:
     """Asked the way the deploy tool asks (the password Redis requires now, after day two's
     rotation too)."""
     container = redis_container().strip()
-    out = on_vm(shlex.join(redis_cli(container, "CONFIG", "GET", "maxmemory"))).split()
+    out = infra.on_vm(shlex.join(redis_cli(container, "CONFIG", "GET", "maxmemory"))).split()
     return int(out[-1]) if out and out[-1].isdigit() else -1
 
 
 def redis_container() -> str:
-    return on_vm("docker ps --quiet --no-trunc --filter label=com.docker.compose.service=redis")
+    return infra.on_vm(
+        "docker ps --quiet --no-trunc --filter label=com.docker.compose.service=redis"
+    )
 
 
 def run(runner: Runner) -> None:

@@ -113,7 +113,7 @@ class SwarmPart:
             "nets=$(docker network ls -q --filter label=com.docker.compose.project=linkpulse)\n"
             '[ -z "$nets" ] || docker network rm $nets >/dev/null\n'
         )
-        infra.docker("exec", infra.VM, "sh", "-c", script)
+        infra.on_vm(script)
 
     def _redis_task(self) -> str:
-        return infra.docker("exec", infra.VM, "sh", "-c", REDIS_TASK).strip()
+        return infra.on_vm(REDIS_TASK).strip()
