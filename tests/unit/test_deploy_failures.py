@@ -70,7 +70,7 @@ class Vm:
 
     def deployer(self) -> Deployer:
         deployer = Deployer(self.config, self.host, Stages(echo=self.output.append), self.bundles)
-        deployer.read_release = self._read_release  # type: ignore[method-assign]
+        deployer.target.read_release = self._read_release  # type: ignore[method-assign]
         deployer._gate = self._gate  # type: ignore[method-assign]
         return deployer
 

@@ -159,7 +159,7 @@ def _gate_with(
     ) -> Any:
         return verdict_from(echo), Figures(500, 0, 0.02), []
 
-    monkeypatch.setattr(deployer, "prometheus", prometheus)
+    monkeypatch.setattr(deployer.target, "prometheus", prometheus)
     monkeypatch.setattr(deployer_module, "run_gate", run_gate)
     # No public port here to send probes to (deploy/probe.py has tests of its own).
     monkeypatch.setattr(deployer_module, "probing", lambda *_args: contextlib.nullcontext())

@@ -15,6 +15,7 @@ from deploy.layout import Layout
 from deploy.nginx_check import check_release_nginx, nginx_test_argv
 from deploy.plan import ServiceImage
 from deploy.stages import Stages
+from deploy.vm_target import VmTarget
 from tests.support.recording_remote import RecordingRemote
 from tests.unit.test_deploy_logic import GOOD_CONFIG
 
@@ -106,8 +107,9 @@ def test_rollback_restores_the_previous_nginx_files_before_any_reload(
 ) -> None:
     deployer = _deployer(RecordingRemote(), tmp_path)
     rollout = _Rollout()
-    deployer.rollout = rollout  # type: ignore[assignment]
+    assert isinstance(deployer.target, VmTarget)
+    deployer.target.rollout = rollout  # type: ignore[assignment]
 
-    deployer._switch_back(OLD, _images(OLD), parts)
+    deployer.target.switch_back(OLD, _images(OLD), parts)
 
     assert rollout.calls[:2] == ["nginx files and reload of a", "web a (reloads nginx)"]
