@@ -54,6 +54,132 @@ class FakeContainer:
 
 
 @dataclass
+class FakeService:
+    """A Swarm service of the stack, as `docker service inspect` shows it."""
+
+    id: str
+    image: str
+    replicas: int | None  # None: global
+    update_state: str = ""
+    update_started: str = ""
+    update_message: str = ""
+    previous: str = ""  # the image before the last update (after a rollback: the one undone)
+    settling: bool = False  # Swarm finishes its update after the next inspect
+
+    def inspect(self, stack: str, name: str) -> dict[str, object]:
+        mode: dict[str, object] = (
+            {"Global": {}} if self.replicas is None else {"Replicated": {"Replicas": self.replicas}}
+        )
+        return {
+            "ID": self.id,
+            "Spec": {
+                "Name": f"{stack}_{name}",
+                "Mode": mode,
+                "TaskTemplate": {"ContainerSpec": {"Image": self.image}},
+            },
+            "UpdateStatus": {
+                "State": self.update_state,
+                "StartedAt": self.update_started,
+                "Message": self.update_message,
+            },
+        }
+
+
+@dataclass
+class FakeSwarm:
+    """One manager node's stack: `docker stack deploy` updates each changed service; one whose
+    (service, tag) is in `unhealthy` is rolled back by Swarm, as its health check would."""
+
+    stack: str = "linkpulse"
+    services: dict[str, FakeService] = field(default_factory=dict)
+    secrets: set[str] = field(default_factory=set)
+    unhealthy: set[tuple[str, str]] = field(default_factory=set)
+    _updates: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def serving(self, service: str) -> set[str]:
+        found = self.services.get(service)
+        return {found.image.rsplit(":", 1)[-1]} if found else set()
+
+    def answer(self, args: list[str], files: dict[str, str]) -> Result | None:
+        """The answer to `docker ARGS` when it is a Swarm command, else None."""
+        match args:
+            case ["info", "--format", _]:
+                return Result(0, "active true\n", "")
+            case ["secret", "ls", *_]:
+                return Result(0, "\n".join(sorted(self.secrets)), "")
+            case ["service", "ls", "--quiet", *_] | ["stack", "ps", "--quiet", *_]:
+                ids = [s.id for s in self.services.values()]
+                return Result(0, "\n".join(ids), "")
+            case ["service", "inspect", "--format", _, *_]:
+                lines = [f"{self.stack}_{name}" for name in self.services]
+                return Result(0, "\n".join(lines), "")
+            case ["service", "inspect", *ids]:
+                return Result(0, json.dumps(self._inspect(ids)), "")
+            case ["inspect", "--type", "task", *ids]:
+                return Result(0, json.dumps(self._tasks(ids)), "")
+            case ["stack", "deploy", *_, "--compose-file", path, _]:
+                self._deploy(json.loads(files[path])["services"])
+                return OK
+            case ["stack", "rm", _]:
+                self.services.clear()
+                return OK
+            case ["service", "ps" | "logs", *_]:
+                return self._diagnostics(args)
+        return None
+
+    def _diagnostics(self, args: list[str]) -> Result:
+        if args[1:4] == ["ps", "--no-trunc", "--format"]:  # why the tasks of an image ended
+            service = self.services[args[-1].removeprefix(f"{self.stack}_")]
+            return Result(0, f"{service.previous}\ttask: non-zero exit (1)\n", "")
+        return Result(0, "what Swarm said\n", "")
+
+    def _inspect(self, ids: list[str]) -> list[dict[str, object]]:
+        found = []
+        for name, service in self.services.items():
+            if service.id in ids:
+                found.append(service.inspect(self.stack, name))
+                if service.settling:
+                    self._settle(name, service)
+        return found
+
+    def _tasks(self, ids: list[str]) -> list[dict[str, object]]:
+        return [
+            {
+                "ServiceID": s.id,
+                "Spec": {"ContainerSpec": {"Image": s.image}},
+                "Status": {"State": "running", "Err": ""},
+                "DesiredState": "running",
+            }
+            for s in self.services.values()
+            if s.id in ids
+            for _ in range(s.replicas or 1)
+        ]
+
+    def _deploy(self, wanted: dict[str, dict[str, object]]) -> None:
+        for name in set(self.services) - set(wanted):  # --prune
+            del self.services[name]
+        for name, spec in wanted.items():
+            image = str(spec["image"])
+            replicas = dict(spec.get("deploy") or {}).get("replicas", 1)  # type: ignore[call-overload]
+            now = self.services.get(name)
+            if now is None:
+                self.services[name] = FakeService(f"svc-{name}", image, replicas)
+            elif now.image != image:
+                now.previous, now.image = now.image, image
+                now.update_state, now.update_started = "updating", str(next(self._updates))
+                now.settling = True
+
+    def _settle(self, name: str, service: FakeService) -> None:
+        service.settling = False
+        if (name, service.image.rsplit(":", 1)[-1]) in self.unhealthy:
+            service.previous, service.image = service.image, service.previous
+            service.update_state = "rollback_completed"
+            service.update_message = "update rolled back due to failure of a task"
+        else:
+            service.update_state = "completed"
+
+
+@dataclass
 class Rule:
     fragment: str
     action: Callable[[], None]
@@ -89,6 +215,7 @@ class FakeHost:
     log: list[str] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
     connected: bool = True
+    swarm: FakeSwarm = field(default_factory=FakeSwarm)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     # --- scripting ---------------------------------------------------------------------------
@@ -149,7 +276,8 @@ class FakeHost:
         line = command_line(argv)
         self._rules(line, after=False)
         self.log.append(line)
-        result = self._answer(list(argv))
+        # A command bounded on the VM by timeout(1) gets the same answer.
+        result = self._answer(list(argv[2:] if argv[0] == "timeout" else argv))
         self._rules(line, after=True)
         if check and not result.ok:
             raise DeployError(f"on the VM: {line[:160]}: {result.stderr or result.exit_code}")
@@ -198,7 +326,8 @@ class FakeHost:
     def _answer(self, argv: list[str]) -> Result:
         tool, args = argv[0], argv[1:]
         if tool == "docker":
-            return self._docker(args)
+            swarm = self.swarm.answer(args, self.files)
+            return self._docker(args) if swarm is None else swarm
         if tool == "cat":
             text = self.files.get(args[0])
             return Result(0, text, "") if text is not None else Result(1, "", "No such file")

@@ -57,6 +57,8 @@ def release_images(sha: str, extra: tuple[str, ...] = ()) -> list[ServiceImage]:
 class Vm:
     """A Deployer on a fake host, with the release's files, smoke and SLO checks scripted."""
 
+    root = ROOT
+
     def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         self.host = FakeHost()
         self.output: list[str] = []
@@ -98,19 +100,19 @@ class Vm:
 
     @property
     def current(self) -> str:
-        return self.host.files.get(f"{ROOT}/current", "").strip()
+        return self.host.files.get(f"{self.root}/current", "").strip()
 
     @property
     def last_record(self) -> dict[str, object]:
-        return vars(parse_history(self.host.files[f"{ROOT}/history.jsonl"])[-1])
+        return vars(parse_history(self.host.files[f"{self.root}/history.jsonl"])[-1])
 
     @property
     def locked(self) -> bool:
-        return f"{ROOT}/deploy.lock" in self.host.dirs
+        return f"{self.root}/deploy.lock" in self.host.dirs
 
     @property
     def kept(self) -> dict[str, str]:
-        return dict(json.loads(self.host.files[f"{ROOT}/deploy.lock/kept.json"]))
+        return dict(json.loads(self.host.files[f"{self.root}/deploy.lock/kept.json"]))
 
     def bundle_reason(self) -> str:
         reasons = [t for p, t in self.host.files.items() if p.endswith("/reason.txt")]
