@@ -1,4 +1,4 @@
-"""A canary deploy's steps on the scripted fake host (tests/unit/deploy_fake_host.py), with the
+"""A canary deploy's steps on the scripted fake host (tests/support/fake_host.py), with the
 judge's figures scripted per step: the nginx weights each step sets, promotion through every
 step, and an abort that leaves the old web alone serving, recorded with the step's table."""
 

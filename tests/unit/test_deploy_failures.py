@@ -1,5 +1,5 @@
 """The deploy's worst day, in-process: Deployer driven through a scripted fake host that fails
-at a chosen command (tests/unit/deploy_fake_host.py). Each test ends by checking what serves,
+at a chosen command (tests/support/fake_host.py). Each test ends by checking what serves,
 `current`, history, the lock and the bundle: every path ends in one known, recorded state."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from deploy.history import parse_history
 from deploy.outcome import read_kept
 from deploy.plan import ServiceImage
 from deploy.stages import Stages
-from tests.unit.deploy_fake_host import SIGTERM, FakeHost
+from tests.support.fake_host import SIGTERM, FakeHost
 
 PREFIX = "registry.example/team/linkpulse"
 ROOT = "/srv/linkpulse"

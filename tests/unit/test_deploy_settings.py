@@ -1,6 +1,6 @@
 """Operator settings as part of a release (deploy/release_settings.py): checked by their owners
 before anything connects, diffed against what serves, recorded in history, and rolled back with
-the release; driven through the scripted fake host (tests/unit/deploy_fake_host.py)."""
+the release; driven through the scripted fake host (tests/support/fake_host.py)."""
 
 from __future__ import annotations
 

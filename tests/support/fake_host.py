@@ -1,9 +1,12 @@
-"""A scripted fake of deploy.host.Host: a VM's files and its compose project's containers as plain
-data, answering the commands the deploy tool sends, and failing at any chosen command.
+"""The one scripted fake of deploy.host.Host for unit tests: a VM's files, its compose project's
+containers and its Swarm stack as plain data, answering the commands the deploy tool sends,
+recording each, and failing at any chosen command.
 
-Pure logic for unit tests of the orchestration's failure paths (the rehearsal proves the same
-paths on a real engine). A rule `fail_at("nginx -s reload", KeyboardInterrupt(), after=True)`
-lets the command happen, then raises: Ctrl-C arriving right after nginx switched.
+Pure logic for unit tests (the rehearsal proves the same paths on a real engine). A rule
+`fail_at("nginx -s reload", KeyboardInterrupt(), after=True)` lets the command happen, then
+raises: Ctrl-C arriving right after nginx switched. `answer("docker run", exit_code=1)` scripts
+the answer to every command holding those words; `otherwise=OK` answers a command the fake does
+not model instead of failing the test (for tests of what is sent rather than what it does).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 
 from deploy.commands import PROJECT, PROJECT_LABEL, SERVICE_LABEL
 from deploy.errors import DeployError
+from deploy.lock import LEASE_AGE_SCRIPT
 from deploy.ssh import Result, command_line
 
 KEEP_LABEL = "org.linkpulse.keep"
@@ -51,6 +55,10 @@ class FakeContainer:
     @property
     def tag(self) -> str:
         return self.image.rsplit(":", 1)[-1]
+
+
+class NotModelledError(AssertionError):
+    """A command the fake does not model: the test fails, naming it (unless `otherwise`)."""
 
 
 @dataclass
@@ -208,17 +216,33 @@ class FakeHost:
     label: str = "deploy@fake-vm:22"
     files: dict[str, str] = field(default_factory=dict)
     dirs: set[str] = field(default_factory=set)
+    touched: dict[str, int] = field(default_factory=dict)  # path -> `clock` when last written
+    clock: int = 1_000_000  # the VM's clock, in seconds
     containers: dict[str, FakeContainer] = field(default_factory=dict)
     pins: dict[str, str] = field(default_factory=dict)  # keep-container name -> sha
     unhealthy: set[tuple[str, str]] = field(default_factory=set)  # (service, tag) never healthy
     missing_images: set[str] = field(default_factory=set)  # neither on the VM nor pullable
-    log: list[str] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)  # every command line and `write <path>`
+    argvs: list[list[str]] = field(default_factory=list)  # every command sent as argv
+    stdins: list[str | None] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
+    # (words that must all be in the command line, the answer): first match wins.
+    answers: list[tuple[tuple[str, ...], Result]] = field(default_factory=list)
+    otherwise: Result | None = None
     connected: bool = True
     swarm: FakeSwarm = field(default_factory=FakeSwarm)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     # --- scripting ---------------------------------------------------------------------------
+    def answer(self, *words: str, exit_code: int = 0, stdout: str = "", stderr: str = "") -> None:
+        """Every command holding all WORDS answers this, whatever the fake would have."""
+        self.answers.append((words, Result(exit_code, stdout, stderr)))
+
+    @property
+    def commands(self) -> list[str]:
+        """The command lines sent, in order (without the files written)."""
+        return [line for line in self.log if not line.startswith("write ")]
+
     def fail_at(
         self, fragment: str, error: BaseException, *, nth: int = 1, after: bool = False
     ) -> None:
@@ -264,6 +288,12 @@ class FakeHost:
     def close(self) -> None:
         pass
 
+    def __enter__(self) -> FakeHost:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
     def run(
         self,
         argv: Sequence[str],
@@ -276,12 +306,12 @@ class FakeHost:
         line = command_line(argv)
         self._rules(line, after=False)
         self.log.append(line)
+        self.argvs.append(list(argv))
+        self.stdins.append(stdin)
         # A command bounded on the VM by timeout(1) gets the same answer.
-        result = self._answer(list(argv[2:] if argv[0] == "timeout" else argv))
+        result = self._scripted(line) or self._modelled(list(argv))
         self._rules(line, after=True)
-        if check and not result.ok:
-            raise DeployError(f"on the VM: {line[:160]}: {result.stderr or result.exit_code}")
-        return result
+        return self._checked(line, result, check)
 
     def shell(
         self,
@@ -293,6 +323,11 @@ class FakeHost:
     ) -> Result:
         self._rules(line, after=False)
         self.log.append(line)
+        self.stdins.append(stdin)
+        scripted = self._scripted(line)
+        if scripted is not None:
+            self._rules(line, after=True)
+            return self._checked(line, scripted, check)
         if line.startswith("cat >> "):
             path = shlex.split(line)[2]
             self.files[path] = self.files.get(path, "") + (stdin or "")
@@ -312,17 +347,35 @@ class FakeHost:
         self._rules(f"write {path}", after=False)
         self.log.append(f"write {path}")
         self.files[path] = content
+        self.touched[path] = self.clock
         self._rules(f"write {path}", after=True)
 
     def get(self, remote: str, local: Path) -> None:
         self._rules(f"get {remote}", after=False)
-        local.write_text(self.files[remote])
+        local.write_text(self.files.get(remote, f"log of {remote}\n"))
 
     @contextlib.contextmanager
     def forward(self, local_port: int, remote_port: int) -> Iterator[None]:
         yield
 
     # --- commands ----------------------------------------------------------------------------
+    def _modelled(self, argv: list[str]) -> Result:
+        try:
+            # A command bounded on the VM by timeout(1) gets the same answer.
+            return self._answer(argv[2:] if argv[0] == "timeout" else argv)
+        except NotModelledError:
+            if self.otherwise is None:
+                raise
+            return self.otherwise
+
+    def _scripted(self, line: str) -> Result | None:
+        return next((r for words, r in self.answers if all(w in line for w in words)), None)
+
+    def _checked(self, line: str, result: Result, check: bool) -> Result:
+        if check and not result.ok:
+            raise DeployError(f"on the VM: {line[:160]}: {result.stderr or result.exit_code}")
+        return result
+
     def _answer(self, argv: list[str]) -> Result:
         tool, args = argv[0], argv[1:]
         if tool == "docker":
@@ -340,10 +393,15 @@ class FakeHost:
             if args[0] == "-d":
                 return OK if args[1] in self.dirs else Result(1, "", "")
             return OK if self.files.get(args[1]) else Result(1, "", "")
+        return self._files(tool, args)
+
+    def _files(self, tool: str, args: list[str]) -> Result:
         if tool == "rm":
             gone = args[-1]
             self.dirs = {d for d in self.dirs if d != gone and not d.startswith(gone + "/")}
-            self.files = {p: t for p, t in self.files.items() if not p.startswith(gone + "/")}
+            self.files = {
+                p: t for p, t in self.files.items() if p != gone and not p.startswith(gone + "/")
+            }
             return OK
         if tool == "ls":
             prefix = args[-1] + "/"
@@ -351,7 +409,19 @@ class FakeHost:
             return Result(0, "\n".join(sorted(names)), "")
         if tool == "diff":
             return OK if self._conf(args[-2]) == self._conf(args[-1]) else Result(1, "", "")
-        raise AssertionError(f"the fake host does not know {command_line(argv)}")
+        if tool == "touch":
+            self.touched[args[0]] = self.clock
+            self.files.setdefault(args[0], "")
+            return OK
+        if tool == "sh" and args[:2] == [
+            "-c",
+            LEASE_AGE_SCRIPT,
+        ]:  # sh -c: how long ago the file was touched
+            path = args[-1]
+            if path not in self.touched:
+                return Result(1, "", "No such file")
+            return Result(0, f"{self.clock - self.touched[path]}\n", "")
+        raise NotModelledError(f"the fake host does not know {tool} {command_line(args)}")
 
     def _conf(self, directory: str) -> dict[str, str]:
         prefix = directory + "/"
@@ -379,7 +449,7 @@ class FakeHost:
             return OK
         if verb == "run" and args[-2:] == ["-t", "-q"]:
             return OK  # the release's `nginx -t` in a throwaway container: its config is sound
-        raise AssertionError(f"the fake host does not know docker {' '.join(args)}")
+        raise NotModelledError(f"the fake host does not know docker {' '.join(args)}")
 
     def _stop_or_remove(self, verb: str, args: list[str]) -> Result:
         for ref in (a for a in args if not a.startswith("--") and not a.isdigit()):
