@@ -136,7 +136,7 @@ def test_rollback_chooses_its_target_only_under_the_lock(tmp_path: Path) -> None
     )
     with pytest.raises(DeployError, match="deploy lock on the VM is held"):
         _deployer(vm, tmp_path).rollback(None)
-    assert ["cat", f"{ROOT}/history.jsonl"] not in vm.log
+    assert ["cat", f"{ROOT}/history.jsonl"] not in vm.argvs
     assert ["cat", f"{ROOT}/current"] not in vm.argvs
 
 
