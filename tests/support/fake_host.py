@@ -227,7 +227,7 @@ class FakeHost:
     stdins: list[str | None] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
     # (words that must all be in the command line, the answer): first match wins.
-    answers: list[tuple[tuple[str, ...], Result]] = field(default_factory=list)
+    answers: list[tuple[tuple[str, ...], Callable[[], Result]]] = field(default_factory=list)
     otherwise: Result | None = None
     connected: bool = True
     swarm: FakeSwarm = field(default_factory=FakeSwarm)
@@ -236,7 +236,12 @@ class FakeHost:
     # --- scripting ---------------------------------------------------------------------------
     def answer(self, *words: str, exit_code: int = 0, stdout: str = "", stderr: str = "") -> None:
         """Every command holding all WORDS answers this, whatever the fake would have."""
-        self.answers.append((words, Result(exit_code, stdout, stderr)))
+        result = Result(exit_code, stdout, stderr)
+        self.answer_with(*words, reply=lambda: result)
+
+    def answer_with(self, *words: str, reply: Callable[[], Result]) -> None:
+        """Every command holding all WORDS is answered by REPLY(): a script with a state."""
+        self.answers.append((words, reply))
 
     @property
     def commands(self) -> list[str]:
@@ -369,7 +374,8 @@ class FakeHost:
             return self.otherwise
 
     def _scripted(self, line: str) -> Result | None:
-        return next((r for words, r in self.answers if all(w in line for w in words)), None)
+        reply = next((r for words, r in self.answers if all(w in line for w in words)), None)
+        return None if reply is None else reply()
 
     def _checked(self, line: str, result: Result, check: bool) -> Result:
         if check and not result.ok:

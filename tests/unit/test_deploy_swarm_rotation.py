@@ -124,16 +124,11 @@ def test_a_swarm_restore_scales_writers_then_redis_down_installs_and_scales_them
     assert base64.b64decode(manager.stdins[install] or "") == RDB
 
 
-class SettlingManager:
-    """A manager whose update is still watched twice after the CLI returned, then ends in STATE."""
-
-    label = "manager"
-
-    def __init__(self, state: str) -> None:
-        self.states = ["updating", "updating", state]
-
-    def run(self, argv: list[str], **_: object) -> Result:
-        return Result(0, self.states.pop(0), "")
+def settling_manager(states: list[str]) -> FakeHost:
+    """A manager whose `docker service inspect` answers each of STATES in turn."""
+    manager = FakeHost(label="manager")
+    manager.answer_with("docker service inspect", reply=lambda: Result(0, states.pop(0), ""))
+    return manager
 
 
 @pytest.mark.parametrize("final", ["completed", "rollback_completed"])
@@ -142,7 +137,8 @@ def test_an_update_is_waited_out_until_swarm_has_finished_it(
 ) -> None:
     """The swarm tier found web still "updating" when `service update --detach=false` returned."""
     monkeypatch.setattr("deploy.swarm_rotation.POLL_S", 0)
-    manager = SettlingManager(final)
-    rotation = SwarmRotation(manager, "lp", "/srv", "REDIS_PASSWORD", print)  # type: ignore[arg-type]
+    # Still watched twice after the CLI returned, then ends in FINAL.
+    states = ["updating", "updating", final]
+    rotation = SwarmRotation(settling_manager(states), "lp", "/srv", "REDIS_PASSWORD", print)
     assert rotation.settled("lp_web") == final
-    assert manager.states == []
+    assert states == []
