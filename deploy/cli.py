@@ -29,15 +29,17 @@ from deploy.release import release as run_release
 from deploy.rotate_vm import VmRotation, check_rotatable
 from deploy.source import check_sha, compose_config
 from deploy.stages import Stages, format_duration
-from deploy.swarm_deployer import SwarmDeployer
+from deploy.swarm_deployer import SwarmTarget
 from deploy.swarm_init import init_swarm as run_init_swarm
 from deploy.swarm_join import ROLES, join_swarm
 from deploy.swarm_redis import SwarmRedis
+from deploy.target import TargetKind
+from deploy.vm_target import VmTarget
 
 DEFAULT_CONFIG = "deploy.toml"
 
 
-TARGETS = {"vm": Deployer, "swarm": SwarmDeployer}
+TARGETS: dict[str, TargetKind] = {"vm": VmTarget, "swarm": SwarmTarget}
 
 
 class Context:
@@ -162,7 +164,8 @@ def _deployer(context: Context, bundle_dir: Path, strategy: str | None = None) -
     config = context.config()
     if strategy is not None:
         config = replace(config, deploy=replace(config.deploy, strategy=strategy))
-    return TARGETS[context.target](config, remote_for(config), context.stages, bundle_dir)
+    kind = TARGETS[context.target]
+    return Deployer(config, remote_for(config), context.stages, bundle_dir, kind)
 
 
 @cli.command()

@@ -21,13 +21,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from deploy import release_settings, source
+from deploy import source
 from deploy.annotations import Annotations
 from deploy.bundle import Bundle
-from deploy.canary import CanaryFailedError, Measure, StepReport, WebCanary, prometheus_measure
+from deploy.canary import WebCanary
 from deploy.config import Config
 from deploy.errors import DeployError
-from deploy.gate import Limits, Query, http_query, run_gate
+from deploy.gate import Limits, run_gate
 from deploy.history import (
     FAILED,
     OK,
@@ -40,27 +40,20 @@ from deploy.history import (
 )
 from deploy.host import Host
 from deploy.interrupts import Interrupts
-from deploy.layout import Layout
 from deploy.lock import DeployLock, LockInfo
-from deploy.nginx_check import check_release_nginx
 from deploy.outcome import Kept, LockKeptError, describe, keep_lock, read_kept
-from deploy.plan import (
-    REQUIRED_SERVICES,
-    ServiceImage,
-    render_override,
-    render_release_env,
-    service_images,
-)
+from deploy.plan import REQUIRED_SERVICES, ServiceImage
 from deploy.probe import probing
 from deploy.rollout import Rollout
 from deploy.smoke import smoke
 from deploy.ssh import Remote
 from deploy.stages import Stages, format_duration
+from deploy.target import Parts, TargetKind, current_release, release_images
 from deploy.vm import Container, Vm
-from slo import load_spec, load_tolerances
+from deploy.vm_target import VmTarget
+from slo import load_spec
 
 LOCK_TTL = timedelta(minutes=30)
-IMAGES_FILE = "images.json"
 
 
 def actor() -> str:
@@ -70,12 +63,6 @@ def actor() -> str:
 def remote_for(config: Config) -> Remote:
     h = config.host
     return Remote(h.address, h.port, h.user, h.identity_file, h.known_hosts, settings=config.ssh)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -104,20 +91,25 @@ class Attempt:
 
 
 class Deployer:
-    # Operator settings come from deploy/environments/ (a Swarm's from [swarm.settings]).
-    SETTINGS_FILES = True
+    """The verbs `deploy` and `rollback` on a target (deploy/target.py): a VM's unless told."""
 
-    def __init__(self, config: Config, remote: Host, stages: Stages, bundle_dir: Path) -> None:
+    def __init__(
+        self,
+        config: Config,
+        remote: Host,
+        stages: Stages,
+        bundle_dir: Path,
+        kind: TargetKind = VmTarget,
+    ) -> None:
         self.config = config
         self.remote = remote
         self.stages = stages
-        self.layout = self.target_layout(config)
+        self.layout = kind.target_layout(config)
         self.vm = Vm(remote, self.layout)
         self.history = History(remote, self.layout.root)
         self.lock = DeployLock(remote, self.layout.root)
         self.bundle_dir = bundle_dir
         self.bundle: Bundle | None = None
-        self.settings: release_settings.ReleaseSettings | None = None
         self.settings_note = ""  # history's record of them (release_settings.summary)
         # Set when this deploy releases web by canary: its steps, judged, for history.
         self.canary: WebCanary | None = None
@@ -132,16 +124,22 @@ class Deployer:
             public_url=config.app.public_url,
             on_failed_containers=self._keep_failed,
         )
-
-    @staticmethod
-    def target_layout(config: Config) -> Layout:
-        return Layout(config.app.remote_dir)
+        self.target = kind(
+            Parts(
+                config,
+                remote,
+                stages,
+                self.layout,
+                self.vm,
+                self.rollout,
+                lambda: self.bundle,
+                self._annotate,
+            )
+        )
 
     # --- shared ------------------------------------------------------------------------------
     def current(self) -> str | None:
-        result = self.remote.run(["cat", self.layout.current], check=False)
-        sha = result.stdout.strip()
-        return sha if result.ok and sha else None
+        return current_release(self.remote, self.layout)
 
     @contextmanager
     def locked(self, action: str) -> Iterator[None]:
@@ -172,22 +170,12 @@ class Deployer:
         if self.annotations is not None:
             self.annotations.post(event, sha, text)
 
-    def _keep_failed_web(self) -> None:
-        self._keep_failed(self.vm.containers("web"))
-
     def _keep_failed(self, containers: list[Container]) -> None:
         if self.bundle is not None:
             self.bundle.add_containers(containers)
 
     def release_images(self, sha: str) -> list[ServiceImage]:
-        raw = self.remote.run(["cat", f"{self.layout.release_dir(sha)}/{IMAGES_FILE}"], check=False)
-        if not raw.ok:
-            raise DeployError(f"release {sha[:12]} is not on the VM (never deployed, or pruned)")
-        return [ServiceImage(**item) for item in json.loads(raw.stdout)["images"]]
-
-    def absent_services(self, sha: str) -> set[str]:
-        raw = self.remote.run(["cat", f"{self.layout.release_dir(sha)}/{IMAGES_FILE}"])
-        return set(json.loads(raw.stdout)["absent"])
+        return release_images(self.remote, self.layout, sha)
 
     # --- deploy ------------------------------------------------------------------------------
     def deploy(self, repo: Path, sha: str) -> None:
@@ -195,39 +183,21 @@ class Deployer:
         with tempfile.TemporaryDirectory(prefix="deploy-") as tmp:
             files = Path(tmp)
             with self.stages.stage(f"read release {sha[:12]} from git"):
-                images = self.read_release(repo, sha, files)
+                images = self.target.read_release(repo, sha, files)
             with self.stages.stage(f"connect to {self.remote.label} (pinned host key)"):
                 self.remote.open()
-            self.check_host()
+            self.target.check_host()
             with self.interrupts.raising(), self.locked(f"deploy {sha}"):
                 self._deploy_locked(sha, files, images)
-
-    def check_host(self) -> None:
-        """What the target needs before anything is locked or changed (nothing more on a VM)."""
-
-    def read_release(self, repo: Path, sha: str, files: Path) -> list[ServiceImage]:
-        """The release's files from git into FILES; its images."""
-        prefix = self.config.registry.image_prefix
-        source.export_files(repo, sha, ["docker-compose.yml", "nginx/conf.d"], files)
-        environment = self.config.app.environment
-        self.settings = release_settings.load(
-            release_settings.committed(repo, sha, environment),
-            sha,
-            environment,
-            (files / "docker-compose.yml").read_text(),
-        )
-        return service_images(
-            source.compose_config(files / "docker-compose.yml", prefix, sha), prefix
-        )
 
     def _deploy_locked(self, sha: str, files: Path, images: list[ServiceImage]) -> None:
         started = time.monotonic()
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
         previous = self.current()
-        if previous == sha and self._web_is(sha):
+        if previous == sha and self.target.web_is(sha):
             self.stages.note(f"{sha[:12]} already serves: nothing to do")
             return
-        self._settings_against(previous, sha)
+        self.settings_note = self.target.settings_against(previous, sha)
         with self.stages.stage("log in to the registry (read-only credential)"):
             self._login()
         self._annotate(
@@ -236,12 +206,12 @@ class Deployer:
         with self.stages.stage("pull every image by its immutable tag"):
             absent = self._pull(images)
         with self.stages.stage("upload the compose file and non-secret config"):
-            self._upload(sha, files, images, absent)
+            self.target.upload(sha, files, images, absent)
         self.bundle = Bundle(self.remote, self.layout, sha)
-        self.canary = self._canary_for(previous)
+        self.canary = self.target.canary_for(previous)
         switched: list[str] = []
         try:
-            self._switch(sha, images, absent, switched)
+            self.target.switch(sha, images, absent, switched, self.canary)
             with self.stages.stage("smoke checks through the public port"):
                 for line in smoke(self.config.app.public_url):
                     self.stages.note(f"ok: {line}")
@@ -267,7 +237,7 @@ class Deployer:
                 "rollback", sha, f"failed ({reason}); back to {(previous or 'nothing')[:12]}"
             )
             if previous is None:
-                self._stop_first_deploy(sha, switched)
+                self.target.stop_first_deploy(sha, switched)
                 outcome = FAILED
                 message = (
                     f"first deploy of {sha[:12]} failed: {reason}; nothing earlier on this VM "
@@ -397,113 +367,6 @@ class Deployer:
             self.stages.note(f"{service}: no image in this release, runs without it")
         return absent
 
-    def _upload(self, sha: str, files: Path, images: list[ServiceImage], absent: set[str]) -> None:
-        release = self.layout.release_dir(sha)
-        app = self.config.app
-        self.remote.run(
-            [
-                "mkdir",
-                "-p",
-                f"{release}/nginx/conf.d",
-                self.layout.nginx_conf_d,
-                self.layout.nginx_upstream_d,
-            ]
-        )
-        self.remote.write_file(
-            f"{release}/docker-compose.yml", (files / "docker-compose.yml").read_text()
-        )
-        for conf in sorted((files / "nginx" / "conf.d").glob("*.conf")):
-            self.remote.write_file(f"{release}/nginx/conf.d/{conf.name}", conf.read_text())
-        self.remote.write_file(
-            f"{release}/{self.layout.OVERRIDE}", render_override(images, absent, self.layout)
-        )
-        env = render_release_env(
-            sha, self.config.registry.image_prefix, app.http_bind, app.http_port, app.public_url
-        )
-        if self.settings is not None:
-            env += self.settings.env_lines()
-            self.remote.write_file(
-                f"{release}/{release_settings.SETTINGS_FILE}", self.settings.to_json()
-            )
-        self.remote.write_file(f"{release}/{self.layout.RELEASE_ENV}", env)
-        manifest = {"sha": sha, "images": [vars(i) for i in images], "absent": sorted(absent)}
-        self.remote.write_file(f"{release}/{IMAGES_FILE}", json.dumps(manifest, indent=2) + "\n")
-        nginx_image = next(i.image for i in images if i.service == "nginx")
-        check_release_nginx(self.remote, self.layout, sha, nginx_image)
-        self.stages.note(f"nginx -t: the release's conf.d loads in {nginx_image}")
-
-    def _switch(
-        self, sha: str, images: list[ServiceImage], absent: set[str], switched: list[str]
-    ) -> None:
-        nginx_image = next(i.image for i in images if i.service == "nginx")
-        with self.stages.stage("redis (started once, never restarted)"):
-            switched.append("redis")
-            self.rollout.ensure_data(sha)
-            self._apply_live_settings(sha, images)
-        with self.stages.stage("monitoring services"):
-            switched.append("support")
-            self.rollout.ensure_support(sha, images, absent)
-        switched.append("web")
-        if self.canary is not None:
-            self._run_canary(self.canary, sha)
-        else:
-            with self.stages.stage("switch web (zero downtime)"):
-                self.rollout.switch_web(sha)
-        with self.stages.stage("nginx config"):
-            switched.append("nginx")
-            self.rollout.apply_nginx(sha, nginx_image)
-        with self.stages.stage("switch worker"):
-            switched.append("worker")
-            self.rollout.switch_worker(sha)
-
-    @contextmanager
-    def prometheus_url(self) -> Iterator[str]:
-        """Prometheus on the VM's loopback, through an SSH port forward."""
-        port = free_port()
-        with self.remote.forward(port, self.config.gate.prometheus_port):
-            yield f"http://127.0.0.1:{port}"
-
-    @contextmanager
-    def prometheus(self) -> Iterator[Query]:
-        with self.prometheus_url() as url:
-            yield http_query(url)
-
-    # --- canary (deploy/canary.py) -----------------------------------------------------------
-    def _canary_for(self, previous: str | None) -> WebCanary | None:
-        """A canary needs an old version serving beside it; a first deploy goes all at once."""
-        if self.config.deploy.strategy != "canary" or previous is None:
-            return None
-        if not self.vm.containers("web"):
-            self.stages.note("no web serves to judge a canary against: all at once")
-            return None
-        tolerances = replace(load_tolerances(), min_requests=self.config.deploy.min_requests)
-        return WebCanary(
-            self.rollout,
-            self.stages,
-            self.config.deploy,
-            Limits.from_spec(load_spec(), self.config.gate),
-            tolerances,
-            on_step=lambda sha, report: self._annotate(
-                "canary", sha, f"{report.weight} %: {report.verdict}\n{report.table}"
-            ),
-        )
-
-    @contextmanager
-    def canary_measure(self, baseline: str, sha: str) -> Iterator[Measure]:
-        with self.prometheus_url() as url:
-            yield prometheus_measure(url, self.config.gate.route, baseline, sha)
-
-    def _run_canary(self, canary: WebCanary, sha: str) -> None:
-        baseline = self.current() or ""
-        try:
-            with self.canary_measure(baseline, sha) as measure:
-                canary.run(sha, measure)
-        except CanaryFailedError:
-            if self.bundle is not None:
-                self.bundle.write("canary.txt", _tables(canary.steps))
-                self.bundle.write("canary.json", json.dumps(self._canary_steps(), indent=2) + "\n")
-            raise
-
     def _canary_steps(self) -> list[dict[str, object]]:
         return [step.to_json() for step in self.canary.steps] if self.canary else []
 
@@ -522,7 +385,7 @@ class Deployer:
             if gate.probes
             else nullcontext(None)
         )
-        with self.prometheus() as query, evidence as reading:
+        with self.target.prometheus() as query, evidence as reading:
             verdict, figures, readings = run_gate(
                 query, sha, gate.route, limits, note_and_renew, reading=reading
             )
@@ -537,7 +400,7 @@ class Deployer:
                 + "\n",
             )
         if not verdict.passed:
-            self._keep_failed_web()
+            self.target.keep_failed_web()
             raise DeployError(verdict.reason)
         self.stages.note(f"{verdict.reason}: {figures.requests:.0f} requests judged")
 
@@ -547,42 +410,9 @@ class Deployer:
                 self.stages.note(f"nothing was switched: {previous[:12]} still serves")
                 return
             previous_images = self.release_images(previous)
-            self._switch_back(previous, previous_images, switched)
+            self.target.switch_back(previous, previous_images, switched)
             for line in smoke(self.config.app.public_url):
                 self.stages.note(f"ok: {line}")
-
-    def _stop_first_deploy(self, sha: str, switched: list[str]) -> None:
-        """Nothing earlier to go back to: stop and remove what the failed release started, so
-        it does not serve unchecked (Redis's volume and the release's files are kept)."""
-        with self.stages.stage(f"stop the failed first release {sha[:12]}"):
-            if not switched:
-                self.stages.note("nothing was started")
-                return
-            self.vm.compose(sha, "down")
-            self.stages.note("its containers are stopped and removed: the VM serves nothing")
-
-    def _web_is(self, sha: str) -> bool:
-        return self._runs(sha, "web")
-
-    def _runs(self, sha: str, service: str) -> bool:
-        running = self.vm.containers(service)
-        return bool(running) and all(c.tag == sha for c in running)
-
-    def _switch_back(self, sha: str, images: list[ServiceImage], parts: list[str]) -> None:
-        """Every part of PARTS back to release SHA; a part already there is left alone, so an
-        interrupted switch (both versions' web running) converges too."""
-        nginx_image = next(i.image for i in images if i.service == "nginx")
-        self._apply_live_settings(sha, images)
-        # nginx first: conf.d is SHA's again before anything reloads nginx (web's switch does
-        # too), since the failed release's files may be what failed.
-        if "nginx" in parts:
-            self.rollout.apply_nginx(sha, nginx_image)
-        if "web" in parts and not self._web_is(sha):
-            self.rollout.switch_web(sha)
-        if "worker" in parts and not self._runs(sha, "worker"):
-            self.rollout.switch_worker(sha)
-        if "support" in parts:
-            self.rollout.ensure_support(sha, images, self.absent_services(sha), stop_others=True)
 
     def _save_bundle(self, reason: str) -> str:
         if self.bundle is None:
@@ -645,14 +475,14 @@ class Deployer:
             raise DeployError(
                 f"images of {target[:12]} are no longer on the VM: {', '.join(missing)}"
             )
-        self._settings_against(current, target)
+        self.settings_note = self.target.settings_against(current, target)
         with self.stages.stage(f"rollback to {target[:12]}"):
             started = time.monotonic()
             started_at = datetime.now(UTC).isoformat(timespec="seconds")
             self.bundle = Bundle(self.remote, self.layout, target)
             try:
                 with self.stages.stage(f"switch back to {target[:12]} (zero downtime)"):
-                    self._switch_back(target, images, ["web", "nginx", "worker", "support"])
+                    self.target.switch_back(target, images, ["web", "nginx", "worker", "support"])
                 with self.stages.stage("smoke checks through the public port"):
                     for line in smoke(self.config.app.public_url):
                         self.stages.note(f"ok: {line}")
@@ -667,7 +497,7 @@ class Deployer:
         """The last good release other than the one serving; but when web does not run what
         `current` names, a deploy died half-way (SIGKILL, a lost runner) and never judged what it
         started: `current` is then the last release that passed, the one to go back to."""
-        if current is not None and not self._web_is(current):
+        if current is not None and not self.target.web_is(current):
             return current
         return rollback_target(self.history.read(), current)
 
@@ -681,38 +511,6 @@ class Deployer:
         raise LockKeptError(
             f"{kept}; the deploy lock stays held until someone looks{trailer}"
         ) from error
-
-    # --- operator settings (deploy/release_settings.py) -------------------------------------
-    def _settings_against(self, serving: str | None, sha: str) -> None:
-        """Print what SHA's settings change against SERVING's and what that restarts; the same
-        services are recreated whichever way the switch goes (an automatic rollback too)."""
-        if not self.SETTINGS_FILES:
-            return
-        old = release_settings.on_vm(self.remote, self.layout, serving)
-        new = self.settings or release_settings.on_vm(self.remote, self.layout, sha)
-        changes = release_settings.diff(old, new)
-        changed = release_settings.readers(changes, old, new)
-        where = new.environment or "defaults"
-        with self.stages.stage(f"settings ({where} {new.digest}) against what serves"):
-            for change in changes:
-                self.stages.note(change.describe(old, new))
-            for service, keys in changed.items():
-                self.stages.note(f"{service}: {release_settings.effect(service, keys)}")
-            if not changes:
-                self.stages.note("no setting changes")
-        self.rollout.recreate = release_settings.to_recreate(changed)
-        self.settings_note = release_settings.summary(new, changes)
-
-    def _apply_live_settings(self, sha: str, images: list[ServiceImage]) -> None:
-        settings = release_settings.on_vm(self.remote, self.layout, sha)
-        wanted = next((i.image for i in images if i.service == "redis"), "")
-        for container in self.vm.containers("redis"):
-            release_settings.apply_live(self.remote, container.id, settings, self.stages.note)
-            if wanted and container.image != wanted:
-                self.stages.note(
-                    f"redis: runs {container.image}, {sha[:12]} names {wanted}: "
-                    "`python -m deploy upgrade-redis` moves it (a planned restart)"
-                )
 
     # --- keep / prune ------------------------------------------------------------------------
     def _keep_and_prune(self, current: str) -> None:
@@ -771,9 +569,3 @@ class Deployer:
                         item.image,
                         check=False,
                     )
-
-
-def _tables(steps: list[StepReport]) -> str:
-    return "".join(
-        f"step {s.weight} %: {s.verdict} in {s.duration_s}s\n{s.table}\n\n" for s in steps
-    )

@@ -1,7 +1,7 @@
 """The host interface: everything the orchestration asks of the machine it deploys to.
 
 `deploy.ssh.Remote` is the one real implementation (a pinned SSH session). The unit tests drive
-Deployer through a scripted fake of this interface (tests/unit/deploy_fake_host.py) that can fail
+Deployer through a scripted fake of this interface (tests/support/fake_host.py) that can fail
 at any chosen command, so each failure path is exercised in-process without a VM.
 """
 

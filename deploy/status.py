@@ -8,13 +8,13 @@ from typing import Any
 import requests
 
 from deploy.config import Config
-from deploy.deployer import free_port
 from deploy.errors import DeployError
 from deploy.layout import Layout
 from deploy.lock import DeployLock, describe_lock
 from deploy.ssh import Remote
 from deploy.swarm_deployer import stack_status, swarm_layout
 from deploy.swarm_stack import SwarmStack
+from deploy.target import free_port
 from deploy.vm import Vm
 
 # Instances scraped within the last 30 s (three scrapes): a Prometheus restarted on its old data

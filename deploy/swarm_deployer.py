@@ -24,16 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from deploy import source
+from deploy.canary import WebCanary
 from deploy.config import Config
-from deploy.deployer import Deployer
 from deploy.errors import DeployError
 from deploy.gate import Query
-from deploy.host import Host
 from deploy.layout import Layout
 from deploy.plan import ServiceImage, service_images
-from deploy.stages import Stages
 from deploy.swarm_secrets import pin_secrets, running_mounts
 from deploy.swarm_stack import ServiceState, SwarmStack, image_tag, without_digest
+from deploy.target import IMAGES_FILE, Parts
 from swarm.render import RenderError, compose_config, stack_file
 
 STACK_FILE = "stack.json"
@@ -84,12 +83,18 @@ def keep_unchanged(stack: dict[str, Any], keep: dict[str, str]) -> dict[str, Any
     return {**stack, "services": services}
 
 
-class SwarmDeployer(Deployer):
-    SETTINGS_FILES = False  # [swarm.settings] carries them
+class SwarmTarget:
+    """deploy/target.py's interface on a Swarm manager."""
 
-    def __init__(self, config: Config, remote: Host, stages: Stages, bundle_dir: Path) -> None:
-        super().__init__(config, remote, stages, bundle_dir)
-        self.stack = SwarmStack(remote, config.swarm.stack)
+    def __init__(self, parts: Parts) -> None:
+        self.config = parts.config
+        self.remote = parts.remote
+        self.stages = parts.stages
+        self.layout = parts.layout
+        self.vm = parts.vm
+        self.bundle = parts.bundle
+        self.stack = SwarmStack(parts.remote, parts.config.swarm.stack)
+        # The release's stack file, from read_release on; check_host pins its secrets.
         self.rendered: dict[str, Any] = {}
 
     @staticmethod
@@ -143,13 +148,17 @@ class SwarmDeployer(Deployer):
             self.rendered = pin_secrets(self.rendered, running_mounts(self.remote, self.stack.name))
 
     # --- the switch ----------------------------------------------------------------------------
-    def _upload(self, sha: str, files: Path, images: list[ServiceImage], absent: set[str]) -> None:
+    def settings_against(self, serving: str | None, sha: str) -> str:
+        """Nothing to say: [swarm.settings] carries a Swarm's settings, in the stack file."""
+        return ""
+
+    def upload(self, sha: str, files: Path, images: list[ServiceImage], absent: set[str]) -> None:
         release = self.layout.release_dir(sha)
         self.remote.run(["mkdir", "-p", release])
         for name in ("docker-compose.yml", OVERLAY):
             self.remote.write_file(f"{release}/{name}", (files / name).read_text())
         manifest = {"sha": sha, "images": [vars(i) for i in images], "absent": sorted(absent)}
-        self.remote.write_file(f"{release}/images.json", json.dumps(manifest, indent=2) + "\n")
+        self.remote.write_file(f"{release}/{IMAGES_FILE}", json.dumps(manifest, indent=2) + "\n")
 
     def _unchanged_services(self, running: dict[str, ServiceState]) -> dict[str, str]:
         """Services whose new image has the layers of the image they run: name -> running image."""
@@ -165,13 +174,18 @@ class SwarmDeployer(Deployer):
                 keep[name] = now.image
         return keep
 
-    def _canary_for(self, previous: str | None) -> None:
+    def canary_for(self, previous: str | None) -> None:
         """Swarm's canary is not built yet: its rolling update, then the SLO check."""
         if self.config.deploy.strategy == "canary" and previous is not None:
             self.stages.note("--target swarm releases all at once (canary: --target vm only)")
 
-    def _switch(
-        self, sha: str, images: list[ServiceImage], absent: set[str], switched: list[str]
+    def switch(
+        self,
+        sha: str,
+        images: list[ServiceImage],
+        absent: set[str],
+        switched: list[str],
+        canary: WebCanary | None,
     ) -> None:
         running = self.stack.services()
         services = {k: v for k, v in self.rendered["services"].items() if k not in absent}
@@ -203,9 +217,10 @@ class SwarmDeployer(Deployer):
         outcome = self.stack.wait(before, SETTLE_TIMEOUT_S, settled)
         rolled_back = {name: reason for name, reason in outcome.items() if reason}
         if rolled_back and not switching_back:
+            bundle = self.bundle()
             for name in sorted(rolled_back):
-                if self.bundle is not None:
-                    self.bundle.write(f"{name}.txt", self.stack.diagnostics(name))
+                if bundle is not None:
+                    bundle.write(f"{name}.txt", self.stack.diagnostics(name))
             name = sorted(rolled_back)[0]
             image = str(self.rendered["services"].get(name, {}).get("image", ""))
             errors = self.stack.task_errors(name, image)
@@ -220,14 +235,14 @@ class SwarmDeployer(Deployer):
                 f"Swarm rolled back {', '.join(sorted(rolled_back))} while switching back"
             )
 
-    def _switch_back(self, sha: str, images: list[ServiceImage], parts: list[str]) -> None:
+    def switch_back(self, sha: str, images: list[ServiceImage], parts: list[str]) -> None:
         path = f"{self.layout.release_dir(sha)}/{STACK_FILE}"
         if not self.remote.run(["test", "-s", path], check=False).ok:
             raise DeployError(f"release {sha[:12]} was never deployed to Swarm here")
         self.stages.note(f"docker stack deploy of {sha[:12]}'s stack file")
         self._roll_out(path, self.stack.services(), switching_back=True)
 
-    def _stop_first_deploy(self, sha: str, switched: list[str]) -> None:
+    def stop_first_deploy(self, sha: str, switched: list[str]) -> None:
         with self.stages.stage(f"remove the failed first stack {self.stack.name} ({sha[:12]})"):
             if not switched:
                 self.stages.note("nothing was started")
@@ -235,7 +250,7 @@ class SwarmDeployer(Deployer):
             self.stack.docker("stack", "rm", self.stack.name)
             self.stages.note("its services are removed: the swarm serves nothing")
 
-    def _web_is(self, sha: str) -> bool:
+    def web_is(self, sha: str) -> bool:
         web = self.stack.services().get("web")
         if web is None or image_tag(web.image) != sha:
             return False
@@ -250,9 +265,10 @@ class SwarmDeployer(Deployer):
         with self.stack.prometheus() as query:
             yield query
 
-    def _keep_failed_web(self) -> None:
-        if self.bundle is not None:
-            self.bundle.write("web.txt", self.stack.diagnostics("web"))
+    def keep_failed_web(self) -> None:
+        bundle = self.bundle()
+        if bundle is not None:
+            bundle.write("web.txt", self.stack.diagnostics("web"))
 
 
 def stack_status(stack: SwarmStack) -> list[str]:

@@ -19,9 +19,10 @@ from invoke.exceptions import ThreadException
 
 from deploy.config import Config
 from deploy.containers import SWARM
-from deploy.deployer import free_port, remote_for
+from deploy.deployer import remote_for
 from deploy.errors import DeployError
 from deploy.ssh import Remote
+from deploy.target import free_port
 
 if TYPE_CHECKING:
     from deploy.cli import Context

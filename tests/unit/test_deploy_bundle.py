@@ -11,7 +11,7 @@ import pytest
 from deploy.bundle import Bundle, file_stem
 from deploy.layout import Layout
 from deploy.vm import Container
-from tests.support.recording_remote import RecordingRemote
+from tests.support.fake_host import OK, FakeHost
 
 
 def _container(name: str) -> Container:
@@ -34,7 +34,7 @@ def test_file_stem_is_one_plain_file_name(name: str, stem: str) -> None:
 
 
 def test_a_hostile_container_name_stays_inside_the_bundle(tmp_path: Path) -> None:
-    remote = RecordingRemote()
+    remote = FakeHost(otherwise=OK)
     bundle = Bundle(remote, Layout("/srv/linkpulse"), "a" * 40)  # type: ignore[arg-type]
     bundle.add_containers([_container("../../../../home/deploy/.bashrc")])
 
@@ -48,7 +48,7 @@ def test_a_hostile_container_name_stays_inside_the_bundle(tmp_path: Path) -> Non
 
 
 def test_the_local_bundle_folder_is_the_owners_alone(tmp_path: Path) -> None:
-    remote = RecordingRemote()
+    remote = FakeHost(otherwise=OK)
     bundle = Bundle(remote, Layout("/srv/linkpulse"), "a" * 40)  # type: ignore[arg-type]
     bundle.write("reason.txt", "health check failed\n")
     old = os.umask(0o022)

@@ -1,4 +1,4 @@
-"""A canary deploy's steps on the scripted fake host (tests/unit/deploy_fake_host.py), with the
+"""A canary deploy's steps on the scripted fake host (tests/support/fake_host.py), with the
 judge's figures scripted per step: the nginx weights each step sets, promotion through every
 step, and an abort that leaves the old web alone serving, recorded with the step's table."""
 
@@ -20,6 +20,7 @@ from deploy.config import DeploySettings, parse_config
 from deploy.deployer import Deployer
 from deploy.errors import DeployError
 from deploy.nginx_weights import render_split, weights
+from deploy.vm_target import VmTarget
 from tests.unit.test_deploy_failures import CONFIG, ROOT, A, B, Vm
 
 UPSTREAM = f"{ROOT}/nginx/upstream.d/web.conf"
@@ -65,7 +66,8 @@ class CanaryVm(Vm):
             assert (baseline, sha) == (A, B), "baseline is the release serving, canary the new"
             yield self.script
 
-        deployer.canary_measure = measure  # type: ignore[method-assign]
+        assert isinstance(deployer.target, VmTarget)
+        deployer.target.canary_measure = measure  # type: ignore[method-assign]
         return deployer
 
 

@@ -1,5 +1,5 @@
 """The deploy's worst day, in-process: Deployer driven through a scripted fake host that fails
-at a chosen command (tests/unit/deploy_fake_host.py). Each test ends by checking what serves,
+at a chosen command (tests/support/fake_host.py). Each test ends by checking what serves,
 `current`, history, the lock and the bundle: every path ends in one known, recorded state."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from deploy.history import parse_history
 from deploy.outcome import read_kept
 from deploy.plan import ServiceImage
 from deploy.stages import Stages
-from tests.unit.deploy_fake_host import SIGTERM, FakeHost
+from tests.support.fake_host import SIGTERM, FakeHost
 
 PREFIX = "registry.example/team/linkpulse"
 ROOT = "/srv/linkpulse"
@@ -57,6 +57,8 @@ def release_images(sha: str, extra: tuple[str, ...] = ()) -> list[ServiceImage]:
 class Vm:
     """A Deployer on a fake host, with the release's files, smoke and SLO checks scripted."""
 
+    root = ROOT
+
     def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         self.host = FakeHost()
         self.output: list[str] = []
@@ -70,7 +72,7 @@ class Vm:
 
     def deployer(self) -> Deployer:
         deployer = Deployer(self.config, self.host, Stages(echo=self.output.append), self.bundles)
-        deployer.read_release = self._read_release  # type: ignore[method-assign]
+        deployer.target.read_release = self._read_release  # type: ignore[method-assign]
         deployer._gate = self._gate  # type: ignore[method-assign]
         return deployer
 
@@ -98,19 +100,19 @@ class Vm:
 
     @property
     def current(self) -> str:
-        return self.host.files.get(f"{ROOT}/current", "").strip()
+        return self.host.files.get(f"{self.root}/current", "").strip()
 
     @property
     def last_record(self) -> dict[str, object]:
-        return vars(parse_history(self.host.files[f"{ROOT}/history.jsonl"])[-1])
+        return vars(parse_history(self.host.files[f"{self.root}/history.jsonl"])[-1])
 
     @property
     def locked(self) -> bool:
-        return f"{ROOT}/deploy.lock" in self.host.dirs
+        return f"{self.root}/deploy.lock" in self.host.dirs
 
     @property
     def kept(self) -> dict[str, str]:
-        return dict(json.loads(self.host.files[f"{ROOT}/deploy.lock/kept.json"]))
+        return dict(json.loads(self.host.files[f"{self.root}/deploy.lock/kept.json"]))
 
     def bundle_reason(self) -> str:
         reasons = [t for p, t in self.host.files.items() if p.endswith("/reason.txt")]

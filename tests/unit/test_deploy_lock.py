@@ -25,7 +25,7 @@ from deploy.gate import Figures, Verdict
 from deploy.lock import JUDGING_LEASE_S, DeployLock, Judging, LockInfo, stale_reason
 from deploy.ssh import Remote
 from deploy.stages import Stages
-from tests.support.fake_vm import FakeVm
+from tests.support.fake_host import FakeHost
 from tests.unit.test_deploy_logic import GOOD_CONFIG
 
 ROOT = "/srv/linkpulse"
@@ -83,14 +83,14 @@ def test_a_lock_without_host_and_pid_from_before_is_judged_by_its_expiry() -> No
     assert "expired" in stale_reason(old, None, NOW)
 
 
-def _vm_with_lock(holder: LockInfo) -> FakeVm:
-    vm = FakeVm()
+def _vm_with_lock(holder: LockInfo) -> FakeHost:
+    vm = FakeHost()
     vm.dirs.add(f"{ROOT}/deploy.lock")
     vm.files[f"{ROOT}/deploy.lock/holder.json"] = holder.to_json()
     return vm
 
 
-def _lock_cli(vm: FakeVm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> Any:
+def _lock_cli(vm: FakeHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> Any:
     config = tmp_path / "deploy.toml"
     config.write_text(GOOD_CONFIG)
     monkeypatch.setattr(cli_module, "remote_for", lambda _config: vm)
@@ -125,7 +125,7 @@ def test_lock_status_shows_a_dead_holder_as_stale_with_its_host_and_pid_and_rele
     assert f"{ROOT}/deploy.lock" not in vm.dirs
 
 
-def _deployer(vm: FakeVm, tmp_path: Path) -> Deployer:
+def _deployer(vm: FakeHost, tmp_path: Path) -> Deployer:
     config = parse_config(GOOD_CONFIG, tmp_path / "deploy.toml")
     return Deployer(config, cast(Remote, vm), Stages(echo=lambda _line: None), tmp_path)
 
@@ -136,8 +136,8 @@ def test_rollback_chooses_its_target_only_under_the_lock(tmp_path: Path) -> None
     )
     with pytest.raises(DeployError, match="deploy lock on the VM is held"):
         _deployer(vm, tmp_path).rollback(None)
-    assert ["cat", f"{ROOT}/history.jsonl"] not in vm.log
-    assert ["cat", f"{ROOT}/current"] not in vm.log
+    assert ["cat", f"{ROOT}/history.jsonl"] not in vm.argvs
+    assert ["cat", f"{ROOT}/current"] not in vm.argvs
 
 
 def _gate_with(
@@ -159,7 +159,7 @@ def _gate_with(
     ) -> Any:
         return verdict_from(echo), Figures(500, 0, 0.02), []
 
-    monkeypatch.setattr(deployer, "prometheus", prometheus)
+    monkeypatch.setattr(deployer.target, "prometheus", prometheus)
     monkeypatch.setattr(deployer_module, "run_gate", run_gate)
     # No public port here to send probes to (deploy/probe.py has tests of its own).
     monkeypatch.setattr(deployer_module, "probing", lambda *_args: contextlib.nullcontext())
@@ -169,7 +169,7 @@ def _gate_with(
 def test_the_slo_check_records_what_it_judges_renews_its_lease_and_clears_it_at_the_verdict(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    vm = FakeVm()
+    vm = FakeHost()
     deployer = _deployer(vm, tmp_path)
     deployer.lock.acquire(LockInfo.new("me", f"deploy {SHA}", NOW, timedelta(minutes=30)))
     seen: list[Judging | None] = []
@@ -190,7 +190,7 @@ def test_the_slo_check_records_what_it_judges_renews_its_lease_and_clears_it_at_
 def test_a_controller_gone_during_the_slo_check_leaves_status_saying_so_at_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    vm = FakeVm()
+    vm = FakeHost()
     deployer = _deployer(vm, tmp_path)
     dead = LockInfo(
         **{**vars(LockInfo.new("me", f"deploy {SHA}", NOW, timedelta(minutes=30))), "pid": DEAD_PID}

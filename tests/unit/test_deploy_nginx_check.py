@@ -1,6 +1,6 @@
 """A release whose nginx config fails `nginx -t` is refused before anything running is touched,
 and a rollback puts the previous release's nginx files back before anything reloads nginx
-(issue 16, defect 2). Against a scripted VM (tests/support/recording_remote.py)."""
+(issue 16, defect 2). Against a scripted VM (tests/support/fake_host.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from deploy.layout import Layout
 from deploy.nginx_check import check_release_nginx, nginx_test_argv
 from deploy.plan import ServiceImage
 from deploy.stages import Stages
-from tests.support.recording_remote import RecordingRemote
+from deploy.vm_target import VmTarget
+from tests.support.fake_host import OK, FakeHost
 from tests.unit.test_deploy_logic import GOOD_CONFIG
 
 NEW = "b" * 40
@@ -38,7 +39,7 @@ def test_the_check_is_a_throwaway_container_of_the_release_image() -> None:
 
 
 def test_a_refused_config_is_one_line_with_nginx_own_words() -> None:
-    remote = RecordingRemote()
+    remote = FakeHost(otherwise=OK)
     remote.answer("docker run", exit_code=1, stderr=EMERG + "\n")
     with pytest.raises(DeployError) as refused:
         check_release_nginx(remote, Layout("/srv/lp"), NEW, "img")  # type: ignore[arg-type]
@@ -49,7 +50,7 @@ def test_a_refused_config_is_one_line_with_nginx_own_words() -> None:
     assert remote.files[upstream].startswith("server 127.0.0.1:8000 ")
 
 
-def _deployer(remote: RecordingRemote, tmp_path: Path) -> Deployer:
+def _deployer(remote: FakeHost, tmp_path: Path) -> Deployer:
     (tmp_path / "deploy.toml").write_text(GOOD_CONFIG)
     config = parse_config(GOOD_CONFIG, tmp_path / "deploy.toml")
     return Deployer(config, remote, Stages(echo=lambda _: None), tmp_path / "bundles")  # type: ignore[arg-type]
@@ -69,7 +70,7 @@ def test_a_release_whose_nginx_config_fails_is_refused_before_anything_runs(
     (files / "nginx" / "conf.d").mkdir(parents=True)
     (files / "docker-compose.yml").write_text("services: {}\n")
     (files / "nginx" / "conf.d" / "default.conf").write_text("server { bogus; }\n")
-    remote = RecordingRemote()
+    remote = FakeHost(otherwise=OK)
     remote.answer("cat", "/current", stdout=OLD + "\n")
     remote.answer("docker run", exit_code=1, stderr=EMERG + "\n")
     deployer = _deployer(remote, tmp_path)
@@ -104,10 +105,11 @@ class _Rollout:
 def test_rollback_restores_the_previous_nginx_files_before_any_reload(
     tmp_path: Path, parts: list[str]
 ) -> None:
-    deployer = _deployer(RecordingRemote(), tmp_path)
+    deployer = _deployer(FakeHost(otherwise=OK), tmp_path)
     rollout = _Rollout()
-    deployer.rollout = rollout  # type: ignore[assignment]
+    assert isinstance(deployer.target, VmTarget)
+    deployer.target.rollout = rollout  # type: ignore[assignment]
 
-    deployer._switch_back(OLD, _images(OLD), parts)
+    deployer.target.switch_back(OLD, _images(OLD), parts)
 
     assert rollout.calls[:2] == ["nginx files and reload of a", "web a (reloads nginx)"]

@@ -1,6 +1,6 @@
 """Operator settings as part of a release (deploy/release_settings.py): checked by their owners
 before anything connects, diffed against what serves, recorded in history, and rolled back with
-the release; driven through the scripted fake host (tests/unit/deploy_fake_host.py)."""
+the release; driven through the scripted fake host (tests/support/fake_host.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from deploy.deployer import Deployer
 from deploy.errors import DeployError
 from deploy.rollout import Rollout
 from deploy.stages import Stages
+from deploy.vm_target import VmTarget
 from tests.unit.test_deploy_failures import ROOT, A, B, Vm
 
 COMPOSE = (Path(__file__).resolve().parents[2] / "docker-compose.yml").read_text()
@@ -31,16 +32,16 @@ class SettingsVm(Vm):
 
     def deployer(self) -> Deployer:
         deployer = super().deployer()
-        read = deployer.read_release
+        target = deployer.target
+        assert isinstance(target, VmTarget)
+        read = target.read_release
 
         def read_with_settings(repo: Path, sha: str, files: Path) -> object:
             images = read(repo, sha, files)
-            deployer.settings = release_settings.load(
-                self.files.get(sha), sha, "production", COMPOSE
-            )
+            target.settings = release_settings.load(self.files.get(sha), sha, "production", COMPOSE)
             return images
 
-        deployer.read_release = read_with_settings  # type: ignore[assignment,method-assign]
+        target.read_release = read_with_settings  # type: ignore[assignment,method-assign]
         return deployer
 
     def rollback(self) -> str:

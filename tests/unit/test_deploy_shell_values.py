@@ -15,7 +15,7 @@ from deploy.errors import DeployError
 from deploy.provision import create_deploy_user
 from deploy.swarm_init import secrets_script
 from swarm.render import compose_config
-from tests.support.recording_remote import RecordingRemote
+from tests.support.fake_host import OK, FakeHost
 from tests.unit.test_deploy_logic import GOOD_CONFIG
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,7 +59,7 @@ def test_plain_values_still_load(size: str) -> None:
 
 
 def test_the_deploy_user_reaches_root_only_as_argv() -> None:
-    admin = RecordingRemote()
+    admin = FakeHost(otherwise=OK)
     admin.answer("id", "-u", exit_code=1)
     admin.answer("getent", "passwd", stdout="ops_1:x:1001:1001::/home/ops_1:/bin/bash\n")
     create_deploy_user(admin, "ops_1", "ssh-ed25519 AAAA deploy")  # type: ignore[arg-type]

@@ -29,6 +29,7 @@ from deploy.swarm_stack import (
     parse_tasks,
     settle,
 )
+from tests.support.fake_host import FakeHost
 from tests.unit.test_deploy_logic import GOOD_CONFIG
 
 IMAGE = "registry.example/team/linkpulse/app:" + "b" * 40
@@ -212,38 +213,31 @@ def test_promtool_json_reads_like_the_http_api() -> None:
         first_value([{"metric": {}, "value": "3"}])
 
 
-class _Manager:
-    """Answers `docker ps` with the current Prometheus task and `docker exec` as scripted."""
-
-    label = "vm"
-
-    def __init__(self, execs: list[Result]) -> None:
-        self.execs = execs
-        self.task = "task1"
-        self.execed: list[str] = []
-
-    def run(self, argv: list[str], check: bool = True) -> Result:
-        if argv[:2] == ["docker", "ps"]:
-            return Result(0, f"{self.task}\n", "")
-        self.execed.append(argv[argv.index("exec") + 1])
-        return self.execs.pop(0)
+def _manager(*execs: Result) -> tuple[FakeHost, list[str]]:
+    """Answers `docker ps` with the current Prometheus task (the list's last) and each
+    `docker exec` with the next of EXECS."""
+    manager, tasks, answers = FakeHost(label="vm"), ["task1"], list(execs)
+    manager.answer_with("docker ps", reply=lambda: Result(0, f"{tasks[-1]}\n", ""))
+    manager.answer_with("docker exec", reply=lambda: answers.pop(0))
+    return manager, tasks
 
 
 def test_a_query_after_a_killed_exec_finds_the_replaced_prometheus_task() -> None:
     answer = json.dumps([{"metric": {}, "value": [1.0, "7"]}])
-    manager = _Manager([Result(137, "", ""), Result(0, answer, "")])
-    with SwarmStack(manager, "linkpulse").prometheus() as query:  # type: ignore[arg-type]
+    manager, tasks = _manager(Result(137, "", ""), Result(0, answer, ""))
+    with SwarmStack(manager, "linkpulse").prometheus() as query:
         with pytest.raises(PrometheusUnavailableError, match="exited 137: no output"):
             query("up")
-        manager.task = "task2"
+        tasks.append("task2")
         assert query("up") == 7.0
-    assert manager.execed == ["task1", "task2"]
+    execed = [argv[argv.index("exec") + 1] for argv in manager.argvs if "exec" in argv]
+    assert execed == ["task1", "task2"]
 
 
 def test_a_hanging_prometheus_is_an_outage_with_its_own_words() -> None:
-    manager = _Manager([Result(124, "", "")])
+    manager, _tasks = _manager(Result(124, "", ""))
     with (
-        SwarmStack(manager, "linkpulse").prometheus() as query,  # type: ignore[arg-type]
+        SwarmStack(manager, "linkpulse").prometheus() as query,
         pytest.raises(PrometheusUnavailableError, match="exited 124: no answer within 20s"),
     ):
         query("up")
@@ -251,9 +245,9 @@ def test_a_hanging_prometheus_is_an_outage_with_its_own_words() -> None:
 
 def test_a_malformed_query_is_an_error_not_an_outage() -> None:
     said = 'query error: bad_data: invalid parameter "query": parse error'
-    manager = _Manager([Result(1, "", said)])
+    manager, _tasks = _manager(Result(1, "", said))
     with (
-        SwarmStack(manager, "linkpulse").prometheus() as query,  # type: ignore[arg-type]
+        SwarmStack(manager, "linkpulse").prometheus() as query,
         pytest.raises(DeployError, match="refused a query: query error: bad_data") as error,
     ):
         query("sum(")

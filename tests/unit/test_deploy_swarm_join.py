@@ -13,23 +13,23 @@ from deploy.errors import DeployError
 from deploy.ssh import Remote
 from deploy.stages import Stages
 from deploy.swarm_join import join_swarm
-from tests.support.recording_remote import RecordingRemote
+from tests.support.fake_host import OK, FakeHost
 from tests.unit.test_deploy_logic import GOOD_CONFIG
 
 TOKEN = "SWMTKN-1-secret"
 ROLE = "LocalNodeState"  # the node_role query
 
 
-def _manager() -> RecordingRemote:
-    manager = RecordingRemote(label="deploy@manager:22")
+def _manager() -> FakeHost:
+    manager = FakeHost(label="deploy@manager:22", otherwise=OK)
     manager.answer(ROLE, stdout="active true\n")
     manager.answer("join-token", stdout=f"{TOKEN}\n")
     manager.answer("Swarm.NodeAddr", stdout="10.0.1.11\n")
     return manager
 
 
-def _node(state: str = "inactive") -> RecordingRemote:
-    node = RecordingRemote(label="deploy@node2:22")
+def _node(state: str = "inactive") -> FakeHost:
+    node = FakeHost(label="deploy@node2:22", otherwise=OK)
     node.answer(ROLE, stdout=f"{state} false\n")
     return node
 
@@ -40,7 +40,7 @@ def _config(advertise_addr: str = "") -> Config:
     return dataclasses.replace(config, swarm=swarm)
 
 
-def _join(config: Config, manager: RecordingRemote, node: RecordingRemote, role: str) -> None:
+def _join(config: Config, manager: FakeHost, node: FakeHost, role: str) -> None:
     join_swarm(config, cast(Remote, manager), cast(Remote, node), role, Stages(echo=print))
 
 
@@ -72,7 +72,7 @@ def test_a_node_already_in_a_swarm_is_left_as_it_is() -> None:
 
 
 def test_a_manager_not_initialised_stops_before_the_node_is_touched() -> None:
-    manager, node = RecordingRemote(), _node()
+    manager, node = FakeHost(otherwise=OK), _node()
     manager.answer(ROLE, stdout="inactive false\n")
 
     with pytest.raises(DeployError, match="init-swarm"):

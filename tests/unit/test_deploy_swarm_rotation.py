@@ -14,6 +14,7 @@ from deploy.ssh import Result
 from deploy.swarm_redis import SwarmRedis
 from deploy.swarm_rotation import SwarmRotation, moves, next_version
 from deploy.swarm_secrets import parse_mounts, pin_secrets
+from tests.support.fake_host import OK, FakeHost
 
 RDB = b"REDIS0012" + bytes(20)
 INSPECTED = (
@@ -95,55 +96,39 @@ def test_the_cli_refuses_an_unknown_secret_before_the_configuration_is_read(targ
     assert "'NOPE' is not a secret this stack rotates" in str(result.exception)
 
 
-class ScriptedManager:
+def scripted_manager() -> FakeHost:
     """Answers SwarmRedis's commands as a manager with web 4, worker 3 and one Redis task."""
-
-    label = "manager"
-
-    def __init__(self) -> None:
-        self.log: list[str] = []
-        self.stdin: list[str | None] = []
-
-    def run(self, argv: list[str], *, stdin: str | None = None, **_: object) -> Result:
-        line = " ".join(argv)
-        self.log.append(line)
-        self.stdin.append(stdin)
-        if argv[:2] == ["docker", "ps"]:
-            return Result(0, "r1\n", "")
-        if argv[:3] == ["docker", "inspect", "--format"]:
-            return Result(0, "lp_redis-data 999:999 redis:8@sha256:ab\n", "")
-        if "{{.Spec.Mode.Replicated.Replicas}}" in argv:
-            return Result(0, {"lp_web": "4\n", "lp_worker": "3\n"}[argv[-1]], "")
-        return Result(0, "", "")
+    manager = FakeHost(label="manager", otherwise=OK)
+    manager.answer("docker ps", stdout="r1\n")
+    manager.answer("docker inspect --format", stdout="lp_redis-data 999:999 redis:8@sha256:ab\n")
+    manager.answer("Replicated.Replicas", "lp_web", stdout="4\n")
+    manager.answer("Replicated.Replicas", "lp_worker", stdout="3\n")
+    return manager
 
 
 def test_a_swarm_restore_scales_writers_then_redis_down_installs_and_scales_them_back() -> None:
-    manager = ScriptedManager()
-    SwarmRedis(manager, "lp").replace_data(RDB)  # type: ignore[arg-type]
-    scales = [line for line in manager.log if "service scale" in line]
+    manager = scripted_manager()
+    SwarmRedis(manager, "lp").replace_data(RDB)
+    log = manager.commands
+    scales = [line for line in log if "service scale" in line]
     assert scales == [
         "docker service scale --detach=false lp_web=0 lp_worker=0",
         "docker service scale --detach=false lp_redis=0",
         "docker service scale --detach=false lp_redis=1",
         "docker service scale --detach=false lp_web=4 lp_worker=3",
     ]
-    install = next(n for n, line in enumerate(manager.log) if line.startswith("docker run"))
-    assert manager.log.index(scales[1]) < install < manager.log.index(scales[2])
-    assert "--volume lp_redis-data:/data" in manager.log[install]
-    assert "--user 999:999" in manager.log[install]
-    assert base64.b64decode(manager.stdin[install] or "") == RDB
+    install = next(n for n, line in enumerate(log) if line.startswith("docker run"))
+    assert log.index(scales[1]) < install < log.index(scales[2])
+    assert "--volume lp_redis-data:/data" in log[install]
+    assert "--user 999:999" in log[install]
+    assert base64.b64decode(manager.stdins[install] or "") == RDB
 
 
-class SettlingManager:
-    """A manager whose update is still watched twice after the CLI returned, then ends in STATE."""
-
-    label = "manager"
-
-    def __init__(self, state: str) -> None:
-        self.states = ["updating", "updating", state]
-
-    def run(self, argv: list[str], **_: object) -> Result:
-        return Result(0, self.states.pop(0), "")
+def settling_manager(states: list[str]) -> FakeHost:
+    """A manager whose `docker service inspect` answers each of STATES in turn."""
+    manager = FakeHost(label="manager")
+    manager.answer_with("docker service inspect", reply=lambda: Result(0, states.pop(0), ""))
+    return manager
 
 
 @pytest.mark.parametrize("final", ["completed", "rollback_completed"])
@@ -152,7 +137,8 @@ def test_an_update_is_waited_out_until_swarm_has_finished_it(
 ) -> None:
     """The swarm tier found web still "updating" when `service update --detach=false` returned."""
     monkeypatch.setattr("deploy.swarm_rotation.POLL_S", 0)
-    manager = SettlingManager(final)
-    rotation = SwarmRotation(manager, "lp", "/srv", "REDIS_PASSWORD", print)  # type: ignore[arg-type]
+    # Still watched twice after the CLI returned, then ends in FINAL.
+    states = ["updating", "updating", final]
+    rotation = SwarmRotation(settling_manager(states), "lp", "/srv", "REDIS_PASSWORD", print)
     assert rotation.settled("lp_web") == final
-    assert manager.states == []
+    assert states == []

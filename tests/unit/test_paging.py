@@ -23,7 +23,7 @@ from deploy.paging import (
 )
 from deploy.ssh import Result
 from tests.support.alert_receiver import EMAIL, ROUTING_KEY, TEMPLATE, render
-from tests.support.recording_remote import RecordingRemote
+from tests.support.fake_host import FakeHost
 
 
 def test_no_receiver_setting_keeps_the_shipped_alert_sink(tmp_path: Path) -> None:
@@ -189,7 +189,7 @@ def test_a_configuration_without_the_pager_s_receiver_cannot_be_tested() -> None
         pager_integration(config, lambda path: "")
 
 
-class AlertmanagerHost(RecordingRemote):
+class AlertmanagerHost(FakeHost):
     """A VM whose Alertmanager runs the shipped configuration and, after the alert is posted,
     counts one accepted webhook request more."""
 

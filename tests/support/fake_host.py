@@ -1,9 +1,12 @@
-"""A scripted fake of deploy.host.Host: a VM's files and its compose project's containers as plain
-data, answering the commands the deploy tool sends, and failing at any chosen command.
+"""The one scripted fake of deploy.host.Host for unit tests: a VM's files, its compose project's
+containers and its Swarm stack as plain data, answering the commands the deploy tool sends,
+recording each, and failing at any chosen command.
 
-Pure logic for unit tests of the orchestration's failure paths (the rehearsal proves the same
-paths on a real engine). A rule `fail_at("nginx -s reload", KeyboardInterrupt(), after=True)`
-lets the command happen, then raises: Ctrl-C arriving right after nginx switched.
+Pure logic for unit tests (the rehearsal proves the same paths on a real engine). A rule
+`fail_at("nginx -s reload", KeyboardInterrupt(), after=True)` lets the command happen, then
+raises: Ctrl-C arriving right after nginx switched. `answer("docker run", exit_code=1)` scripts
+the answer to every command holding those words; `otherwise=OK` answers a command the fake does
+not model instead of failing the test (for tests of what is sent rather than what it does).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 
 from deploy.commands import PROJECT, PROJECT_LABEL, SERVICE_LABEL
 from deploy.errors import DeployError
+from deploy.lock import LEASE_AGE_SCRIPT
 from deploy.ssh import Result, command_line
 
 KEEP_LABEL = "org.linkpulse.keep"
@@ -53,6 +57,136 @@ class FakeContainer:
         return self.image.rsplit(":", 1)[-1]
 
 
+class NotModelledError(AssertionError):
+    """A command the fake does not model: the test fails, naming it (unless `otherwise`)."""
+
+
+@dataclass
+class FakeService:
+    """A Swarm service of the stack, as `docker service inspect` shows it."""
+
+    id: str
+    image: str
+    replicas: int | None  # None: global
+    update_state: str = ""
+    update_started: str = ""
+    update_message: str = ""
+    previous: str = ""  # the image before the last update (after a rollback: the one undone)
+    settling: bool = False  # Swarm finishes its update after the next inspect
+
+    def inspect(self, stack: str, name: str) -> dict[str, object]:
+        mode: dict[str, object] = (
+            {"Global": {}} if self.replicas is None else {"Replicated": {"Replicas": self.replicas}}
+        )
+        return {
+            "ID": self.id,
+            "Spec": {
+                "Name": f"{stack}_{name}",
+                "Mode": mode,
+                "TaskTemplate": {"ContainerSpec": {"Image": self.image}},
+            },
+            "UpdateStatus": {
+                "State": self.update_state,
+                "StartedAt": self.update_started,
+                "Message": self.update_message,
+            },
+        }
+
+
+@dataclass
+class FakeSwarm:
+    """One manager node's stack: `docker stack deploy` updates each changed service; one whose
+    (service, tag) is in `unhealthy` is rolled back by Swarm, as its health check would."""
+
+    stack: str = "linkpulse"
+    services: dict[str, FakeService] = field(default_factory=dict)
+    secrets: set[str] = field(default_factory=set)
+    unhealthy: set[tuple[str, str]] = field(default_factory=set)
+    _updates: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def serving(self, service: str) -> set[str]:
+        found = self.services.get(service)
+        return {found.image.rsplit(":", 1)[-1]} if found else set()
+
+    def answer(self, args: list[str], files: dict[str, str]) -> Result | None:
+        """The answer to `docker ARGS` when it is a Swarm command, else None."""
+        match args:
+            case ["info", "--format", _]:
+                return Result(0, "active true\n", "")
+            case ["secret", "ls", *_]:
+                return Result(0, "\n".join(sorted(self.secrets)), "")
+            case ["service", "ls", "--quiet", *_] | ["stack", "ps", "--quiet", *_]:
+                ids = [s.id for s in self.services.values()]
+                return Result(0, "\n".join(ids), "")
+            case ["service", "inspect", "--format", _, *_]:
+                lines = [f"{self.stack}_{name}" for name in self.services]
+                return Result(0, "\n".join(lines), "")
+            case ["service", "inspect", *ids]:
+                return Result(0, json.dumps(self._inspect(ids)), "")
+            case ["inspect", "--type", "task", *ids]:
+                return Result(0, json.dumps(self._tasks(ids)), "")
+            case ["stack", "deploy", *_, "--compose-file", path, _]:
+                self._deploy(json.loads(files[path])["services"])
+                return OK
+            case ["stack", "rm", _]:
+                self.services.clear()
+                return OK
+            case ["service", "ps" | "logs", *_]:
+                return self._diagnostics(args)
+        return None
+
+    def _diagnostics(self, args: list[str]) -> Result:
+        if args[1:4] == ["ps", "--no-trunc", "--format"]:  # why the tasks of an image ended
+            service = self.services[args[-1].removeprefix(f"{self.stack}_")]
+            return Result(0, f"{service.previous}\ttask: non-zero exit (1)\n", "")
+        return Result(0, "what Swarm said\n", "")
+
+    def _inspect(self, ids: list[str]) -> list[dict[str, object]]:
+        found = []
+        for name, service in self.services.items():
+            if service.id in ids:
+                found.append(service.inspect(self.stack, name))
+                if service.settling:
+                    self._settle(name, service)
+        return found
+
+    def _tasks(self, ids: list[str]) -> list[dict[str, object]]:
+        return [
+            {
+                "ServiceID": s.id,
+                "Spec": {"ContainerSpec": {"Image": s.image}},
+                "Status": {"State": "running", "Err": ""},
+                "DesiredState": "running",
+            }
+            for s in self.services.values()
+            if s.id in ids
+            for _ in range(s.replicas or 1)
+        ]
+
+    def _deploy(self, wanted: dict[str, dict[str, object]]) -> None:
+        for name in set(self.services) - set(wanted):  # --prune
+            del self.services[name]
+        for name, spec in wanted.items():
+            image = str(spec["image"])
+            replicas = dict(spec.get("deploy") or {}).get("replicas", 1)  # type: ignore[call-overload]
+            now = self.services.get(name)
+            if now is None:
+                self.services[name] = FakeService(f"svc-{name}", image, replicas)
+            elif now.image != image:
+                now.previous, now.image = now.image, image
+                now.update_state, now.update_started = "updating", str(next(self._updates))
+                now.settling = True
+
+    def _settle(self, name: str, service: FakeService) -> None:
+        service.settling = False
+        if (name, service.image.rsplit(":", 1)[-1]) in self.unhealthy:
+            service.previous, service.image = service.image, service.previous
+            service.update_state = "rollback_completed"
+            service.update_message = "update rolled back due to failure of a task"
+        else:
+            service.update_state = "completed"
+
+
 @dataclass
 class Rule:
     fragment: str
@@ -82,16 +216,38 @@ class FakeHost:
     label: str = "deploy@fake-vm:22"
     files: dict[str, str] = field(default_factory=dict)
     dirs: set[str] = field(default_factory=set)
+    touched: dict[str, int] = field(default_factory=dict)  # path -> `clock` when last written
+    clock: int = 1_000_000  # the VM's clock, in seconds
     containers: dict[str, FakeContainer] = field(default_factory=dict)
     pins: dict[str, str] = field(default_factory=dict)  # keep-container name -> sha
     unhealthy: set[tuple[str, str]] = field(default_factory=set)  # (service, tag) never healthy
     missing_images: set[str] = field(default_factory=set)  # neither on the VM nor pullable
-    log: list[str] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)  # every command line and `write <path>`
+    argvs: list[list[str]] = field(default_factory=list)  # every command sent as argv
+    stdins: list[str | None] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
+    # (words that must all be in the command line, the answer): first match wins.
+    answers: list[tuple[tuple[str, ...], Callable[[], Result]]] = field(default_factory=list)
+    otherwise: Result | None = None
     connected: bool = True
+    swarm: FakeSwarm = field(default_factory=FakeSwarm)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     # --- scripting ---------------------------------------------------------------------------
+    def answer(self, *words: str, exit_code: int = 0, stdout: str = "", stderr: str = "") -> None:
+        """Every command holding all WORDS answers this, whatever the fake would have."""
+        result = Result(exit_code, stdout, stderr)
+        self.answer_with(*words, reply=lambda: result)
+
+    def answer_with(self, *words: str, reply: Callable[[], Result]) -> None:
+        """Every command holding all WORDS is answered by REPLY(): a script with a state."""
+        self.answers.append((words, reply))
+
+    @property
+    def commands(self) -> list[str]:
+        """The command lines sent, in order (without the files written)."""
+        return [line for line in self.log if not line.startswith("write ")]
+
     def fail_at(
         self, fragment: str, error: BaseException, *, nth: int = 1, after: bool = False
     ) -> None:
@@ -137,6 +293,12 @@ class FakeHost:
     def close(self) -> None:
         pass
 
+    def __enter__(self) -> FakeHost:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
     def run(
         self,
         argv: Sequence[str],
@@ -149,11 +311,12 @@ class FakeHost:
         line = command_line(argv)
         self._rules(line, after=False)
         self.log.append(line)
-        result = self._answer(list(argv))
+        self.argvs.append(list(argv))
+        self.stdins.append(stdin)
+        # A command bounded on the VM by timeout(1) gets the same answer.
+        result = self._scripted(line) or self._modelled(list(argv))
         self._rules(line, after=True)
-        if check and not result.ok:
-            raise DeployError(f"on the VM: {line[:160]}: {result.stderr or result.exit_code}")
-        return result
+        return self._checked(line, result, check)
 
     def shell(
         self,
@@ -165,6 +328,11 @@ class FakeHost:
     ) -> Result:
         self._rules(line, after=False)
         self.log.append(line)
+        self.stdins.append(stdin)
+        scripted = self._scripted(line)
+        if scripted is not None:
+            self._rules(line, after=True)
+            return self._checked(line, scripted, check)
         if line.startswith("cat >> "):
             path = shlex.split(line)[2]
             self.files[path] = self.files.get(path, "") + (stdin or "")
@@ -184,21 +352,41 @@ class FakeHost:
         self._rules(f"write {path}", after=False)
         self.log.append(f"write {path}")
         self.files[path] = content
+        self.touched[path] = self.clock
         self._rules(f"write {path}", after=True)
 
     def get(self, remote: str, local: Path) -> None:
         self._rules(f"get {remote}", after=False)
-        local.write_text(self.files[remote])
+        local.write_text(self.files.get(remote, f"log of {remote}\n"))
 
     @contextlib.contextmanager
     def forward(self, local_port: int, remote_port: int) -> Iterator[None]:
         yield
 
     # --- commands ----------------------------------------------------------------------------
+    def _modelled(self, argv: list[str]) -> Result:
+        try:
+            # A command bounded on the VM by timeout(1) gets the same answer.
+            return self._answer(argv[2:] if argv[0] == "timeout" else argv)
+        except NotModelledError:
+            if self.otherwise is None:
+                raise
+            return self.otherwise
+
+    def _scripted(self, line: str) -> Result | None:
+        reply = next((r for words, r in self.answers if all(w in line for w in words)), None)
+        return None if reply is None else reply()
+
+    def _checked(self, line: str, result: Result, check: bool) -> Result:
+        if check and not result.ok:
+            raise DeployError(f"on the VM: {line[:160]}: {result.stderr or result.exit_code}")
+        return result
+
     def _answer(self, argv: list[str]) -> Result:
         tool, args = argv[0], argv[1:]
         if tool == "docker":
-            return self._docker(args)
+            swarm = self.swarm.answer(args, self.files)
+            return self._docker(args) if swarm is None else swarm
         if tool == "cat":
             text = self.files.get(args[0])
             return Result(0, text, "") if text is not None else Result(1, "", "No such file")
@@ -211,10 +399,15 @@ class FakeHost:
             if args[0] == "-d":
                 return OK if args[1] in self.dirs else Result(1, "", "")
             return OK if self.files.get(args[1]) else Result(1, "", "")
+        return self._files(tool, args)
+
+    def _files(self, tool: str, args: list[str]) -> Result:
         if tool == "rm":
             gone = args[-1]
             self.dirs = {d for d in self.dirs if d != gone and not d.startswith(gone + "/")}
-            self.files = {p: t for p, t in self.files.items() if not p.startswith(gone + "/")}
+            self.files = {
+                p: t for p, t in self.files.items() if p != gone and not p.startswith(gone + "/")
+            }
             return OK
         if tool == "ls":
             prefix = args[-1] + "/"
@@ -222,7 +415,19 @@ class FakeHost:
             return Result(0, "\n".join(sorted(names)), "")
         if tool == "diff":
             return OK if self._conf(args[-2]) == self._conf(args[-1]) else Result(1, "", "")
-        raise AssertionError(f"the fake host does not know {command_line(argv)}")
+        if tool == "touch":
+            self.touched[args[0]] = self.clock
+            self.files.setdefault(args[0], "")
+            return OK
+        if tool == "sh" and args[:2] == [
+            "-c",
+            LEASE_AGE_SCRIPT,
+        ]:  # sh -c: how long ago the file was touched
+            path = args[-1]
+            if path not in self.touched:
+                return Result(1, "", "No such file")
+            return Result(0, f"{self.clock - self.touched[path]}\n", "")
+        raise NotModelledError(f"the fake host does not know {tool} {command_line(args)}")
 
     def _conf(self, directory: str) -> dict[str, str]:
         prefix = directory + "/"
@@ -250,7 +455,7 @@ class FakeHost:
             return OK
         if verb == "run" and args[-2:] == ["-t", "-q"]:
             return OK  # the release's `nginx -t` in a throwaway container: its config is sound
-        raise AssertionError(f"the fake host does not know docker {' '.join(args)}")
+        raise NotModelledError(f"the fake host does not know docker {' '.join(args)}")
 
     def _stop_or_remove(self, verb: str, args: list[str]) -> Result:
         for ref in (a for a in args if not a.startswith("--") and not a.isdigit()):
