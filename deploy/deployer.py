@@ -24,7 +24,15 @@ from pathlib import Path
 from deploy import release_settings, source
 from deploy.annotations import Annotations
 from deploy.bundle import Bundle
-from deploy.canary import CanaryFailedError, Measure, StepReport, WebCanary, prometheus_measure
+from deploy.canary import (
+    CanaryFailedError,
+    Measure,
+    StepProbes,
+    StepReport,
+    WebCanary,
+    probed,
+    prometheus_measure,
+)
 from deploy.config import Config
 from deploy.errors import DeployError
 from deploy.gate import Limits, Query, http_query, run_gate
@@ -493,11 +501,30 @@ class Deployer:
         with self.prometheus_url() as url:
             yield prometheus_measure(url, self.config.gate.route, baseline, sha)
 
+    @contextmanager
+    def canary_probes(self, baseline: str, sha: str) -> Iterator[StepProbes | None]:
+        if not self.config.gate.probes:
+            yield None
+            return
+        route = self.config.gate.route
+        with (
+            self.prometheus_url() as url,
+            probed(
+                self.config.app.public_url,
+                lambda family: prometheus_measure(url, route, baseline, sha, family),
+                self.stages.note,
+            ) as probes,
+        ):
+            yield probes
+
     def _run_canary(self, canary: WebCanary, sha: str) -> None:
         baseline = self.current() or ""
         try:
-            with self.canary_measure(baseline, sha) as measure:
-                canary.run(sha, measure)
+            with (
+                self.canary_measure(baseline, sha) as measure,
+                self.canary_probes(baseline, sha) as probes,
+            ):
+                canary.run(sha, measure, probes)
         except CanaryFailedError:
             if self.bundle is not None:
                 self.bundle.write("canary.txt", _tables(canary.steps))
