@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from deploy.canary_judge import Side, bucket_query, judge_step
 from deploy.canary_probes import PROBES, USERS, choose, probe_rate, users_pace
@@ -28,6 +29,7 @@ from deploy.gate import PROBES as PROBE_FAMILY
 from deploy.gate import USERS as USER_FAMILY
 from deploy.gate import Family, Limits, first_value, instant_vector, queries
 from deploy.nginx_weights import render_split
+from deploy.outcome import LockKeptError
 from deploy.plan import render_upstream
 from deploy.probe import running
 from deploy.rollout import Rollout
@@ -89,9 +91,34 @@ class StepReport:
             ),
         }
 
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> StepReport:
+        """A step recorded by a paused deploy, for the history of the command that ends it."""
+        probes = raw.get("probe_requests")
+        return cls(
+            raw["weight"],
+            raw["verdict"],
+            raw["duration_s"],
+            raw["window_s"],
+            raw["baseline_requests"],
+            raw["canary_requests"],
+            [Row(**row) for row in raw["rows"]],
+            raw.get("evidence", USERS),
+            None if probes is None else (probes[0], probes[1]),
+        )
+
 
 class CanaryFailedError(DeployError):
     """A step failed or stayed inconclusive: the old web serves everything again."""
+
+
+class CanaryPausedError(LockKeptError):
+    """A step stayed inconclusive and [deploy] on_inconclusive is "pause": both webs keep their
+    share of requests and the lock stays held until `deploy promote` or `deploy abort`."""
+
+    def __init__(self, message: str, weight: int) -> None:
+        super().__init__(message)
+        self.weight = weight
 
 
 def histogram(samples: list[dict[str, object]]) -> Histogram:
@@ -168,10 +195,25 @@ class WebCanary:
         request back to the old web and removing the new one."""
         with self.stages.stage("start the new web beside the old one"):
             old, new = self.rollout.start_beside(sha, "web")
+        self.resume(sha, old, new, self.settings.steps, measure=measure, probes=probes)
+
+    def resume(
+        self,
+        sha: str,
+        old: list[Container],
+        new: list[Container],
+        weights: list[int],
+        *,
+        measure: Measure,
+        probes: StepProbes | None = None,
+    ) -> None:
+        """The steps WEIGHTS with OLD and NEW already running (all of them from run(); those
+        after a paused step from `deploy promote`). A step that pauses (on_inconclusive) raises
+        CanaryPausedError and leaves the split as it is."""
         if not old:
             raise DeployError("no old web runs to judge the canary against")
         try:
-            for weight in self.settings.steps:
+            for weight in weights:
                 if weight >= 100:
                     with self.stages.stage(f"canary promoted: every request to {sha[:12]}"):
                         self.rollout.hand_over_web(old, new)
@@ -181,10 +223,12 @@ class WebCanary:
                     report = self._judge(weight, measure, probes)
                     self.steps.append(report)
                     self.on_step(sha, report)
-                    self._decide(report)
+                    self._decide(sha, report)
+        except CanaryPausedError:
+            raise
         except BaseException:
             failed = self.stages.failed  # the step that failed, not the abort, names the failure
-            self._abort(old, new)
+            self.abort(old, new)
             self.stages.failed = failed
             raise
 
@@ -259,7 +303,7 @@ class WebCanary:
                 f"canary {weight} %: users bring {pace:.1f} redirects/s, probes {rate:.1f}/s"
             )
 
-    def _decide(self, report: StepReport) -> None:
+    def _decide(self, sha: str, report: StepReport) -> None:
         for line in report.table.splitlines():
             self.stages.note(line)
         on = " on probe requests" if report.evidence == PROBES else ""
@@ -275,12 +319,18 @@ class WebCanary:
         if report.probe_requests is not None and report.verdict == INCONCLUSIVE:
             probe_baseline, probe_canary = report.probe_requests
             reason += f" (probes: baseline {probe_baseline:.0f}, canary {probe_canary:.0f})"
+        if report.verdict == INCONCLUSIVE and self.settings.on_inconclusive == "pause":
+            raise CanaryPausedError(
+                f"canary of {sha[:12]} paused at {report.weight} %: inconclusive, {reason}; "
+                "`python -m deploy promote` continues it, `python -m deploy abort` ends it",
+                report.weight,
+            )
         raise CanaryFailedError(
             f"canary {report.verdict} at {report.weight} %{on}: {reason} (judged on "
             f"{report.window_s}s; the step's table is above and in the bundle)"
         )
 
-    def _abort(self, old: list[Container], new: list[Container]) -> None:
+    def abort(self, old: list[Container], new: list[Container]) -> None:
         with self.stages.stage("canary aborted: every request back to the old web"):
             self.rollout.route_web(render_upstream(_names(old)))
             self.rollout.on_failed_containers(self.rollout.vm.inspect([c.id for c in new]))

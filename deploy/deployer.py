@@ -26,6 +26,7 @@ from deploy.annotations import Annotations
 from deploy.bundle import Bundle
 from deploy.canary import (
     CanaryFailedError,
+    CanaryPausedError,
     Measure,
     StepProbes,
     StepReport,
@@ -33,6 +34,8 @@ from deploy.canary import (
     probed,
     prometheus_measure,
 )
+from deploy.canary_pause import Paused
+from deploy.canary_pause import keep as keep_paused
 from deploy.config import Config
 from deploy.errors import DeployError
 from deploy.gate import Limits, Query, http_query, run_gate
@@ -256,6 +259,17 @@ class Deployer:
             if self.canary is None:  # a canary was judged at every step instead
                 with self.stages.stage("SLO check of the new version"):
                     self._gate(sha)
+        except CanaryPausedError as paused:
+            state = Paused.of(
+                paused,
+                sha,
+                previous or "",
+                started_at,
+                weights=self.config.deploy.steps,
+                steps=self._canary_steps(),
+            )
+            keep_paused(self.remote, self.lock.path, state, str(paused), self.stages.note)
+            raise
         except BaseException as error:
             # Anything, Ctrl-C and SIGTERM included: after the first change the VM must not be
             # left half-switched and unrecorded.
@@ -457,6 +471,9 @@ class Deployer:
         else:
             with self.stages.stage("switch web (zero downtime)"):
                 self.rollout.switch_web(sha)
+        self.switch_after_web(sha, nginx_image, switched)
+
+    def switch_after_web(self, sha: str, nginx_image: str, switched: list[str]) -> None:
         with self.stages.stage("nginx config"):
             switched.append("nginx")
             self.rollout.apply_nginx(sha, nginx_image)
@@ -484,6 +501,9 @@ class Deployer:
         if not self.vm.containers("web"):
             self.stages.note("no web serves to judge a canary against: all at once")
             return None
+        return self.web_canary()
+
+    def web_canary(self) -> WebCanary:
         tolerances = replace(load_tolerances(), min_requests=self.config.deploy.min_requests)
         return WebCanary(
             self.rollout,

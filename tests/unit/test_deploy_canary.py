@@ -166,6 +166,7 @@ def test_the_all_at_once_strategy_switches_then_runs_the_slo_check(vm: CanaryVm)
         ("steps = [50, 10, 100]", "steps must rise from 1 to 100"),
         ("min_requests = 0", "min_requests must be at least 1"),
         ('step_max_wait = "soon"', "[deploy]"),
+        ('on_inconclusive = "wait"', "on_inconclusive must be one of abort, pause"),
     ],
 )
 def test_a_bad_deploy_table_is_one_clear_error(tmp_path: Path, table: str, message: str) -> None:
