@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -221,12 +222,7 @@ def rollback(context: Context, sha: str | None, bundle_dir: Path) -> None:
 @pass_context
 def promote(context: Context, bundle_dir: Path) -> None:
     """Continue a canary paused on an inconclusive step: its remaining steps, judged."""
-    deployer = _deployer(context, bundle_dir)
-    try:
-        sha = canary_resume.promote(deployer)
-    finally:
-        deployer.remote.close()
-    click.echo(f"promoted {sha}")
+    click.echo(f"promoted {_end_paused(context, bundle_dir, canary_resume.promote)}")
 
 
 @cli.command()
@@ -234,12 +230,16 @@ def promote(context: Context, bundle_dir: Path) -> None:
 @pass_context
 def abort(context: Context, bundle_dir: Path) -> None:
     """End a canary paused on an inconclusive step: every request back to the old web."""
+    serving = _end_paused(context, bundle_dir, canary_resume.abort)
+    click.echo(f"aborted the paused canary: {serving} serves every request")
+
+
+def _end_paused(context: Context, bundle_dir: Path, end: Callable[[Deployer], str]) -> str:
     deployer = _deployer(context, bundle_dir)
     try:
-        serving = canary_resume.abort(deployer)
+        return end(deployer)
     finally:
         deployer.remote.close()
-    click.echo(f"aborted the paused canary: {serving} serves every request")
 
 
 @cli.command(name="rotate-secret")
