@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from deploy.gate import LATENCY_BUCKETS, Limits, of_revision, route_selector
+from deploy.gate import USERS, Family, Limits, of_revision, route_selector
 from slo import Tolerances, judgement
 from slo.histograms import Histogram, quantile, slower_p_value, total
 from slo.judgement import FAIL, INCONCLUSIVE, PASS, Row
@@ -119,9 +119,8 @@ def judge_step(baseline: Side, canary: Side, limits: Limits, t: Tolerances) -> l
     return rows
 
 
-def bucket_query(sha: str, route: str, window_s: int) -> str:
+def bucket_query(sha: str, route: str, window_s: int, family: Family = USERS) -> str:
     """PromQL for one revision's latency histogram of ROUTE in the window: a vector by `le`."""
     selector = route_selector(route)
-    return (
-        f"sum by (le) (increase({LATENCY_BUCKETS}{{{selector}}}[{window_s}s]) * {of_revision(sha)})"
-    )
+    increase = f"increase({family.buckets}{{{selector}}}[{window_s}s])"
+    return f"sum by (le) ({increase} * {of_revision(sha)})"

@@ -6,13 +6,23 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from deploy import exec_in, logs, ps, redis_backup, redis_upgrade, swarm_rotation, tunnel
+from deploy import (
+    canary_resume,
+    exec_in,
+    logs,
+    ps,
+    redis_backup,
+    redis_upgrade,
+    swarm_rotation,
+    tunnel,
+)
 from deploy import status as status_module
 from deploy.alert_route import alert_route
 from deploy.config import STRATEGIES, Config, load_config
@@ -210,6 +220,31 @@ def rollback(context: Context, sha: str | None, bundle_dir: Path) -> None:
     click.echo(f"rolled back to {target} in {format_duration(took)}")
 
 
+@cli.command()
+@bundle_dir_option
+@pass_context
+def promote(context: Context, bundle_dir: Path) -> None:
+    """Continue a canary paused on an inconclusive step: its remaining steps, judged."""
+    click.echo(f"promoted {_end_paused(context, bundle_dir, canary_resume.promote)}")
+
+
+@cli.command()
+@bundle_dir_option
+@pass_context
+def abort(context: Context, bundle_dir: Path) -> None:
+    """End a canary paused on an inconclusive step: every request back to the old web."""
+    serving = _end_paused(context, bundle_dir, canary_resume.abort)
+    click.echo(f"aborted the paused canary: {serving} serves every request")
+
+
+def _end_paused(context: Context, bundle_dir: Path, end: Callable[[Deployer], str]) -> str:
+    deployer = _deployer(context, bundle_dir)
+    try:
+        return end(deployer)
+    finally:
+        deployer.remote.close()
+
+
 @cli.command(name="rotate-secret")
 @click.argument("name")
 @bundle_dir_option
@@ -319,6 +354,12 @@ def lock_release(context: Context, force: bool) -> None:
         if state is None:
             click.echo("lock was free")
             return
+        kept = read_kept(remote, deploy_lock.path)
+        if kept is not None and kept.paused and not force:
+            raise DeployError(
+                f"{kept.describe()}: releasing the lock would leave both webs serving, "
+                "refusing (`lock release --force` if you mean it)"
+            )
         if not state.stale and not force:
             raise DeployError(
                 f"deploy lock is {describe_lock(state)[0]}: its holder may still run, refusing "

@@ -98,6 +98,7 @@ class GateConfig:
 
 
 STRATEGIES = ("canary", "all-at-once")
+ON_INCONCLUSIVE = ("abort", "pause")
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,8 @@ class DeploySettings:
     min_requests: int = 100
     # A step without min_requests on each side by then is inconclusive, and aborts.
     step_max_wait: str = "3m"
+    # Or pauses: the split and the lock stay until `deploy promote` or `deploy abort`.
+    on_inconclusive: str = "abort"
 
     @property
     def step_max_wait_s(self) -> int:
@@ -296,6 +299,10 @@ def _deploy(raw: dict[str, Any], path: Path) -> DeploySettings:
         raise DeployError(f"{path}: [deploy] steps must rise from 1 to 100 (%), like [10, 50, 100]")
     if settings.min_requests < 1:
         raise DeployError(f"{path}: [deploy] min_requests must be at least 1")
+    if settings.on_inconclusive not in ON_INCONCLUSIVE:
+        raise DeployError(
+            f"{path}: [deploy] on_inconclusive must be one of {', '.join(ON_INCONCLUSIVE)}"
+        )
     try:
         settings.step_max_wait_s  # noqa: B018 # checked now, not mid-deploy
     except SpecError as error:

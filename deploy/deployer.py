@@ -24,7 +24,9 @@ from pathlib import Path
 from deploy import source
 from deploy.annotations import Annotations
 from deploy.bundle import Bundle
-from deploy.canary import WebCanary
+from deploy.canary import CanaryPausedError, WebCanary
+from deploy.canary_pause import Paused
+from deploy.canary_pause import keep as keep_paused
 from deploy.config import Config
 from deploy.errors import DeployError
 from deploy.gate import Limits, run_gate
@@ -218,6 +220,17 @@ class Deployer:
             if self.canary is None:  # a canary was judged at every step instead
                 with self.stages.stage("SLO check of the new version"):
                     self._gate(sha)
+        except CanaryPausedError as paused:
+            state = Paused.of(
+                paused,
+                sha,
+                previous or "",
+                started_at,
+                weights=self.config.deploy.steps,
+                steps=self._canary_steps(),
+            )
+            keep_paused(self.remote, self.lock.path, state, str(paused), self.stages.note)
+            raise
         except BaseException as error:
             # Anything, Ctrl-C and SIGTERM included: after the first change the VM must not be
             # left half-switched and unrecorded.

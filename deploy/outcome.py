@@ -11,6 +11,9 @@ from deploy.host import Host
 from deploy.interrupts import Interrupted
 
 KEPT_FILE = "kept.json"
+# Kept's stage for a canary paused on an inconclusive step (deploy/canary_pause.py): held on
+# purpose, ended by `promote` or `abort`, not by `lock release`.
+PAUSED = "canary paused"
 
 
 class LockKeptError(DeployError):
@@ -49,7 +52,13 @@ class Kept:
         except (ValueError, TypeError):
             return cls("unreadable kept.json: look at the VM", "", "", "", "")
 
+    @property
+    def paused(self) -> bool:
+        return self.stage == PAUSED
+
     def describe(self) -> str:
+        if self.paused:
+            return f"PAUSED since {self.since}: {self.reason}"
         return (
             f"KEPT since {self.since} by a failed deploy: {self.reason}; look at the VM "
             "(`python -m deploy status`, `history`, the bundle), bring it to a known release "

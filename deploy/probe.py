@@ -212,11 +212,9 @@ def probed_reading(sha: str, route: str, limits: Limits, load: ProbeLoad) -> Rea
 
 
 @contextmanager
-def probing(
-    public_url: str, sha: str, route: str, limits: Limits, echo: Callable[[str], None]
-) -> Iterator[Reading | None]:
-    """The check's reading with probes, for the length of the block; None (users' requests
-    alone) when no probe link could be made, e.g. storage full (web refuses new links)."""
+def running(public_url: str, echo: Callable[[str], None]) -> Iterator[ProbeLoad | None]:
+    """A probe sender (idle until given a rate) for the length of the block, its links deleted
+    after it; None when no probe link could be made, e.g. storage full (web refuses new links)."""
     load = ProbeLoad(public_url)
     started = time.monotonic()
     try:
@@ -226,7 +224,7 @@ def probing(
             yield None
             return
         load.start()
-        yield probed_reading(sha, route, limits, load)
+        yield load
     finally:
         load.stop()
         left = load.delete_links()
@@ -236,3 +234,13 @@ def probing(
                 f"{time.monotonic() - started:.0f}s on {len(load.links)} probe links, "
                 + (f"not deleted (they expire): {', '.join(left)}" if left else "all deleted")
             )
+
+
+@contextmanager
+def probing(
+    public_url: str, sha: str, route: str, limits: Limits, echo: Callable[[str], None]
+) -> Iterator[Reading | None]:
+    """The check's reading with probes, for the length of the block; None (users' requests
+    alone) when no probe link could be made."""
+    with running(public_url, echo) as load:
+        yield None if load is None else probed_reading(sha, route, limits, load)

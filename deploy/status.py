@@ -11,6 +11,7 @@ from deploy.config import Config
 from deploy.errors import DeployError
 from deploy.layout import Layout
 from deploy.lock import DeployLock, describe_lock
+from deploy.outcome import read_kept
 from deploy.ssh import Remote
 from deploy.swarm_deployer import stack_status, swarm_layout
 from deploy.swarm_stack import SwarmStack
@@ -42,9 +43,13 @@ def reported_revisions(remote: Remote, prometheus_port: int) -> list[str]:
 
 
 def lock_report(remote: Remote, root: str) -> list[str]:
-    """The lock's holder, and a release left serving unverified by a deploy that is gone."""
-    first, *rest = describe_lock(DeployLock(remote, root).state(datetime.now(UTC)))
-    return [f"deploy lock: {first}", *rest]
+    """The lock's holder, a release left serving unverified by a deploy that is gone, and why a
+    failed or paused deploy kept the lock."""
+    lock = DeployLock(remote, root)
+    state = lock.state(datetime.now(UTC))
+    first, *rest = describe_lock(state)
+    kept = read_kept(remote, lock.path) if state is not None else None
+    return [f"deploy lock: {first}", *rest, *([kept.describe()] if kept else [])]
 
 
 def report(config: Config, remote: Remote) -> str:

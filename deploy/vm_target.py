@@ -14,7 +14,15 @@ from dataclasses import replace
 from pathlib import Path
 
 from deploy import release_settings, source
-from deploy.canary import CanaryFailedError, Measure, StepReport, WebCanary, prometheus_measure
+from deploy.canary import (
+    CanaryFailedError,
+    Measure,
+    StepProbes,
+    StepReport,
+    WebCanary,
+    probed,
+    prometheus_measure,
+)
 from deploy.config import Config
 from deploy.gate import Limits, Query, http_query
 from deploy.layout import Layout
@@ -116,6 +124,9 @@ class VmTarget:
         else:
             with self.stages.stage("switch web (zero downtime)"):
                 self.rollout.switch_web(sha)
+        self.switch_after_web(sha, nginx_image, switched)
+
+    def switch_after_web(self, sha: str, nginx_image: str, switched: list[str]) -> None:
         with self.stages.stage("nginx config"):
             switched.append("nginx")
             self.rollout.apply_nginx(sha, nginx_image)
@@ -143,6 +154,9 @@ class VmTarget:
         if not self.vm.containers("web"):
             self.stages.note("no web serves to judge a canary against: all at once")
             return None
+        return self.web_canary()
+
+    def web_canary(self) -> WebCanary:
         tolerances = replace(load_tolerances(), min_requests=self.config.deploy.min_requests)
         return WebCanary(
             self.rollout,
@@ -160,11 +174,30 @@ class VmTarget:
         with self.prometheus_url() as url:
             yield prometheus_measure(url, self.config.gate.route, baseline, sha)
 
+    @contextmanager
+    def canary_probes(self, baseline: str, sha: str) -> Iterator[StepProbes | None]:
+        if not self.config.gate.probes:
+            yield None
+            return
+        route = self.config.gate.route
+        with (
+            self.prometheus_url() as url,
+            probed(
+                self.config.app.public_url,
+                lambda family: prometheus_measure(url, route, baseline, sha, family),
+                self.stages.note,
+            ) as probes,
+        ):
+            yield probes
+
     def _run_canary(self, canary: WebCanary, sha: str) -> None:
         baseline = current_release(self.remote, self.layout) or ""
         try:
-            with self.canary_measure(baseline, sha) as measure:
-                canary.run(sha, measure)
+            with (
+                self.canary_measure(baseline, sha) as measure,
+                self.canary_probes(baseline, sha) as probes,
+            ):
+                canary.run(sha, measure, probes)
         except CanaryFailedError:
             bundle = self.bundle()
             if bundle is not None:

@@ -300,8 +300,8 @@ class Runner:
         )
         if not profile.full():
             return
-        # All at once: a canary's steps judge users' redirects only (no probes yet), so on a quiet
-        # VM they would end inconclusive.
+        # All at once: the checks below read the SLO check's lines (rehearsal/quiet.py). A canary's
+        # steps on a quiet VM are judged on probes too (deploy/canary_probes.py).
         d = self.step("1 deploy D on the quiet VM", "deploy", self.summary.versions["D"],
                       "--source", str(self.src), "--strategy", "all-at-once")  # fmt: skip
         slow = quiet.read(self.last_output, d.duration_s, d.requests)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from deploy import canary as canary_module
-from deploy.canary import Measure
+from deploy.canary import Measure, StepProbes
 from deploy.canary_judge import Side
 from deploy.config import DeploySettings, parse_config
 from deploy.deployer import Deployer
@@ -41,6 +41,9 @@ class CanaryVm(Vm):
         super().__init__(tmp_path, monkeypatch)
         self.config = replace(self.config, deploy=DeploySettings(step_max_wait="1m"))
         self.script: Script = lambda window_s: (side(400), side(120))
+        # What the probes' own families read; None: no probe link could be made.
+        self.probe_script: Script | None = None
+        self.probe_rates: list[float] = []
         self.upstreams: list[str] = []
         self.now = 0.0
         # Each poll of a step is 5 s on this clock, so a step's wait ends without waiting.
@@ -66,8 +69,14 @@ class CanaryVm(Vm):
             assert (baseline, sha) == (A, B), "baseline is the release serving, canary the new"
             yield self.script
 
+        @contextmanager
+        def probes(baseline: str, sha: str) -> Iterator[StepProbes | None]:
+            script = self.probe_script
+            yield None if script is None else StepProbes(script, self.probe_rates.append)
+
         assert isinstance(deployer.target, VmTarget)
         deployer.target.canary_measure = measure  # type: ignore[method-assign]
+        deployer.target.canary_probes = probes  # type: ignore[method-assign]
         return deployer
 
 
@@ -159,8 +168,70 @@ def test_the_all_at_once_strategy_switches_then_runs_the_slo_check(vm: CanaryVm)
         ("steps = [50, 10, 100]", "steps must rise from 1 to 100"),
         ("min_requests = 0", "min_requests must be at least 1"),
         ('step_max_wait = "soon"', "[deploy]"),
+        ('on_inconclusive = "wait"', "on_inconclusive must be one of abort, pause"),
     ],
 )
 def test_a_bad_deploy_table_is_one_clear_error(tmp_path: Path, table: str, message: str) -> None:
     with pytest.raises(DeployError, match=re.escape(message)):
         parse_config(f"{CONFIG}\n{table}\n".replace('strategy = "all-at-once"\n', ""), tmp_path)
+
+
+QUIET = (side(0), side(0))
+
+
+def test_a_canary_on_a_quiet_service_is_promoted_on_probe_requests(vm: CanaryVm) -> None:
+    vm.script = lambda window_s: QUIET
+    vm.probe_script = lambda window_s: (side(400), side(120))
+    vm.deploy(B)
+    assert vm.serving("web") == {B}
+    steps = vm.last_record["canary"]
+    assert isinstance(steps, list)
+    assert [(s["weight"], s["verdict"], s["evidence"]) for s in steps] == [
+        (10, "PASS", "probes"),
+        (50, "PASS", "probes"),
+    ]
+    assert steps[0]["probe_requests"] == [400, 120]
+    assert steps[0]["canary_requests"] == 0, "users' counts stay the users'"
+    assert vm.probe_rates[0] > 0, "probes start with the step, before its first judged window"
+    assert vm.probe_rates[-1] == 0, "a decided step stops them"
+    assert any("PASS on probe requests" in line for line in vm.output)
+
+
+def test_a_slow_canary_on_a_quiet_service_is_aborted_on_probe_requests(vm: CanaryVm) -> None:
+    vm.script = lambda window_s: QUIET
+    vm.probe_script = lambda window_s: (side(400, at_ms=3), side(120, at_ms=45))
+    message = vm.failing_deploy(B)
+    assert "canary FAIL at 10 % on probe requests" in message
+    assert "vs baseline p50_ms" in message
+    assert vm.serving("web") == {A}
+    assert vm.last_record["canary"][0]["evidence"] == "probes"  # type: ignore[index]
+
+
+def test_a_busy_service_is_judged_by_its_users_and_sends_no_probes(vm: CanaryVm) -> None:
+    def never(window_s: int) -> tuple[Side, Side]:
+        raise AssertionError("users decided: the probes' figures are not read")
+
+    vm.script = lambda window_s: (side(1800), side(200))  # 100 redirects a second over 20 s
+    vm.probe_script = never
+    vm.deploy(B)
+    assert set(vm.probe_rates) == {0.0}
+    steps = vm.last_record["canary"]
+    assert isinstance(steps, list)
+    assert {s["evidence"] for s in steps} == {"users"}
+
+
+def test_users_failing_decide_even_while_probes_would_pass(vm: CanaryVm) -> None:
+    vm.script = lambda window_s: (side(30), side(120, errors=60))  # baseline short, canary 5xx
+    vm.probe_script = lambda window_s: (side(400), side(120))
+    message = vm.failing_deploy(B)
+    assert "canary FAIL at 10 %: baseline requests, slo error_ratio" in message
+
+
+def test_too_few_probes_by_the_deadline_are_inconclusive_and_name_both_counts(
+    vm: CanaryVm,
+) -> None:
+    vm.script = lambda window_s: QUIET
+    vm.probe_script = lambda window_s: (side(400), side(20))
+    message = vm.failing_deploy(B)
+    assert "canary INCONCLUSIVE at 10 %: baseline requests, canary requests" in message
+    assert "(probes: baseline 400, canary 20)" in message
