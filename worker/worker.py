@@ -83,6 +83,10 @@ class Worker:
                 "UTF-8 stops it"
             )
         self.redis = client
+        # The same connections, but XREADGROUP's reply comes back as Redis sent it: redis-py's
+        # own reading builds a dict per entry, which was a third of the drain's Python time.
+        self._raw = redis.Redis(connection_pool=client.connection_pool)
+        self._raw.set_response_callback("XREADGROUP", _as_sent)
         self.consumer_name = consumer_name
         self.batch_size = batch_size
         self.batch_wait_ms = batch_wait_ms
@@ -253,20 +257,16 @@ class Worker:
         """Up to batch_size entries: first our own pending ones, then new ones."""
         reading_own_pending = self._read_from == READ_OWN_PENDING
         block = None if reading_own_pending else (block_ms or self.batch_wait_ms)
-        reply = cast(
-            "list[list[Any]]",
-            self.redis.xreadgroup(
-                CLICK_GROUP,
-                self.consumer_name,
-                {CLICK_STREAM: self._read_from},
-                count=self.batch_size,
-                block=block,
-            ),
-        )
-        entries: list[StreamEntry] = reply[0][1] if reply else []
+        entries = self._read_group(self._read_from, self.batch_size, block)
         if reading_own_pending and not entries:
             self._read_from = READ_NEW
         return entries
+
+    def _read_group(self, read_from: str, count: int, block: int | None) -> list[StreamEntry]:
+        reply = self._raw.xreadgroup(
+            CLICK_GROUP, self.consumer_name, {CLICK_STREAM: read_from}, count=count, block=block
+        )
+        return entries_of(reply)
 
     def linger_for_more(self, entries: list[StreamEntry]) -> list[StreamEntry]:
         """A short batch of new events, topped up with what arrived within the linger bound.
@@ -279,16 +279,7 @@ class Worker:
         wait = linger_seconds(len(entries), self.batch_size, self.batch_linger_ms)
         if wait == 0.0 or self._wake.wait(wait):
             return entries
-        reply = cast(
-            "list[list[Any]]",
-            self.redis.xreadgroup(
-                CLICK_GROUP,
-                self.consumer_name,
-                {CLICK_STREAM: READ_NEW},
-                count=self.batch_size - len(entries),
-            ),
-        )
-        return entries + reply[0][1] if reply else entries
+        return entries + self._read_group(READ_NEW, self.batch_size - len(entries), None)
 
     def process(
         self, entries: Sequence[StreamEntry], batch: ParsedBatch | None = None
@@ -471,6 +462,20 @@ class Worker:
             self.metrics.consumers_removed.inc(len(removed))
             log.info("idle consumers removed", extra={"consumers": removed})
         return removed
+
+
+def _as_sent(response: object, **options: object) -> object:
+    return response
+
+
+def entries_of(reply: object) -> list[StreamEntry]:
+    """The click stream's entries in a raw XREADGROUP reply: a map of stream to entries
+    (RESP3), a list of [stream, entries] pairs (RESP2), or None when nothing came."""
+    if not reply:
+        return []
+    if isinstance(reply, dict):
+        return cast("list[StreamEntry]", reply.get(CLICK_STREAM, []))
+    return cast("list[StreamEntry]", cast("list[list[Any]]", reply)[0][1])
 
 
 def _as_fields(outcome: BatchOutcome) -> dict[str, int]:
