@@ -21,17 +21,19 @@ from linkpulse.contract import (
     day_of,
     link_keys,
 )
-from worker.click_fields import read_click_fields
+from worker.click_fields import read_click_fields, read_click_pairs
 
 MS_PER_DAY = 86_400_000
 # The apply script's first reply element when it applied the call (0: it wrote nothing).
 APPLIED = 1
 
-# (entry id, fields) as redis-py returns it; fields is empty for an entry whose data was
-# deleted from the stream while it was pending. The worker's client decodes with
-# surrogateescape, so bytes that are not UTF-8 arrive as lone surrogates (and go back to
-# Redis byte for byte) instead of raising UnicodeDecodeError inside redis-py.
-StreamEntry = tuple[str, dict[str, str]]
+# An entry's fields: as XREADGROUP sends them (name, value, name, value ...: the worker
+# reads the reply raw, see Worker.read_batch), or as a dict; None or empty for an entry
+# whose data was deleted from the stream while it was pending. The worker's client decodes
+# with surrogateescape, so bytes that are not UTF-8 arrive as lone surrogates (and go back
+# to Redis byte for byte) instead of raising UnicodeDecodeError inside redis-py.
+Fields = list[str] | dict[str, str] | None
+StreamEntry = tuple[str, Fields]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,24 +105,52 @@ def is_utf8(text: str) -> bool:
     return True
 
 
+def as_dict(fields: Fields) -> dict[str, str]:
+    if isinstance(fields, dict):
+        return fields
+    pairs = iter(fields or ())
+    return dict(zip(pairs, pairs, strict=False))
+
+
 def parse_entries(entries: Sequence[StreamEntry]) -> ParsedBatch:
     batch = ParsedBatch()
     for entry_id, fields in entries:
-        try:
-            code, ts_ms, referrer_host, visitor_hash, link_created = read_click_fields(fields)
-            day = day_field_for_day_number(ts_ms // MS_PER_DAY)
-            # Joined, so the usual all-ASCII entry costs two C calls rather than a Python
-            # call per field; str keeps lone surrogates apart, so nothing is lost by it.
-            if not (is_utf8("".join(fields)) and is_utf8("".join(fields.values()))):
-                raise ValueError("a field is not UTF-8")
-        # Whatever one entry raises, it is that entry's fault, never the batch's: a poison
-        # event that crashed the loop would stop every replica that reads it.
-        except Exception as exc:
-            reason = "entry data missing from the stream" if not fields else str(exc)
-            batch.malformed.append(MalformedEntry(entry_id, reason, fields))
-            continue
-        batch.events.append((entry_id, code, day, referrer_host, visitor_hash, link_created))
+        parsed = _read_in_place(entry_id, fields) if isinstance(fields, list) else None
+        if parsed is None:
+            _parse_as_dict(batch, entry_id, as_dict(fields))
+        else:
+            batch.events.append(parsed)
     return batch
+
+
+def _read_in_place(entry_id: str, pairs: list[str]) -> ParsedEntry | None:
+    """The usual entry, read without building a dict; None for any entry that
+    _parse_as_dict must judge (and give the reason for)."""
+    read = read_click_pairs(pairs)
+    # All-ASCII in one C call; str keeps lone surrogates apart, so joining loses nothing.
+    if read is None or not is_utf8("".join(pairs)):
+        return None
+    code, ts_ms, referrer_host, visitor_hash, link_created = read
+    try:
+        day = day_field_for_day_number(ts_ms // MS_PER_DAY)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return (entry_id, code, day, referrer_host, visitor_hash, link_created)
+
+
+def _parse_as_dict(batch: ParsedBatch, entry_id: str, fields: dict[str, str]) -> None:
+    try:
+        code, ts_ms, referrer_host, visitor_hash, link_created = read_click_fields(fields)
+        day = day_field_for_day_number(ts_ms // MS_PER_DAY)
+        if not (is_utf8("".join(fields)) and is_utf8("".join(fields.values()))):
+            raise ValueError("a field is not UTF-8")
+    # Whatever one entry raises, it is that entry's fault, never the batch's: a poison
+    # event that crashed the loop would stop every replica that reads it.
+    except Exception as exc:
+        reason = "entry data missing from the stream" if not fields else str(exc)
+        batch.malformed.append(MalformedEntry(entry_id, reason, fields))
+        return
+    batch.events.append((entry_id, code, day, referrer_host, visitor_hash, link_created))
 
 
 def tally_by_link(events: Sequence[ParsedEntry]) -> dict[tuple[str, str], LinkTally]:

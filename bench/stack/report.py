@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 
 import slo
 from bench.report import write_section
+from bench.stack import linger
 from linkpulse.routes import REDIRECT_ROUTE
 
 START = "<!-- bench:stack:start -->"
@@ -305,6 +306,8 @@ def render(result: dict[str, Any], history: list[dict[str, Any]]) -> str:
         "events, Zipf-distributed over the links.",
         "",
         *_worker_table(result),
+        "",
+        *linger.render(result),
         "",
         "### Runs so far (docs/data/bench-stack-runs.jsonl)",
         "",

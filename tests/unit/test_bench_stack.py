@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.stack import linger
 from bench.stack.compose import resp
 from bench.stack.report import GOALS, summary
 
@@ -45,3 +46,17 @@ def test_summary_judges_latency_at_the_goal_load_only() -> None:
     assert figures["p99_ms_at_80"] == 50
     assert figures["event_age_ms_at_80"] == 900
     assert figures["drain_ratio"] == 0.5
+
+
+def test_linger_figure_is_reported_per_setting_with_its_median() -> None:
+    result = {
+        "settings": {"WORKER_BATCH_LINGER_MS": "50"},
+        "linger": {
+            "offered_per_second": 600.0,
+            "seconds": 8,
+            "events_per_cpu_second": {"0": [900.0, 1100.0, 1000.0], "default": [4000.0]},
+        },
+    }
+    rows = [line for line in linger.render(result) if line.startswith("| ")]
+    assert rows[1:] == ["| 0 (off) | 900, 1,100, 1,000 | 1,000 |", "| 50 ms | 4,000 | 4,000 |"]
+    assert linger.render({"settings": {}}) == []

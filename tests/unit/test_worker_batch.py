@@ -25,6 +25,7 @@ from worker.batch import (
     BatchCall,
     BatchOutcome,
     NotOwned,
+    StreamEntry,
     build_apply_call,
     day_field_for_day_number,
     parse_entries,
@@ -191,6 +192,27 @@ def test_malformed_entries_are_set_aside_for_the_dead_letter_stream() -> None:
     assert decoded.entry_ids == ["1-0"]
     assert decoded.malformed == 0
     assert [link.clicks for link in decoded.links] == [1]
+
+
+def test_entries_as_xreadgroup_sends_them_parse_as_their_dicts_do() -> None:
+    """The worker reads XREADGROUP raw (flat name/value lists, None for deleted data)."""
+    good = ClickEvent("abc", 1_700_000_000_000, "", "desktop", "v1", "r1", "100").to_fields()
+    dicts: list[dict[str, str]] = [
+        good,
+        {**good, "v": "99"},
+        {**good, "ts": "yesterday"},
+        {**good, "ts": str(10**20)},
+        {**good, "ref": "caf\udce9.example"},
+        {**good, "\udcff": "x"},
+        {},
+    ]
+    as_dicts = [(f"{number}-0", fields) for number, fields in enumerate(dicts)]
+    as_sent: list[StreamEntry] = [
+        (entry_id, [item for pair in fields.items() for item in pair] or None)
+        for entry_id, fields in as_dicts
+    ]
+    assert parse_entries(as_sent) == parse_entries(as_dicts)
+    assert len(parse_entries(as_sent).events) == 1
 
 
 def test_non_ascii_utf8_fields_are_valid() -> None:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from linkpulse.contract import EVENT_SCHEMA_VERSION, ClickEvent
 from tests.support.click_data import parse_click_event
-from worker.click_fields import read_click_fields
+from worker.click_fields import read_click_fields, read_click_pairs
 
 FIELD_NAMES = ("v", "code", "ts", "ref", "ua", "vh", "rid", "lc", "extra")
 values = st.one_of(
@@ -73,3 +73,23 @@ def test_refusal_is_a_value_error_naming_the_problem() -> None:
         read_click_fields({"v": "9"})
     with pytest.raises(ValueError, match="malformed"):
         read_click_fields({"v": EVENT_SCHEMA_VERSION, "code": "a", "ts": "x", "vh": "h"})
+
+
+pair_lists = st.lists(st.tuples(st.sampled_from(FIELD_NAMES), values), max_size=10)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(pair_lists, valid_dicts.map(lambda fields: list(fields.items()))))
+@example([("v", EVENT_SCHEMA_VERSION), ("code", "a"), ("ts", "1"), ("vh", "h"), ("ts", "x")])
+@example([("v", "9"), ("code", "a"), ("ts", "1"), ("vh", "h"), ("v", EVENT_SCHEMA_VERSION)])
+def test_reading_in_place_gives_the_dict_readings_verdict_and_values(
+    pairs: list[tuple[str, str]],
+) -> None:
+    """The raw reply's reader and read_click_fields agree, names given twice included (the
+    last one counts, as in a dict)."""
+    flat = [item for pair in pairs for item in pair]
+    assert read_click_pairs(flat) == worker_reading(dict(pairs))
+
+
+def test_reading_in_place_leaves_an_odd_field_list_to_the_dict_reading() -> None:
+    assert read_click_pairs(["v", EVENT_SCHEMA_VERSION, "code"]) is None
