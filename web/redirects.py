@@ -83,7 +83,7 @@ def follow(app_services: Services, visit: Visit) -> Found | None:
     url = app_services.store.resolve_and_record(event, visit.attempt_id)
     if url is None:
         return None
-    use_cases.count_redirect(app_services.metrics)
+    app_services.metrics.count_found_redirect()
     return found(url, visit.request_id)
 
 

@@ -13,7 +13,6 @@ from linkpulse.contract import ClickEvent
 from web import clicks, quotas, url_policy
 from web.errors import ApiError
 from web.extensions import services
-from web.metrics import WebMetrics
 from web.proxy import EDGE_REQUEST_ID_HEADER
 from web.request_id import request_id_from
 from web.schemas import CreateLinkRequest, LinkCreated
@@ -127,12 +126,6 @@ def click_event(
         visitor_hash=clicks.visitor_hash(salt, client_ip, user_agent),
         request_id=request_id,
     )
-
-
-def count_redirect(metrics: WebMetrics) -> None:
-    """A redirect answered, its click event written with it."""
-    metrics.redirects.labels(result="found").inc()
-    metrics.click_events.labels(result="written").inc()
 
 
 def redirect_attempt_id() -> str:
