@@ -19,31 +19,31 @@ from pathlib import Path
 from typing import Any
 
 TOP = 12
-# Frames in nearly every sample are the thread's entry (gunicorn's loop, threading): they say
-# nothing about where the time goes.
-ENTRY_SHARE = 0.9
+# The project's own packages: their frames are shown inclusive (what the redirect costs with
+# everything it calls); everything else by module, where the time is spent itself.
+OWN_PACKAGES = ("web/", "linkpulse/")
 _FRAME = re.compile(r"^(?P<function>.*) \((?P<path>[^():]*)(?::\d+)?\)$")
 # Where an installed or an app file starts being meaningful.
 _ROOTS = ("site-packages/", "/app/", "lib/python3")
 
 
-def _short(frame: str) -> str:
-    """`function (path:line)` -> `path:function`, the path from its package on."""
+def _short(frame: str) -> tuple[str, str]:
+    """`function (path:line)` -> (path, function), the path from its package on."""
     match = _FRAME.match(frame)
     if match is None:
-        return frame
+        return frame, ""
     path = match["path"]
     for root in _ROOTS:
         if root in path:
             path = path.split(root, 1)[1].lstrip("/")
             break
-    return f"{path}:{match['function']}"
+    return path, match["function"]
 
 
 def summarize(collapsed: str) -> dict[str, Any]:
-    """Each function's share of the samples: inclusive (it or what it called) and self."""
-    inclusive: Counter[str] = Counter()
-    own: Counter[str] = Counter()
+    """Shares of the samples: each module's own time, and each of our functions inclusive."""
+    modules: Counter[str] = Counter()
+    own_code: Counter[str] = Counter()
     total = 0
     for line in collapsed.splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -52,38 +52,36 @@ def summarize(collapsed: str) -> dict[str, Any]:
         count = int(count_text)
         frames = [_short(frame) for frame in stack.split(";")]
         total += count
-        own[frames[-1]] += count
-        for frame in set(frames):
-            inclusive[frame] += count
+        modules[frames[-1][0]] += count
+        for path, function in set(frames):
+            if path.startswith(OWN_PACKAGES):
+                own_code[f"{path}:{function}"] += count
     if total == 0:
         raise ValueError("no samples in the profile")
-    below_entry = [(f, n / total) for f, n in inclusive.most_common() if n / total < ENTRY_SHARE]
     return {
         "samples": total,
-        "inclusive": below_entry[:TOP],
-        "self": [(frame, count / total) for frame, count in own.most_common(TOP)],
+        "modules": [(module, count / total) for module, count in modules.most_common(TOP)],
+        "own_code": [(frame, count / total) for frame, count in own_code.most_common(TOP // 2)],
     }
 
 
 def profile_section(summary: dict[str, Any], web_us: float | None) -> list[str]:
     """The report's lines; with web's µs per redirect, each share in µs as well."""
 
-    def cell(share: float) -> str:
-        return f"{share:.0%}" + ("" if web_us is None else f" (~{share * web_us:,.0f} µs)")
+    def share(value: float) -> str:
+        return f"{value:.0%}" + ("" if web_us is None else f" (~{value * web_us:,.0f} µs)")
 
-    lines = [
-        f"Top frames of a web gunicorn worker under redirect load: `{summary['command']}` "
-        f"of {summary['when']} ({summary['samples']:,} samples; µs: the share of web's CPU "
-        "per redirect in this run, so an estimate).",
+    own = "; ".join(f"`{frame}` {share(value)}" for frame, value in summary["own_code"])
+    return [
+        f"A web gunicorn worker under redirect load, sampled by py-spy: `{summary['command']}` "
+        f"of {summary['when']} ({summary['samples']:,} samples of the thread holding the GIL, "
+        "so time in system calls is not in it; µs: the share of web's CPU per redirect in this "
+        "run, an estimate). Our own code, with what it calls: " + own + ".",
         "",
-        "| function (inclusive: it and what it calls) | share | function (self) | share |",
-        "|---|---|---|---|",
+        "| module (its own time) | share |",
+        "|---|---|",
+        *(f"| `{module}` | {share(value)} |" for module, value in summary["modules"]),
     ]
-    for (inclusive, share_in), (own, share_own) in zip(
-        summary["inclusive"], summary["self"], strict=False
-    ):
-        lines.append(f"| `{inclusive}` | {cell(share_in)} | `{own}` | {cell(share_own)} |")
-    return lines
 
 
 def main() -> None:

@@ -48,22 +48,24 @@ def test_idle_containers_and_missing_accounting() -> None:
     assert cpu_table(None) == ["(no cgroup CPU accounting on this host)"]
 
 
-def test_profile_summary_ranks_functions_below_the_entry_frames() -> None:
+def test_profile_summary_shows_modules_by_own_time_and_our_code_inclusive() -> None:
     site = "/usr/local/lib/python3.12/site-packages"
     loop = f"run ({site}/gunicorn/workers/gthread.py:120)"
+    follow = "follow (/app/web/redirects.py:70)"
     collapsed = "\n".join(
         [
             f"{loop};parse ({site}/gunicorn/http/message.py:80) 30",
-            f"{loop};parse ({site}/gunicorn/http/message.py:95) 10",
-            f"{loop};follow (/app/web/redirects.py:70);evalsha ({site}/redis/client.py:10) 50",
-            f"{loop};follow (/app/web/redirects.py:71) 10",
+            f"{loop};parse_headers ({site}/gunicorn/http/message.py:95) 10",
+            f"{loop};{follow};evalsha ({site}/redis/client.py:10) 50",
+            f"{loop};{follow};{follow} 10",
         ]
     )
     summary = summarize(collapsed)
     assert summary["samples"] == 100
-    assert summary["inclusive"] == [
-        ("web/redirects.py:follow", 0.6),
-        ("redis/client.py:evalsha", 0.5),
-        ("gunicorn/http/message.py:parse", 0.4),
+    assert summary["modules"] == [
+        ("redis/client.py", 0.5),
+        ("gunicorn/http/message.py", 0.4),
+        ("web/redirects.py", 0.1),
     ]
-    assert summary["self"][0] == ("redis/client.py:evalsha", 0.5)
+    # A recursive frame counts once per sample.
+    assert summary["own_code"] == [("web/redirects.py:follow", 0.6)]
