@@ -288,7 +288,8 @@ bench-stack: venv deps engine ## stack benchmark in its own project (linkpulse-b
 	$(call fresh_up_then,--volumes --remove-orphans,$(BIN)/python -m bench.stack $(BENCH_ARGS)); exit $$status
 
 # `make profile`: the bench project up, redirects through its nginx, py-spy flame graphs of a
-# web worker and the click worker (build/profile/*.svg). py-spy lives in a venv of its own.
+# web worker and the click worker (build/profile/*.svg), and the web profile's top frames for
+# make bench-stack's report (docs/data/profile-web.json). py-spy lives in a venv of its own.
 PY_SPY_VERSION := 0.4.1
 PROFILE_SECONDS ?= 20
 .PHONY: profile
@@ -297,6 +298,7 @@ profile: venv deps engine ## flame graphs (py-spy) of web and the worker under r
 	@test -x build/profile/bin/py-spy || { $(PYTHON) -m venv build/profile && build/profile/bin/pip install --quiet py-spy==$(PY_SPY_VERSION); }
 	@scripts/stack-env.sh >/dev/null
 	$(call fresh_up_then,--volumes --remove-orphans,scripts/profile-stack.sh build/profile/bin/py-spy build/profile $(PROFILE_SECONDS)); \
+	if [ $$status = 0 ]; then $(BIN)/python -m bench.stack.profile build/profile/profile-web.txt docs/data/profile-web.json || status=$$?; fi; \
 	exit $$status
 
 # The swarm tier: the same stack on a single-node Docker Swarm (docs/scaling.md), with its own

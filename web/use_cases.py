@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import redis
 from flask import request
@@ -11,12 +13,12 @@ from linkpulse.contract import ClickEvent
 from web import clicks, quotas, url_policy
 from web.errors import ApiError
 from web.extensions import services
-from web.metrics import WebMetrics
-from web.observability import current_request_id
 from web.proxy import EDGE_REQUEST_ID_HEADER
 from web.request_id import request_id_from
 from web.schemas import CreateLinkRequest, LinkCreated
 from web.store import AliasTakenError, CreateQuota, QuotaExceededError, StorageFullError
+
+T = TypeVar("T")
 
 SECONDS_PER_DAY = 86_400
 # How long a redirect keeps trying while Redis refuses connections (a restart), and its pauses.
@@ -126,31 +128,13 @@ def click_event(
     )
 
 
-def click_event_for(code: str) -> ClickEvent:
-    """The click event of the current request."""
-    return click_event(
-        code,
-        salt=services().settings.visitor_hash_salt.get_secret_value(),
-        client_ip=request.remote_addr or "",
-        user_agent=request.headers.get("User-Agent", ""),
-        referer=request.headers.get("Referer"),
-        request_id=current_request_id(),
-    )
-
-
-def count_redirect(metrics: WebMetrics) -> None:
-    """A redirect answered, its click event written with it."""
-    metrics.redirects.labels(result="found").inc()
-    metrics.click_events.labels(result="written").inc()
-
-
 def redirect_attempt_id() -> str:
     """nginx's id for this client request (the same on its retries), else a fresh one."""
     return request_id_from(request.headers.get(EDGE_REQUEST_ID_HEADER))
 
 
-def resolve_riding_out_reconnects(code: str, attempt_id: str) -> str | None:
-    """resolve_and_record, tried again with the same attempt while Redis is briefly away.
+def riding_out_reconnects(attempt: Callable[[], T]) -> T:
+    """`attempt` (a redirect: web.redirects.follow), tried again while Redis is briefly away.
 
     A Redis restart can run a redirect's script and close the connection before the reply is
     written: the click is recorded, and redis-py's one resend finds Redis gone. Answering 503
@@ -160,12 +144,11 @@ def resolve_riding_out_reconnects(code: str, attempt_id: str) -> str | None:
     once. Only connection failures are retried: a timeout means Redis stalled, and the
     script's deadline already keeps a late run from recording anything.
     """
-    store = services().store
     give_up_at = time.monotonic() + RECONNECT_WINDOW_S
     pause_s = RECONNECT_FIRST_PAUSE_S
     while True:
         try:
-            return store.resolve_and_record(click_event_for(code), attempt_id)
+            return attempt()
         except redis.TimeoutError:
             raise
         except redis.ConnectionError:
@@ -173,19 +156,3 @@ def resolve_riding_out_reconnects(code: str, attempt_id: str) -> str | None:
                 raise
             time.sleep(pause_s)
             pause_s = min(2 * pause_s, RECONNECT_MAX_PAUSE_S)
-
-
-def follow(code: str) -> str | None:
-    """The destination for a redirect, its click event recorded; None if unknown/expired."""
-    app_services = services()
-    metrics = app_services.metrics
-    try:
-        url = resolve_riding_out_reconnects(code, redirect_attempt_id())
-    except Exception:
-        metrics.click_events.labels(result="failed").inc()
-        raise
-    if url is None:
-        metrics.redirects.labels(result="not_found").inc()
-        return None
-    count_redirect(metrics)
-    return url
