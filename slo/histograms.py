@@ -78,3 +78,36 @@ def slower_p_value(baseline: Histogram, new: Histogram) -> float:
         return 1.0  # every sample in one bucket: nothing tells the two apart
     z = (u_new - mean - 0.5) / math.sqrt(variance)
     return 0.5 * math.erfc(z / math.sqrt(2))
+
+
+def above(bound: float, histogram: Histogram) -> float:
+    """How many samples were slower than BOUND, which must be one of the histogram's bounds."""
+    for upper, cumulative in histogram:
+        if math.isclose(upper, bound):
+            return max(0.0, total(histogram) - cumulative)
+    raise ValueError(f"{bound} s is not a bound of the histogram")
+
+
+def more_than_allowed_p_value(over: float, count: float, allowed_ratio: float) -> float:
+    """One-sided p-value of "more than ALLOWED_RATIO of the requests are over the limit", given
+    OVER of COUNT were: the binomial tail P(X >= OVER) at the allowed ratio. 1.0 without
+    requests."""
+    n, k = round(count), round(over)
+    if n <= 0 or k <= 0:
+        return 1.0
+    if allowed_ratio <= 0:
+        return 0.0
+    if allowed_ratio >= 1:
+        return 1.0
+
+    def log_term(i: int) -> float:
+        return (
+            math.lgamma(n + 1)
+            - math.lgamma(i + 1)
+            - math.lgamma(n - i + 1)
+            + i * math.log(allowed_ratio)
+            + (n - i) * math.log1p(-allowed_ratio)
+        )
+
+    below = sum(math.exp(log_term(i)) for i in range(min(k, n + 1)))
+    return max(0.0, 1.0 - below)
