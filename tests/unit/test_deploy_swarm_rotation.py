@@ -82,9 +82,24 @@ def test_a_deploy_keeps_each_service_on_the_version_it_mounts() -> None:
     assert pin_secrets(stack, {}) == stack
 
 
-def test_an_unknown_secret_is_refused_before_anything_connects() -> None:
+def test_grafana_moves_onto_the_new_admin_password_version() -> None:
+    mounts = parse_mounts(
+        "lp_grafana linkpulse_grafana_admin_password=linkpulse_grafana_admin_password\n", "lp"
+    )
+    new = {"linkpulse_grafana_admin_password": "linkpulse_grafana_admin_password_v2"}
+    assert moves(mounts, new) == {
+        "grafana": [
+            "--secret-rm", "linkpulse_grafana_admin_password",
+            "--secret-add", "source=linkpulse_grafana_admin_password_v2,"
+            "target=linkpulse_grafana_admin_password",
+        ]
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["GRAFANA_ADMIN", "REGISTRY_PASSWORD"])
+def test_an_unknown_secret_is_refused_before_anything_connects(name: str) -> None:
     with pytest.raises(DeployError, match="not a secret this stack rotates"):
-        SwarmRotation(None, "lp", "/srv", "GRAFANA_ADMIN", print)  # type: ignore[arg-type]
+        SwarmRotation(None, "lp", "/srv", name, print)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("target", ["vm", "swarm"])
