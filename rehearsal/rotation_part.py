@@ -3,8 +3,8 @@ operator brings, each new value on the tool's stdin.
 
 REGISTRY_PASSWORD: a value the registry does not know is refused in one line and pull-password
 is left as it was. Then the registry's side: the stand-in's htpasswd holds one password per
-user, so the pull user's line gets the new hash and the registry restarts to read it (Debian's
-registry 2.8 reads htpasswd at start only); the rotation then logs the VM in with the new value
+user, so the pull user's line gets the new hash and the registry restarts (whether or not its
+version reloads the file by itself); the rotation then logs the VM in with the new value
 and only then replaces pull-password, which every later deploy (the Swarm part's too) logs in with.
 ALERT_RECEIVER_KEY: a new key recreates Alertmanager with it, and test-alert still delivers.
 """
