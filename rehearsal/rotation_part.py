@@ -78,15 +78,17 @@ def registry_answers() -> None:
     """The restarted registry answering /v2/ (401 without a login) before the rotation logs in."""
     deadline = time.monotonic() + REGISTRY_UP_S
     url = f"http://127.0.0.1:{infra.REGISTRY_PORT}/v2/"
-    while True:
-        try:
-            if requests.get(url, timeout=5).status_code == 401:
-                return
-        except requests.ConnectionError:
-            pass
+    while not asks_for_a_login(url):
         if time.monotonic() > deadline:
             raise RuntimeError(f"the registry did not answer {url} after its restart")
         time.sleep(0.5)
+
+
+def asks_for_a_login(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=5).status_code == 401
+    except requests.ConnectionError:
+        return False
 
 
 def receiver_key(runner: Runner) -> None:
