@@ -171,3 +171,52 @@ def test_an_update_is_waited_out_until_swarm_has_finished_it(
     rotation = SwarmRotation(manager, "lp", "/srv", "REDIS_PASSWORD", print)  # type: ignore[arg-type]
     assert rotation.settled("lp_web") == final
     assert manager.states == []
+
+
+class GrafanaManager:
+    """A manager whose Grafana mounts linkpulse_grafana_admin_password until it is updated."""
+
+    label = "manager"
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+        self.secret = "linkpulse_grafana_admin_password"
+
+    def run(self, argv: list[str], **_: object) -> Result:
+        line = " ".join(argv)
+        self.log.append(line)
+        answers = {
+            "docker service ls": "s1\n",
+            "docker service inspect --format {{.Spec.Name}}": (
+                f"lp_grafana {self.secret}={self.secret}\n"
+            ),
+            "docker ps": "g1\n",
+            "docker secret ls": "linkpulse_grafana_admin_password\n",
+            "docker service inspect --format {{if": "completed\n",
+        }
+        if line.startswith("docker service update"):
+            self.secret = "linkpulse_grafana_admin_password_v2"
+        return Result(0, next((a for p, a in answers.items() if line.startswith(p)), ""), "")
+
+    def shell(self, line: str, **_: object) -> Result:
+        self.log.append(line)
+        return Result(0, "", "")
+
+
+def test_swarm_grafana_rotation_resets_the_database_before_grafana_moves_to_the_new_version(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("deploy.swarm_rotation.POLL_S", 0)
+    manager = GrafanaManager()
+    SwarmRotation(manager, "lp", "/srv", "GRAFANA_ADMIN_PASSWORD", print).run()  # type: ignore[arg-type]
+    order = [
+        next(i for i, line in enumerate(manager.log) if marker in line)
+        for marker in (
+            "docker secret create linkpulse_grafana_admin_password_v2",
+            "docker exec -i g1 sh -c 'grafana cli admin reset-admin-password",
+            "docker service update",
+            "docker secret rm linkpulse_grafana_admin_password",
+        )
+    ]
+    assert order == sorted(order), manager.log
+    assert not [line for line in manager.log if "ACL SETUSER" in line]
