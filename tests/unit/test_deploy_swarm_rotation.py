@@ -14,6 +14,7 @@ from deploy.ssh import Result
 from deploy.swarm_redis import SwarmRedis
 from deploy.swarm_rotation import SwarmRotation, moves, next_version
 from deploy.swarm_secrets import parse_mounts, pin_secrets
+from tests.unit.test_rotation import first_positions
 
 RDB = b"REDIS0012" + bytes(20)
 INSPECTED = (
@@ -209,14 +210,14 @@ def test_swarm_grafana_rotation_resets_the_database_before_grafana_moves_to_the_
     monkeypatch.setattr("deploy.swarm_rotation.POLL_S", 0)
     manager = GrafanaManager()
     SwarmRotation(manager, "lp", "/srv", "GRAFANA_ADMIN_PASSWORD", print).run()  # type: ignore[arg-type]
-    order = [
-        next(i for i, line in enumerate(manager.log) if marker in line)
-        for marker in (
+    order = first_positions(
+        manager.log,
+        (
             "docker secret create linkpulse_grafana_admin_password_v2",
             "docker exec -i g1 sh -c 'grafana cli admin reset-admin-password",
             "docker service update",
             "docker secret rm linkpulse_grafana_admin_password",
-        )
-    ]
+        ),
+    )
     assert order == sorted(order), manager.log
     assert not [line for line in manager.log if "ACL SETUSER" in line]

@@ -112,6 +112,11 @@ def test_web_is_replaced_with_nginx_moved_off_the_old_container_first() -> None:
     ]
 
 
+def first_positions(lines: list[str], markers: tuple[str, ...]) -> list[int]:
+    """Where each marker first appears in LINES: in order when the steps ran in that order."""
+    return [next(i for i, line in enumerate(lines) if marker in line) for marker in markers]
+
+
 class ScriptedVm:
     """The parts of a Deployer a VM rotation drives, answering like a VM with one of each."""
 
@@ -153,9 +158,9 @@ def test_vm_rotation_adds_moves_then_removes_with_the_value_kept_on_the_vm() -> 
         (True, False),
         (False, True),
     ]
-    order = [
-        next(i for i, s in enumerate(fake.steps) if marker in s)
-        for marker in (
+    order = first_positions(
+        fake.steps,
+        (
             "lock rotate-secret",
             "/dev/urandom",
             "ACL SETUSER default >",
@@ -167,8 +172,8 @@ def test_vm_rotation_adds_moves_then_removes_with_the_value_kept_on_the_vm() -> 
             "resetpass",
             f"rm -f {pending}",
             "unlock",
-        )
-    ]
+        ),
+    )
     assert order == sorted(order), fake.steps
     # The new value is made, read and written on the VM only: no command carries it.
     assert all(f"cat {pending}" in s for s in fake.steps if "ACL SETUSER" in s or "sed -i" in s)
