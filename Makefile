@@ -179,7 +179,7 @@ ps: ## list the stack's containers and their health
 
 # Run by the stack tier too, inside its own project (COMPOSE_PROJECT_NAME and COMPOSE_ENV_FILES
 # come from the environment then).
-rotate-secret: venv ## rotate NAME=REDIS_PASSWORD (or VISITOR_HASH_SALT) in the running stack with zero failed requests
+rotate-secret: venv ## rotate NAME=REDIS_PASSWORD (or VISITOR_HASH_SALT, GRAFANA_ADMIN_PASSWORD) in the running stack with zero failed requests
 	$(BIN)/python -m deploy.rotation $(NAME)
 
 test-alert: venv ## send a test notification through the running stack's alert route; prints delivered, or failed with the reason (exit 1)

@@ -39,6 +39,7 @@ from deploy.release import release as run_release
 from deploy.rotate_vm import VmRotation, check_rotatable
 from deploy.source import check_sha, compose_config
 from deploy.stages import Stages, format_duration
+from deploy.supplied_secrets import SUPPLIED, read_new_value, rotate_supplied
 from deploy.swarm_deployer import SwarmTarget
 from deploy.swarm_init import init_swarm as run_init_swarm
 from deploy.swarm_join import ROLES, join_swarm
@@ -250,8 +251,18 @@ def _end_paused(context: Context, bundle_dir: Path, end: Callable[[Deployer], st
 @bundle_dir_option
 @pass_context
 def rotate_secret(context: Context, name: str, bundle_dir: Path) -> None:
-    """Rotate secret NAME on the VM or Swarm with zero failed requests (docs/operations.md)."""
+    """Rotate secret NAME on the VM or Swarm with zero failed requests (docs/operations.md);
+    REGISTRY_PASSWORD and ALERT_RECEIVER_KEY take the new value on stdin."""
     check_rotatable(name)
+    if name in SUPPLIED:
+        new = read_new_value(name, sys.stdin)
+        deployer = _deployer(context, bundle_dir)
+        try:
+            rotate_supplied(deployer, name, new, context.target)
+        finally:
+            deployer.remote.close()
+        click.echo(f"rotated {name}")
+        return
     if context.target == "swarm":
         swarm_rotation.rotate(context.config(), name, click.echo)
         click.echo(f"rotated {name}")

@@ -334,6 +334,12 @@ class Deployer:
             raise DeployError(
                 f"cannot read {registry.pull_password_file}: {error.strerror}"
             ) from error
+        self.registry_login(password)
+
+    def registry_login(self, password: str) -> None:
+        """The VM's docker logs in as [registry] pull_username with PASSWORD; a refused login
+        keeps the login it had (rotate-secret REGISTRY_PASSWORD relies on that)."""
+        registry = self.config.registry
         result = self.remote.run(
             [
                 "docker",

@@ -7,6 +7,8 @@ rotation has finished, so a rotation that stopped midway, run again, finishes wi
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from deploy.deployer import Deployer
 from deploy.errors import DeployError
 from deploy.host import Host
@@ -15,11 +17,13 @@ from deploy.rotation import (
     PERSIST_REDIS_PASSWORD,
     REDIS_CLI,
     REDIS_HAS_PASSWORD_FILE,
+    RESET_GRAFANA_ADMIN,
     ROTATIONS,
     check_acl_answer,
     unknown_secret,
 )
 from deploy.ssh import command_line
+from deploy.supplied_secrets import SUPPLIED
 
 
 def make_pending(host: Host, pending: str) -> None:
@@ -30,41 +34,47 @@ def make_pending(host: Host, pending: str) -> None:
     )
 
 
-def in_redis(host: Host, redis: str, script: str, stdin: str) -> str:
-    """SCRIPT inside the redis container, fed STDIN (a shell pipeline on the host, the new value
-    from its file: it never crosses the SSH connection)."""
-    inside = command_line(["docker", "exec", "-i", redis, "sh", "-c", script])
+def in_container(host: Host, container: str, script: str, stdin: str) -> str:
+    """SCRIPT inside CONTAINER, fed STDIN (a shell pipeline on the host, the new value from its
+    file: it never crosses the SSH connection)."""
+    inside = command_line(["docker", "exec", "-i", container, "sh", "-c", script])
     return host.shell(f"{stdin} | {inside}").stdout
 
 
 def set_acl(host: Host, redis: str, pending: str, rules: str) -> None:
     """ACL SETUSER default RULES followed by the new value from PENDING."""
     commands = f"{{ printf '%s' 'ACL SETUSER default {rules}'; cat {pending}; echo; }}"
-    check_acl_answer(in_redis(host, redis, REDIS_CLI, commands))
+    check_acl_answer(in_container(host, redis, REDIS_CLI, commands))
 
 
-def check_rotatable(name: str) -> None:
+def check_rotatable(name: str, rotatable: Collection[str] = (*ROTATIONS, *SUPPLIED)) -> None:
     """Before anything connects: an unknown name is one line, and nothing changes."""
-    if name not in ROTATIONS:
-        raise DeployError(unknown_secret(name).removeprefix("rotate-secret: "))
+    if name not in rotatable:
+        raise DeployError(unknown_secret(name, rotatable).removeprefix("rotate-secret: "))
 
 
 class VmRotation:
     def __init__(self, deployer: Deployer, name: str) -> None:
-        check_rotatable(name)
+        check_rotatable(name, ROTATIONS)
         self.deployer = deployer
         self.name = name
         self.remote = deployer.remote
         self.pending = command_line([f"{deployer.layout.root}/.rotating-{name}"])
 
-    def redis_container(self) -> str:
-        running = self.deployer.vm.containers("redis")
+    def container(self, service: str) -> str:
+        running = self.deployer.vm.containers(service)
         if len(running) != 1:
-            raise DeployError(f"redis: {len(running)} running containers on the VM, expected one")
-        check = command_line(["docker", "exec", running[0].id, "sh", "-c", REDIS_HAS_PASSWORD_FILE])
+            raise DeployError(
+                f"{service}: {len(running)} running containers on the VM, expected one"
+            )
+        return running[0].id
+
+    def redis_container(self) -> str:
+        redis = self.container("redis")
+        check = command_line(["docker", "exec", redis, "sh", "-c", REDIS_HAS_PASSWORD_FILE])
         if not self.remote.shell(check, check=False).ok:
             raise DeployError(OLD_REDIS)
-        return running[0].id
+        return redis
 
     def write_env(self) -> None:
         env = command_line([self.deployer.layout.secrets_env])
@@ -77,14 +87,18 @@ class VmRotation:
         if sha is None:
             raise DeployError("nothing is deployed on the VM yet: no secret in use to rotate")
         redis = self.redis_container() if self.name == "REDIS_PASSWORD" else ""
+        grafana = self.container("grafana") if self.name == "GRAFANA_ADMIN_PASSWORD" else ""
         stages, rollout = self.deployer.stages, self.deployer.rollout
         with self.deployer.locked(f"rotate-secret {self.name}"):
             stages.note(f"{self.name}: cost: {ROTATIONS[self.name].cost}")
             make_pending(self.remote, self.pending)
             if redis:
                 set_acl(self.remote, redis, self.pending, ">")
-                in_redis(self.remote, redis, PERSIST_REDIS_PASSWORD, f"cat {self.pending}")
+                in_container(self.remote, redis, PERSIST_REDIS_PASSWORD, f"cat {self.pending}")
                 stages.note("redis accepts the old and the new password")
+            if grafana:
+                in_container(self.remote, grafana, RESET_GRAFANA_ADMIN, f"cat {self.pending}")
+                stages.note("grafana accepts the new admin password only")
             self.write_env()
             stages.note(f"{self.deployer.layout.secrets_env} holds the new {self.name}")
             for service in ROTATIONS[self.name].services:

@@ -4,9 +4,11 @@
 
 REDIS_PASSWORD goes in the steps Redis ACLs allow: the default user accepts the new password
 beside the old one, web, worker and redis-exporter move onto it, then the new one is all it
-accepts. VISITOR_HASH_SALT only needs web to move. The env file compose reads is updated before
-any container is replaced, so every container started from then on (now or by a later
-`make up`) gets the new value.
+accepts. VISITOR_HASH_SALT only needs web to move. GRAFANA_ADMIN_PASSWORD moves no container:
+Grafana reads it from the environment only when its database is created, so the new one is set
+in that database (Grafana's own CLI, inside the running container) before the env file changes.
+The env file compose reads is updated before any container is replaced, so every container
+started from then on (now or by a later `make up`) gets the new value.
 
 web moves without a failed request: a new web starts beside each old one; nginx (which resolves
 `web` only at start or reload) is reloaded onto one new container's address, and only once its
@@ -21,12 +23,11 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.errors import DeployError
-from deploy.source import SECRETS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Where redis requires its password from, and the sha256s of those rotated away (the compose
@@ -49,6 +50,11 @@ OLD_REDIS = (
     f"redis was started before its password lived in {REDIS_PASSWORD_FILE}, so a restart would "
     "bring the old password back: recreate it once first (a restart of a few seconds)"
 )
+# Inside the grafana container, the new admin password on stdin: Grafana's CLI writes it into
+# Grafana's database, which the server reads at each login (no restart).
+RESET_GRAFANA_ADMIN = "grafana cli admin reset-admin-password --password-from-stdin >/dev/null"
+# The offline stack leaves Grafana out (docker-compose.offline.yml): nothing holds the password.
+NO_GRAFANA = "grafana does not run here (the offline stack leaves it out): no password to rotate"
 # An old web gets gunicorn's graceful timeout (web/gunicorn_conf.py) and a margin to finish.
 STOP_TIMEOUT_S = 30
 NGINX_DRAIN_DEADLINE_S = 60
@@ -71,16 +77,16 @@ ROTATIONS = {
         ("web",),
         "unique-visitor counts restart: every returning visitor counts as new once",
     ),
+    "GRAFANA_ADMIN_PASSWORD": Rotation(
+        (),
+        "none: whoever is logged in to Grafana as admin signs in again with the new password",
+    ),
 }
 
 
-def unknown_secret(name: str) -> str:
+def unknown_secret(name: str, rotatable: Collection[str] = ROTATIONS) -> str:
     named = f"{name!r} is not a secret this stack rotates" if name else "name a secret"
-    by_hand = [secret for secret in SECRETS if secret not in ROTATIONS]
-    return (
-        f"rotate-secret: {named}; rotatable: {', '.join(ROTATIONS)} "
-        f"({', '.join(by_hand)}: see docs/operations.md)"
-    )
+    return f"rotate-secret: {named}; rotatable: {', '.join(rotatable)} (docs/operations.md)"
 
 
 def replace_setting(text: str, name: str, value: str) -> str:
@@ -163,6 +169,15 @@ class ComposeStack:
         except DeployError as error:
             raise DeployError(f"{OLD_REDIS} (make up does it)") from error
 
+    def running(self, service: str) -> bool:
+        try:
+            return bool(self.containers(service))
+        except DeployError:  # compose: a service of a profile not enabled is no service
+            return False
+
+    def reset_grafana(self, new: str) -> None:
+        self.compose("exec", "-T", "grafana", "sh", "-c", RESET_GRAFANA_ADMIN, stdin=new)
+
     def persist_redis_password(self, new: str) -> None:
         self.compose("exec", "-T", "redis", "sh", "-c", PERSIST_REDIS_PASSWORD, stdin=new)
 
@@ -228,6 +243,9 @@ def rotate(name: str, stack: ComposeStack, path: Path) -> None:
         stack.acl(f">{new}")
         stack.persist_redis_password(new)
         stack.say("rotate-secret: redis accepts the old and the new password")
+    if name == "GRAFANA_ADMIN_PASSWORD":
+        stack.reset_grafana(new)
+        stack.say("rotate-secret: grafana accepts the new admin password only")
     write_setting(path, name, new)
     stack.say(f"rotate-secret: {path} holds the new {name}")
     for service in rotation.services:
@@ -250,6 +268,8 @@ def main(argv: list[str]) -> int:
         stack.one("redis")
         if argv[0] == "REDIS_PASSWORD":
             stack.require_password_file()
+        if argv[0] == "GRAFANA_ADMIN_PASSWORD" and not stack.running("grafana"):
+            raise DeployError(NO_GRAFANA)
         started = time.monotonic()
         rotate(argv[0], stack, path)
     except DeployError as error:

@@ -11,6 +11,11 @@ which its start command ignores once rotated away (the sha256 in /data/redis-pas
 and that version stays until Redis's next planned restart moves it (docs/operations.md).
 A deploy keeps every service on the versions it mounts now (deploy/swarm_secrets.py), so the
 next release does not move web back onto a refused password.
+
+GRAFANA_ADMIN_PASSWORD: a new version of linkpulse_grafana_admin_password, the new password set
+in Grafana's database inside its running task (Grafana reads the secret only when that database
+is created), then Grafana updated onto the new version (a restart of a few seconds) so that a
+fresh volume gets the password in use.
 """
 
 from __future__ import annotations
@@ -26,8 +31,8 @@ from deploy.deployer import LOCK_TTL, actor, remote_for
 from deploy.errors import DeployError
 from deploy.host import Host
 from deploy.lock import DeployLock, LockInfo
-from deploy.rotate_vm import check_rotatable, in_redis, make_pending, set_acl
-from deploy.rotation import PERSIST_REDIS_PASSWORD
+from deploy.rotate_vm import check_rotatable, in_container, make_pending, set_acl
+from deploy.rotation import PERSIST_REDIS_PASSWORD, RESET_GRAFANA_ADMIN
 from deploy.ssh import command_line
 from deploy.swarm_deployer import SETTLE_TIMEOUT_S, swarm_layout
 from deploy.swarm_secrets import Mounts, running_mounts
@@ -41,6 +46,7 @@ VERSIONED = {
         "linkpulse_redis_url": "{ printf 'redis://:'; cat \"$new\"; printf '@redis:6379/0'; }",
     },
     "VISITOR_HASH_SALT": {"linkpulse_visitor_hash_salt": 'cat "$new"'},
+    "GRAFANA_ADMIN_PASSWORD": {"linkpulse_grafana_admin_password": 'cat "$new"'},
 }
 # The only service never updated by a rotation (an update restarts it).
 KEPT = "redis"
@@ -74,7 +80,7 @@ class SwarmRotation:
     def __init__(
         self, host: Host, stack: str, root: str, name: str, say: Callable[[str], None]
     ) -> None:
-        check_rotatable(name)
+        check_rotatable(name, VERSIONED)
         self.host, self.stack, self.name, self.say = host, stack, name, say
         self.root = root
         self.pending_path = f"{root}/.rotating-{name}"
@@ -89,10 +95,10 @@ class SwarmRotation:
             raise DeployError(f"no stack {self.stack!r} on {self.host.label}: nothing to rotate")
         return mounts
 
-    def redis(self) -> str:
-        found = self.host.run(running_container_argv(SWARM, self.stack, "redis")).stdout.split()
+    def task(self, service: str) -> str:
+        found = self.host.run(running_container_argv(SWARM, self.stack, service)).stdout.split()
         if not found:
-            raise DeployError(f"no running {self.stack}_redis task on {self.host.label}")
+            raise DeployError(f"no running {self.stack}_{service} task on {self.host.label}")
         return found[0]
 
     def settled(self, service: str) -> str:
@@ -109,7 +115,8 @@ class SwarmRotation:
 
     def run(self) -> None:
         mounts = self.mounts()
-        redis = self.redis() if self.name == "REDIS_PASSWORD" else ""
+        redis = self.task("redis") if self.name == "REDIS_PASSWORD" else ""
+        grafana = self.task("grafana") if self.name == "GRAFANA_ADMIN_PASSWORD" else ""
         existing = set(self.docker("secret", "ls", "--format", "{{.Name}}").split())
         new = {file: next_version(existing, file) for file in VERSIONED[self.name]}
         self.host.run(["mkdir", "-p", self.root])
@@ -121,8 +128,11 @@ class SwarmRotation:
             self.say(f"{new[file]}: created")
         if redis:
             set_acl(self.host, redis, self.pending, ">")
-            in_redis(self.host, redis, PERSIST_REDIS_PASSWORD, f"cat {self.pending}")
+            in_container(self.host, redis, PERSIST_REDIS_PASSWORD, f"cat {self.pending}")
             self.say("redis accepts the old and the new password")
+        if grafana:
+            in_container(self.host, grafana, RESET_GRAFANA_ADMIN, f"cat {self.pending}")
+            self.say("grafana accepts the new admin password only")
         for service, flags in moves(mounts, new).items():
             full = f"{self.stack}_{service}"
             self.docker("service", "update", "--detach=false", "--quiet", *flags, full)

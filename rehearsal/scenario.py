@@ -28,6 +28,7 @@ from rehearsal import (
     infra,
     profile,
     quiet,
+    rotation_part,
     runbook_verbs,
     settings_part,
     sources,
@@ -110,7 +111,9 @@ class Runner:
             "DEPLOY_ACTOR": "rehearsal",
         }
 
-    def tool(self, *args: str, config: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def tool(
+        self, *args: str, config: Path | None = None, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         argv = [
             sys.executable,
             "-m",
@@ -119,12 +122,14 @@ class Runner:
             str(config or self.rehearsal.config_file),
             *args,
         ]
-        return self._logged(argv, f"$ {' '.join(argv[2:])}", self.repo)
+        return self._logged(argv, f"$ {' '.join(argv[2:])}", self.repo, stdin)
 
-    def _logged(self, argv: list[str], title: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    def _logged(
+        self, argv: list[str], title: str, cwd: Path, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         self.log.write(f"\n{title}\n")
         result = subprocess.run(
-            argv, cwd=cwd, capture_output=True, text=True, env=self.env, check=False
+            argv, cwd=cwd, capture_output=True, text=True, env=self.env, check=False, input=stdin
         )
         self.log.write(result.stdout + result.stderr)
         self.log.flush()
@@ -268,6 +273,7 @@ class Runner:
         drill_cases.run(self)
         runbook_verbs.run(self)
         DayTwo(self, PUBLIC_URL).run()
+        rotation_part.run(self)
         settings_part.run(self)
         history = self.tool("history")
         self.log.write(history.stdout)

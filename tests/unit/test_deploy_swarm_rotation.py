@@ -15,6 +15,7 @@ from deploy.swarm_redis import SwarmRedis
 from deploy.swarm_rotation import SwarmRotation, moves, next_version
 from deploy.swarm_secrets import parse_mounts, pin_secrets
 from tests.support.fake_host import OK, FakeHost
+from tests.unit.test_rotation import first_positions
 
 RDB = b"REDIS0012" + bytes(20)
 INSPECTED = (
@@ -83,9 +84,24 @@ def test_a_deploy_keeps_each_service_on_the_version_it_mounts() -> None:
     assert pin_secrets(stack, {}) == stack
 
 
-def test_an_unknown_secret_is_refused_before_anything_connects() -> None:
+def test_grafana_moves_onto_the_new_admin_password_version() -> None:
+    mounts = parse_mounts(
+        "lp_grafana linkpulse_grafana_admin_password=linkpulse_grafana_admin_password\n", "lp"
+    )
+    new = {"linkpulse_grafana_admin_password": "linkpulse_grafana_admin_password_v2"}
+    assert moves(mounts, new) == {
+        "grafana": [
+            "--secret-rm", "linkpulse_grafana_admin_password",
+            "--secret-add", "source=linkpulse_grafana_admin_password_v2,"
+            "target=linkpulse_grafana_admin_password",
+        ]
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["GRAFANA_ADMIN", "REGISTRY_PASSWORD"])
+def test_an_unknown_secret_is_refused_before_anything_connects(name: str) -> None:
     with pytest.raises(DeployError, match="not a secret this stack rotates"):
-        SwarmRotation(None, "lp", "/srv", "GRAFANA_ADMIN", print)  # type: ignore[arg-type]
+        SwarmRotation(None, "lp", "/srv", name, print)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("target", ["vm", "swarm"])
@@ -142,3 +158,52 @@ def test_an_update_is_waited_out_until_swarm_has_finished_it(
     rotation = SwarmRotation(settling_manager(states), "lp", "/srv", "REDIS_PASSWORD", print)
     assert rotation.settled("lp_web") == final
     assert states == []
+
+
+class GrafanaManager:
+    """A manager whose Grafana mounts linkpulse_grafana_admin_password until it is updated."""
+
+    label = "manager"
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+        self.secret = "linkpulse_grafana_admin_password"
+
+    def run(self, argv: list[str], **_: object) -> Result:
+        line = " ".join(argv)
+        self.log.append(line)
+        answers = {
+            "docker service ls": "s1\n",
+            "docker service inspect --format {{.Spec.Name}}": (
+                f"lp_grafana {self.secret}={self.secret}\n"
+            ),
+            "docker ps": "g1\n",
+            "docker secret ls": "linkpulse_grafana_admin_password\n",
+            "docker service inspect --format {{if": "completed\n",
+        }
+        if line.startswith("docker service update"):
+            self.secret = "linkpulse_grafana_admin_password_v2"
+        return Result(0, next((a for p, a in answers.items() if line.startswith(p)), ""), "")
+
+    def shell(self, line: str, **_: object) -> Result:
+        self.log.append(line)
+        return Result(0, "", "")
+
+
+def test_swarm_grafana_rotation_resets_the_database_before_grafana_moves_to_the_new_version(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("deploy.swarm_rotation.POLL_S", 0)
+    manager = GrafanaManager()
+    SwarmRotation(manager, "lp", "/srv", "GRAFANA_ADMIN_PASSWORD", print).run()  # type: ignore[arg-type]
+    order = first_positions(
+        manager.log,
+        (
+            "docker secret create linkpulse_grafana_admin_password_v2",
+            "docker exec -i g1 sh -c 'grafana cli admin reset-admin-password",
+            "docker service update",
+            "docker secret rm linkpulse_grafana_admin_password",
+        ),
+    )
+    assert order == sorted(order), manager.log
+    assert not [line for line in manager.log if "ACL SETUSER" in line]

@@ -112,6 +112,11 @@ def test_web_is_replaced_with_nginx_moved_off_the_old_container_first() -> None:
     ]
 
 
+def first_positions(lines: list[str], markers: tuple[str, ...]) -> list[int]:
+    """Where each marker first appears in LINES: in order when the steps ran in that order."""
+    return [next(i for i, line in enumerate(lines) if marker in line) for marker in markers]
+
+
 class ScriptedVm:
     """The parts of a Deployer a VM rotation drives, answering like a VM with one of each."""
 
@@ -153,9 +158,9 @@ def test_vm_rotation_adds_moves_then_removes_with_the_value_kept_on_the_vm() -> 
         (True, False),
         (False, True),
     ]
-    order = [
-        next(i for i, s in enumerate(fake.steps) if marker in s)
-        for marker in (
+    order = first_positions(
+        fake.steps,
+        (
             "lock rotate-secret",
             "/dev/urandom",
             "ACL SETUSER default >",
@@ -167,13 +172,99 @@ def test_vm_rotation_adds_moves_then_removes_with_the_value_kept_on_the_vm() -> 
             "resetpass",
             f"rm -f {pending}",
             "unlock",
-        )
-    ]
+        ),
+    )
     assert order == sorted(order), fake.steps
     # The new value is made, read and written on the VM only: no command carries it.
     assert all(f"cat {pending}" in s for s in fake.steps if "ACL SETUSER" in s or "sed -i" in s)
 
 
 def test_vm_rotation_refuses_an_unknown_name_before_connecting() -> None:
-    with pytest.raises(DeployError, match="rotatable: REDIS_PASSWORD, VISITOR_HASH_SALT"):
+    listed = (
+        "rotatable: REDIS_PASSWORD, VISITOR_HASH_SALT, GRAFANA_ADMIN_PASSWORD, "
+        "REGISTRY_PASSWORD, ALERT_RECEIVER_KEY [(]docs/operations.md[)]$"
+    )
+    with pytest.raises(DeployError, match=listed):
         check_rotatable("REDIS")
+
+
+class ScriptedStack:
+    """A compose project whose Grafana takes its CLI's reset, or refuses it."""
+
+    def __init__(self, grafana: str = "grafana1\n", reset_fails: bool = False) -> None:
+        self.calls: list[str] = []
+        self.grafana = grafana
+        self.reset_fails = reset_fails
+
+    def __call__(self, *argv: str, stdin: str | None = None) -> str:
+        command = " ".join(argv)
+        self.calls.append(command + (f" <<{stdin}" if stdin else ""))
+        if command == "docker compose ps --quiet grafana":
+            return self.grafana
+        if "reset-admin-password" in command and self.reset_fails:
+            raise DeployError("docker compose exec -T: grafana: database is locked")
+        return "one\n" if "ps --quiet" in command else ""
+
+
+def test_grafana_takes_the_new_password_in_its_database_then_the_env_file(
+    tmp_path: Path,
+) -> None:
+    env = tmp_path / "stack.env"
+    env.write_text("GRAFANA_ADMIN_PASSWORD=old\nREDIS_PASSWORD=r\n")
+    docker = ScriptedStack()
+    rotation.rotate("GRAFANA_ADMIN_PASSWORD", rotation.ComposeStack(docker, print), env)
+    new = env.read_text().split("\n")[0].removeprefix("GRAFANA_ADMIN_PASSWORD=")
+    assert len(new) == 48
+    assert docker.calls == [
+        "docker compose exec -T grafana sh -c grafana cli admin reset-admin-password"
+        f" --password-from-stdin >/dev/null <<{new}"
+    ]  # no container replaced: Grafana reads its environment only for a new database
+    assert env.read_text().endswith("\nREDIS_PASSWORD=r\n")
+
+
+def test_a_refused_grafana_reset_leaves_the_env_file_as_it_was(tmp_path: Path) -> None:
+    env = tmp_path / "stack.env"
+    env.write_text("GRAFANA_ADMIN_PASSWORD=old\n")
+    stack = rotation.ComposeStack(ScriptedStack(reset_fails=True), print)
+    with pytest.raises(DeployError, match="database is locked"):
+        rotation.rotate("GRAFANA_ADMIN_PASSWORD", stack, env)
+    assert env.read_text() == "GRAFANA_ADMIN_PASSWORD=old\n"
+
+
+def test_a_stack_without_grafana_gets_one_line_and_keeps_its_env_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = tmp_path / "stack.env"
+    env.write_text("GRAFANA_ADMIN_PASSWORD=old\n")
+    monkeypatch.setenv("COMPOSE_ENV_FILES", str(env))
+    docker = ScriptedStack(grafana="")
+    stack = rotation.ComposeStack(docker, print)
+    monkeypatch.setattr(rotation, "ComposeStack", lambda: stack)
+    assert rotation.main(["GRAFANA_ADMIN_PASSWORD"]) == 1
+    assert capsys.readouterr().err == f"rotate-secret: {rotation.NO_GRAFANA}\n"
+    assert env.read_text() == "GRAFANA_ADMIN_PASSWORD=old\n"
+    assert not [call for call in docker.calls if "reset-admin-password" in call]
+
+
+def test_vm_grafana_rotation_sets_the_database_before_the_env_file_and_moves_nothing() -> None:
+    fake = ScriptedVm()
+    VmRotation(fake, "GRAFANA_ADMIN_PASSWORD").run()  # type: ignore[arg-type]
+    pending = "/srv/linkpulse/.rotating-GRAFANA_ADMIN_PASSWORD"
+    steps = [step for step in fake.steps if not step.startswith("grep -c")]
+    assert steps[0] == "lock rotate-secret GRAFANA_ADMIN_PASSWORD"
+    assert "/dev/urandom" in steps[1]
+    assert steps[2] == (
+        f"cat {pending} | docker exec -i grafana1 sh -c 'grafana cli admin"
+        " reset-admin-password --password-from-stdin >/dev/null'"
+    )
+    assert steps[3].startswith("sed -i")
+    assert f"$(cat {pending})" in steps[3]
+    assert steps[4:] == [f"rm -f {pending}", "unlock"]
+
+
+def test_vm_grafana_rotation_needs_grafana_running_before_anything_changes() -> None:
+    fake = ScriptedVm()
+    fake.vm.containers = lambda service: []
+    with pytest.raises(DeployError, match="grafana: 0 running containers on the VM"):
+        VmRotation(fake, "GRAFANA_ADMIN_PASSWORD").run()  # type: ignore[arg-type]
+    assert fake.steps == []
