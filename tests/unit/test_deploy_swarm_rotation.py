@@ -160,42 +160,34 @@ def test_an_update_is_waited_out_until_swarm_has_finished_it(
     assert states == []
 
 
-class GrafanaManager:
+def grafana_manager() -> FakeHost:
     """A manager whose Grafana mounts linkpulse_grafana_admin_password until it is updated."""
+    manager = FakeHost(label="manager", otherwise=OK)
+    mounted = ["linkpulse_grafana_admin_password"]
 
-    label = "manager"
+    def updated() -> Result:
+        mounted[0] = "linkpulse_grafana_admin_password_v2"
+        return OK
 
-    def __init__(self) -> None:
-        self.log: list[str] = []
-        self.secret = "linkpulse_grafana_admin_password"
-
-    def run(self, argv: list[str], **_: object) -> Result:
-        line = " ".join(argv)
-        self.log.append(line)
-        answers = {
-            "docker service ls": "s1\n",
-            "docker service inspect --format {{.Spec.Name}}": (
-                f"lp_grafana {self.secret}={self.secret}\n"
-            ),
-            "docker ps": "g1\n",
-            "docker secret ls": "linkpulse_grafana_admin_password\n",
-            "docker service inspect --format {{if": "completed\n",
-        }
-        if line.startswith("docker service update"):
-            self.secret = "linkpulse_grafana_admin_password_v2"
-        return Result(0, next((a for p, a in answers.items() if line.startswith(p)), ""), "")
-
-    def shell(self, line: str, **_: object) -> Result:
-        self.log.append(line)
-        return Result(0, "", "")
+    manager.answer("docker service ls", stdout="s1\n")
+    manager.answer_with(
+        "docker service inspect",
+        "{{.Spec.Name}}",
+        reply=lambda: Result(0, f"lp_grafana {mounted[0]}={mounted[0]}\n", ""),
+    )
+    manager.answer("docker service inspect", "{{if", stdout="completed\n")
+    manager.answer("docker ps", stdout="g1\n")
+    manager.answer("docker secret ls", stdout="linkpulse_grafana_admin_password\n")
+    manager.answer_with("docker service update", reply=updated)
+    return manager
 
 
 def test_swarm_grafana_rotation_resets_the_database_before_grafana_moves_to_the_new_version(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("deploy.swarm_rotation.POLL_S", 0)
-    manager = GrafanaManager()
-    SwarmRotation(manager, "lp", "/srv", "GRAFANA_ADMIN_PASSWORD", print).run()  # type: ignore[arg-type]
+    manager = grafana_manager()
+    SwarmRotation(manager, "lp", "/srv", "GRAFANA_ADMIN_PASSWORD", print).run()
     order = first_positions(
         manager.log,
         (
