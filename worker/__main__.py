@@ -36,6 +36,7 @@ def main() -> None:
         batch_wait_ms=settings.batch_wait_ms,
         batch_linger_ms=settings.batch_linger_ms,
         reclaim_idle_ms=settings.reclaim_idle_ms,
+        drain_s=settings.drain_s,
         stream_maxlen=settings.stream_maxlen,
         metrics=metrics,
     )

@@ -78,6 +78,7 @@ class Worker:
         batch_wait_ms: int = 1000,
         batch_linger_ms: int = 50,
         reclaim_idle_ms: int = 30_000,
+        drain_s: float = 10.0,
         stream_maxlen: int = 1_000_000,
         consumer_idle_ms: int | None = None,
         metrics: WorkerMetrics | None = None,
@@ -99,6 +100,7 @@ class Worker:
         self.batch_wait_ms = batch_wait_ms
         self.batch_linger_ms = batch_linger_ms
         self.reclaim_idle_ms = reclaim_idle_ms
+        self.drain_s = drain_s
         # A consumer is only removed long after its pending entries could have been reclaimed.
         self.consumer_idle_ms = (
             max(MIN_CONSUMER_IDLE_MS, 2 * reclaim_idle_ms)
@@ -155,11 +157,50 @@ class Worker:
         self._set_state(WorkerState.STOPPING)
         try:
             self._finish_in_flight()
+            self.hand_over()
         except redis.RedisError as exc:
             # Still pending on this consumer: taken up again by a restart or a reclaim.
-            log.warning("the last batch was not applied", extra={"error": str(exc)})
+            log.warning("handover cut short; entries left pending", extra={"error": str(exc)})
         self._applier.shutdown()
         log.info("worker stopped", extra={"consumer": self.consumer_name})
+
+    def hand_over(self) -> bool:
+        """Drain this consumer's pending list for up to drain_s, then leave the group if
+        it is empty; True when it left. Whatever is still pending stays for a reclaim."""
+        deadline = time.monotonic() + self.drain_s
+        drained = BatchOutcome()
+        while time.monotonic() < deadline:
+            entries = self._read_group(READ_OWN_PENDING, self.batch_size, None)
+            if not entries:
+                break
+            drained += self.process(entries)
+        # The script re-checks "no pending entry" atomically with the delete, so an entry
+        # delivered meanwhile (none should be: this consumer reads no more) is never dropped.
+        left_group = bool(
+            self._remove_consumer_script(
+                keys=[CLICK_STREAM], args=[CLICK_GROUP, self.consumer_name]
+            )
+        )
+        pending = 0 if left_group else self.own_pending()
+        log.info(
+            "handed over: pending list drained, left the group"
+            if left_group
+            else "handed over: entries left pending for a reclaim",
+            extra={
+                "consumer": self.consumer_name,
+                "drained": _as_fields(drained),
+                "left_pending": pending,
+                "left_group": left_group,
+            },
+        )
+        return left_group
+
+    def own_pending(self) -> int:
+        summary = self.redis.xpending(CLICK_STREAM, CLICK_GROUP)
+        return next(
+            (int(c["pending"]) for c in summary["consumers"] if c["name"] == self.consumer_name),
+            0,
+        )
 
     def _work_once(self) -> None:
         if not self._group_ready:
