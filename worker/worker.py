@@ -195,6 +195,36 @@ class Worker:
         )
         return left_group
 
+    def take_over(self, retired_prefix: str) -> int:
+        """Claim at once every entry pending on a consumer whose name starts with
+        retired_prefix, then hand_over() applies them; returns how many were claimed.
+
+        For a worker that is gone (killed, or out of drain time): claiming from one still
+        running would only make its own apply skip those entries, never count them twice.
+        """
+        claimed = 0
+        consumers: list[dict[str, Any]] = self.redis.xinfo_consumers(CLICK_STREAM, CLICK_GROUP)
+        for consumer in consumers:
+            name = str(consumer["name"])
+            if not name.startswith(retired_prefix) or name == self.consumer_name:
+                continue
+            while ids := self._pending_ids(name):
+                claimed += len(
+                    self.redis.xclaim(
+                        CLICK_STREAM, CLICK_GROUP, self.consumer_name, 0, ids, justid=True
+                    )
+                )
+            self._remove_consumer_script(keys=[CLICK_STREAM], args=[CLICK_GROUP, name])
+        log.info("took over", extra={"from": f"{retired_prefix}*", "claimed": claimed})
+        self.hand_over()
+        return claimed
+
+    def _pending_ids(self, consumer: str) -> list[Any]:
+        pending: list[dict[str, Any]] = self.redis.xpending_range(
+            CLICK_STREAM, CLICK_GROUP, "-", "+", self.batch_size, consumername=consumer
+        )
+        return [entry["message_id"] for entry in pending]
+
     def own_pending(self) -> int:
         summary = self.redis.xpending(CLICK_STREAM, CLICK_GROUP)
         return next(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -15,7 +19,7 @@ from linkpulse.contract import CLICK_GROUP, CLICK_STREAM, ClickEvent
 from linkpulse.redis_client import connect
 from tests.support.click_data import append_events, create_links
 from tests.support.worker_harness import make_worker, total_clicks
-from tests.support.worker_process import WorkerSlot, log_records
+from tests.support.worker_process import REPO_ROOT, WorkerSlot, log_records
 
 pytestmark = pytest.mark.integration
 
@@ -128,27 +132,54 @@ def test_sigterm_mid_stream_hands_over_to_the_successor(redis_url: str, tmp_path
     assert not [r for r in records if r["level"] == "error"]
 
 
-def test_a_killed_workers_entries_are_claimed_by_the_successor(
+def test_take_over_claims_only_the_retired_consumers_entries(redis_url: str) -> None:
+    client = connect(redis_url)
+    create_links(client, CODES)
+    append_events(client, clicks(30))
+    for name in ("0123abcd-7", "0123abcd-9", "alive-1"):
+        make_worker(redis_url, name, batch_size=10, past_own_pending=True).read_batch(block_ms=50)
+    taker = make_worker(redis_url, "new-take-over")
+
+    assert taker.take_over("0123abcd-") == 20
+
+    assert {c: pending_of(client, c) for c in consumers(client)} == {"alive-1": 10}
+    assert sum(totals(client).values()) == 20
+
+
+def test_a_killed_workers_entries_are_claimed_at_once_by_the_one_shot(
     redis_url: str, tmp_path: Path
 ) -> None:
     client = connect(redis_url, socket_timeout=30)
     create_links(client, CODES)
-    events = clicks(EVENTS)
     client.xgroup_create(CLICK_STREAM, CLICK_GROUP, id="0", mkstream=True)
-    append_events(client, events)
+    append_events(client, clicks(EVENTS))
     # What the killed one had read and not applied: read here under its name, then the
     # process is killed before its interpreter is up, so it never applies them.
-    stranded = client.xreadgroup(CLICK_GROUP, "killed", {CLICK_STREAM: ">"}, count=50)
+    stranded = client.xreadgroup(CLICK_GROUP, "killed-7", {CLICK_STREAM: ">"}, count=50)
     assert len(stranded[0][1]) == 50
-    killed = WorkerSlot(redis_url, tmp_path / "killed.log", WORKER_CONSUMER_NAME="killed")
+    killed = WorkerSlot(redis_url, tmp_path / "killed.log", WORKER_CONSUMER_NAME="killed-7")
     killed.start()
     killed.kill()
-    assert pending_of(client, "killed") == 50
-    new = WorkerSlot(redis_url, tmp_path / "new.log", WORKER_CONSUMER_NAME="new")
+    assert pending_of(client, "killed-7") == 50
+    # No reclaim in this test's time: only the one-shot can bring the 50 in.
+    new = WorkerSlot(
+        redis_url, tmp_path / "new.log", WORKER_CONSUMER_NAME="new", WORKER_RECLAIM_IDLE_MS="600000"
+    )
     new.start()
 
-    wait_until(lambda: all_counted(client, events))
+    one_shot = subprocess.run(
+        [sys.executable, "-m", "worker.take_over", "killed-"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "REDIS_URL": redis_url},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert one_shot.returncode == 0, one_shot.stderr
+    wait_until(lambda: all_counted(client, clicks(EVENTS)))
     assert new.stop() == 0
-    assert totals(client) == Counter(e.code for e in events)
-    reclaimed = [r for r in log_records(new.log_path) if r["msg"] == "reclaimed idle click events"]
-    assert sum(int(str(r["count"])) for r in reclaimed) == 50
+    assert totals(client) == Counter(e.code for e in clicks(EVENTS))
+    assert consumers(client) == set()  # the killed one, the one-shot and "new" all left
+    took_over = [json.loads(line) for line in one_shot.stderr.splitlines() if line.startswith("{")]
+    assert [r["claimed"] for r in took_over if r["msg"] == "took over"] == [50]
