@@ -4,7 +4,8 @@ Shape of the loop (modelled on RQ's worker): set up, then repeat until asked to 
 run the periodic chores that are due, read a batch, apply it -- and say in one place
 (`_set_state`) what the worker is doing. Signals are handled in one place too
 (`_on_stop_signal`): they only set a flag, so a batch in hand is always finished and
-acknowledged before the process exits. Redis failures never end the loop; they move the
+acknowledged before the process exits, and then `hand_over` drains the consumer's own
+pending list and leaves the group. Redis failures never end the loop; they move the
 worker to "recovering" and back off.
 
 One batch may be in flight at a time: its script call, built on the loop, is sent and waited
