@@ -22,6 +22,7 @@ from deploy.plan import DATA_SERVICES, EDGE_SERVICE, ServiceImage, render_upstre
 from deploy.ssh import command_line
 from deploy.stages import Stages, format_duration
 from deploy.vm import Container, HealthCheckError, Vm
+from deploy.worker_handover import take_over_argv
 
 SHUTTING_DOWN = "worker process is shutting down"
 
@@ -135,13 +136,20 @@ class Rollout:
             self.stages.note(f"web: {', '.join(c.name for c in old)} drained and stopped")
 
     def switch_worker(self, sha: str) -> None:
-        old, _ = self.start_beside(sha, "worker")
+        old, new = self.start_beside(sha, "worker")
         if old:
-            # SIGTERM: the old consumer finishes its batch; compose's stop_grace_period covers it.
+            # SIGTERM: the old consumer applies what it read, drains its pending list and
+            # leaves the group (WORKER_DRAIN_S); compose's stop_grace_period covers it.
             self.vm.stop(old, grace_s=30)
-            self.stages.note(
-                f"worker: {', '.join(c.name for c in old)} finished its batch and stopped"
-            )
+            self.stages.note(f"worker: {', '.join(c.name for c in old)} handed over and stopped")
+        for retired in old:
+            # Whatever it still left pending (killed, or out of drain time) is claimed now.
+            took_over = self.vm.remote.run(take_over_argv(new[0].id, retired.id), check=False)
+            if not took_over.ok:
+                self.stages.note(
+                    f"worker: take-over of {retired.name} failed, its entries wait for the "
+                    f"reclaim: {took_over.stderr.strip()[-300:]}"
+                )
 
     # --- nginx -------------------------------------------------------------------------------
     def route_web(self, upstream: str) -> bool:

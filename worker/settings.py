@@ -25,6 +25,9 @@ class WorkerSettings(BaseModel):
     # Bounds the analytics lag a short batch may add while it waits for more events.
     batch_linger_ms: int = Field(50, alias="WORKER_BATCH_LINGER_MS", ge=0, le=100)
     reclaim_idle_ms: int = Field(30_000, alias="WORKER_RECLAIM_IDLE_MS", ge=1)
+    # How long a stopping worker applies its own pending entries before it leaves them to a
+    # reclaim; well inside compose's stop_grace_period (30 s), after which Docker kills it.
+    drain_s: float = Field(10.0, alias="WORKER_DRAIN_S", ge=0, le=25)
     metrics_port: int = Field(9101, alias="WORKER_METRICS_PORT", ge=1, le=65_535)
     # No spaces: the name is also the Redis CLIENT SETNAME, which refuses them.
     consumer_name: str = Field(

@@ -4,7 +4,8 @@ Shape of the loop (modelled on RQ's worker): set up, then repeat until asked to 
 run the periodic chores that are due, read a batch, apply it -- and say in one place
 (`_set_state`) what the worker is doing. Signals are handled in one place too
 (`_on_stop_signal`): they only set a flag, so a batch in hand is always finished and
-acknowledged before the process exits. Redis failures never end the loop; they move the
+acknowledged before the process exits, and then `hand_over` drains the consumer's own
+pending list and leaves the group. Redis failures never end the loop; they move the
 worker to "recovering" and back off.
 
 One batch may be in flight at a time: its script call, built on the loop, is sent and waited
@@ -78,6 +79,7 @@ class Worker:
         batch_wait_ms: int = 1000,
         batch_linger_ms: int = 50,
         reclaim_idle_ms: int = 30_000,
+        drain_s: float = 10.0,
         stream_maxlen: int = 1_000_000,
         consumer_idle_ms: int | None = None,
         metrics: WorkerMetrics | None = None,
@@ -99,6 +101,7 @@ class Worker:
         self.batch_wait_ms = batch_wait_ms
         self.batch_linger_ms = batch_linger_ms
         self.reclaim_idle_ms = reclaim_idle_ms
+        self.drain_s = drain_s
         # A consumer is only removed long after its pending entries could have been reclaimed.
         self.consumer_idle_ms = (
             max(MIN_CONSUMER_IDLE_MS, 2 * reclaim_idle_ms)
@@ -155,11 +158,80 @@ class Worker:
         self._set_state(WorkerState.STOPPING)
         try:
             self._finish_in_flight()
+            self.hand_over()
         except redis.RedisError as exc:
             # Still pending on this consumer: taken up again by a restart or a reclaim.
-            log.warning("the last batch was not applied", extra={"error": str(exc)})
+            log.warning("handover cut short; entries left pending", extra={"error": str(exc)})
         self._applier.shutdown()
         log.info("worker stopped", extra={"consumer": self.consumer_name})
+
+    def hand_over(self) -> bool:
+        """Drain this consumer's pending list for up to drain_s, then leave the group if
+        it is empty; True when it left. Whatever is still pending stays for a reclaim."""
+        deadline = time.monotonic() + self.drain_s
+        drained = BatchOutcome()
+        while time.monotonic() < deadline:
+            entries = self._read_group(READ_OWN_PENDING, self.batch_size, None)
+            if not entries:
+                break
+            drained += self.process(entries)
+        # The script re-checks "no pending entry" atomically with the delete, so an entry
+        # delivered meanwhile (none should be: this consumer reads no more) is never dropped.
+        left_group = bool(
+            self._remove_consumer_script(
+                keys=[CLICK_STREAM], args=[CLICK_GROUP, self.consumer_name]
+            )
+        )
+        pending = 0 if left_group else self.own_pending()
+        log.info(
+            "handed over: pending list drained, left the group"
+            if left_group
+            else "handed over: entries left pending for a reclaim",
+            extra={
+                "consumer": self.consumer_name,
+                "drained": _as_fields(drained),
+                "left_pending": pending,
+                "left_group": left_group,
+            },
+        )
+        return left_group
+
+    def take_over(self, retired_prefix: str) -> int:
+        """Claim at once every entry pending on a consumer whose name starts with
+        retired_prefix, then hand_over() applies them; returns how many were claimed.
+
+        For a worker that is gone (killed, or out of drain time): claiming from one still
+        running would only make its own apply skip those entries, never count them twice.
+        """
+        claimed = 0
+        consumers: list[dict[str, Any]] = self.redis.xinfo_consumers(CLICK_STREAM, CLICK_GROUP)
+        for consumer in consumers:
+            name = str(consumer["name"])
+            if not name.startswith(retired_prefix) or name == self.consumer_name:
+                continue
+            while ids := self._pending_ids(name):
+                claimed += len(
+                    self.redis.xclaim(
+                        CLICK_STREAM, CLICK_GROUP, self.consumer_name, 0, ids, justid=True
+                    )
+                )
+            self._remove_consumer_script(keys=[CLICK_STREAM], args=[CLICK_GROUP, name])
+        log.info("took over", extra={"from": f"{retired_prefix}*", "claimed": claimed})
+        self.hand_over()
+        return claimed
+
+    def _pending_ids(self, consumer: str) -> list[Any]:
+        pending: list[dict[str, Any]] = self.redis.xpending_range(
+            CLICK_STREAM, CLICK_GROUP, "-", "+", self.batch_size, consumername=consumer
+        )
+        return [entry["message_id"] for entry in pending]
+
+    def own_pending(self) -> int:
+        summary = self.redis.xpending(CLICK_STREAM, CLICK_GROUP)
+        return next(
+            (int(c["pending"]) for c in summary["consumers"] if c["name"] == self.consumer_name),
+            0,
+        )
 
     def _work_once(self) -> None:
         if not self._group_ready:

@@ -11,15 +11,10 @@ replays it.
 
 from __future__ import annotations
 
-import json
 import os
 import random
-import signal
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -39,11 +34,10 @@ from linkpulse.contract import (
 )
 from linkpulse.redis_client import connect
 from tests.support.click_data import append_events, create_links
-from tests.support.redis_server import free_port
+from tests.support.worker_process import WorkerSlot, log_records
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 EVENTS = 20_000
 BURST = 400
 BURST_PAUSE_S = 0.3
@@ -68,54 +62,6 @@ def make_events(rng: random.Random) -> list[ClickEvent]:
     ]
 
 
-class WorkerSlot:
-    """One `python -m worker` process position; restarted after each kill."""
-
-    def __init__(self, redis_url: str, log_path: Path) -> None:
-        self.redis_url = redis_url
-        self.log_path = log_path
-        self.process: subprocess.Popen[bytes] | None = None
-        self.port = 0
-
-    def start(self) -> None:
-        self.port = free_port()
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("WORKER_")},
-            "PYTHONPATH": str(REPO_ROOT),
-            "REDIS_URL": self.redis_url,
-            "WORKER_BATCH_SIZE": "50",
-            "WORKER_BATCH_WAIT_MS": "100",
-            "WORKER_RECLAIM_IDLE_MS": "200",
-            "WORKER_METRICS_PORT": str(self.port),
-            "LOG_LEVEL": "INFO",
-        }
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "worker"], cwd=REPO_ROOT, env=env, stderr=log
-            )
-
-    def wait_until_serving(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.02)
-        raise AssertionError("worker did not start serving /metrics")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> int:
-        assert self.process is not None
-        self.wait_until_serving()
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=10)
-
-
 def produce(client: redis.Redis, events: list[ClickEvent], done: threading.Event) -> None:
     for start in range(0, len(events), BURST):
         append_events(client, events[start : start + BURST])
@@ -126,10 +72,6 @@ def produce(client: redis.Redis, events: list[ClickEvent], done: threading.Event
 def drained(client: redis.Redis) -> bool:
     group = next(g for g in client.xinfo_groups(CLICK_STREAM) if g["name"] == CLICK_GROUP)
     return group["entries-read"] == EVENTS and group["pending"] == 0
-
-
-def log_records(path: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
 
 
 def test_totals_stay_exact_while_workers_are_killed(redis_url: str, tmp_path: Path) -> None:

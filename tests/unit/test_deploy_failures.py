@@ -195,6 +195,21 @@ def test_an_sftp_oserror_while_switching_rolls_back(serving_a: Vm) -> None:
     assert vm.last_record["outcome"] == "rolled-back"
 
 
+def test_the_new_worker_takes_over_what_the_old_one_left_once_it_has_exited(
+    serving_a: Vm,
+) -> None:
+    vm = serving_a
+    old = vm.host.running("worker")[0].id
+    vm.host.answer("worker.take_over", exit_code=1, stderr="NOAUTH")
+    vm.deploy(B)  # a failed take-over leaves the entries to the reclaim; the deploy goes on
+    new = vm.host.running("worker")[0].id
+    commands = vm.host.commands
+    stopped = commands.index(f"docker stop --time 30 {old}")
+    assert commands.index(f"docker exec {new} python -m worker.take_over {old}-") > stopped
+    assert vm.serving("worker") == {B}
+    assert any("take-over of" in line and "NOAUTH" in line for line in vm.output)
+
+
 def test_a_failure_before_anything_switched_records_without_touching_what_serves(
     serving_a: Vm,
 ) -> None:

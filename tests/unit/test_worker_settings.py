@@ -33,6 +33,7 @@ def test_every_variable_is_read() -> None:
             "WORKER_BATCH_WAIT_MS": "250",
             "WORKER_BATCH_LINGER_MS": "0",
             "WORKER_RECLAIM_IDLE_MS": "200",
+            "WORKER_DRAIN_S": "2.5",
             "WORKER_METRICS_PORT": "9200",
             "WORKER_CONSUMER_NAME": "worker-a",
             "CLICK_STREAM_MAXLEN": "5000",
@@ -46,7 +47,7 @@ def test_every_variable_is_read() -> None:
         250,
         200,
     )
-    assert settings.batch_linger_ms == 0
+    assert (settings.batch_linger_ms, settings.drain_s) == (0, 2.5)
     assert (settings.metrics_port, settings.consumer_name) == (9200, "worker-a")
     assert (settings.stream_maxlen, settings.log_level) == (5000, "DEBUG")
     assert (settings.app_version, settings.git_revision) == ("1.2.3", "abc1234")
@@ -62,6 +63,8 @@ def test_every_variable_is_read() -> None:
         ("WORKER_BATCH_LINGER_MS", "-1"),
         ("WORKER_BATCH_LINGER_MS", "1000"),
         ("WORKER_RECLAIM_IDLE_MS", "-5"),
+        # Past compose's 30 s stop_grace_period the drain would end in a SIGKILL.
+        ("WORKER_DRAIN_S", "30"),
         ("WORKER_METRICS_PORT", "70000"),
         ("CLICK_STREAM_MAXLEN", "0"),
         ("LOG_LEVEL", "chatty"),
