@@ -45,8 +45,8 @@ PATCHES = (
         "B",
         "A",
         "web/redirects.py",
-        '"""GET /{code}: the hot path, one Redis round trip per redirect."""',
-        '"""GET /{code}: the hot path, one Redis round trip per redirect (rehearsal release B)."""',
+        '"""GET /{code}: the hot path, one Redis round trip per redirect.\n',
+        '"""GET /{code}: the hot path, one Redis round trip per redirect (rehearsal release B).\n',
         "B: a healthy new version",
     ),
     (
